@@ -1,0 +1,269 @@
+//! Long-term identities: the Ed25519 identity key pair, its libp2p `PeerId`,
+//! the personal fingerprint and the pairwise safety number.
+//!
+//! One Ed25519 key is a Wren identity. Its X25519 form (the birational map
+//! of RFC 7748 §4.1 / libsodium's `ed25519_pk_to_curve25519`) takes part in
+//! X3DH, so a pairing code carries a single 32-byte identity key.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use libp2p_identity::PeerId;
+use rand_core::CryptoRng;
+use sha2::{Digest, Sha512};
+use x25519_dalek::{PublicKey as XPublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use crate::error::DecodeError;
+
+/// Domain separation for the fingerprint hash.
+const FINGERPRINT_LABEL: &[u8] = b"Wren Fingerprint v1";
+
+/// A Wren identity: the Ed25519 signing key and its X25519 form.
+pub struct IdentityKeyPair {
+    signing: SigningKey,
+    dh: StaticSecret,
+    public: IdentityKey,
+}
+
+impl IdentityKeyPair {
+    /// Creates a fresh identity from a cryptographically secure RNG.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        Self::from_secret_bytes(&seed)
+    }
+
+    /// Restores an identity from its 32-byte Ed25519 secret seed.
+    pub fn from_secret_bytes(seed: &[u8; 32]) -> Self {
+        let signing = SigningKey::from_bytes(seed);
+        let dh = StaticSecret::from(*Zeroizing::new(signing.to_scalar_bytes()));
+        let ed = signing.verifying_key();
+        let public = IdentityKey {
+            ed,
+            dh: XPublicKey::from(&dh),
+        };
+        Self {
+            signing,
+            dh,
+            public,
+        }
+    }
+
+    /// Copies the 32-byte secret seed out, for sealed storage only.
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.signing.to_bytes())
+    }
+
+    /// The public identity key.
+    pub fn public(&self) -> &IdentityKey {
+        &self.public
+    }
+
+    /// The libp2p key pair with the same secret, so the transport
+    /// authenticates the same identity (its `PeerId` is [`IdentityKey::peer_id`]).
+    #[allow(
+        clippy::expect_used,
+        reason = "a 32-byte seed is always a valid Ed25519 secret key"
+    )]
+    pub fn to_libp2p_keypair(&self) -> libp2p_identity::Keypair {
+        let mut seed = self.signing.to_bytes();
+        // `ed25519_from_bytes` zeroizes the buffer it is given.
+        libp2p_identity::Keypair::ed25519_from_bytes(&mut seed).expect("32-byte Ed25519 seed")
+    }
+
+    /// Signs `message` with the identity key (Ed25519, RFC 8032).
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+
+    /// X25519 with the identity's Montgomery form.
+    pub(crate) fn dh(&self, their: &XPublicKey) -> x25519_dalek::SharedSecret {
+        self.dh.diffie_hellman(their)
+    }
+}
+
+impl fmt::Debug for IdentityKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityKeyPair")
+            .field("public", &self.public)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A public identity key: Ed25519, with its X25519 form computed once.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdentityKey {
+    ed: VerifyingKey,
+    dh: XPublicKey,
+}
+
+impl IdentityKey {
+    /// Length of the encoded key.
+    pub const LEN: usize = 32;
+
+    /// Parses a 32-byte Ed25519 public key; rejects non-canonical, invalid
+    /// and small-order points.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, DecodeError> {
+        let ed =
+            VerifyingKey::from_bytes(bytes).map_err(|_| DecodeError::InvalidKey("identity"))?;
+        if ed.is_weak() {
+            return Err(DecodeError::InvalidKey("identity"));
+        }
+        Ok(Self {
+            dh: XPublicKey::from(ed.to_montgomery().to_bytes()),
+            ed,
+        })
+    }
+
+    /// Parses from a slice that must be exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let arr: &[u8; 32] = bytes
+            .try_into()
+            .map_err(|_| DecodeError::InvalidKey("identity"))?;
+        Self::from_bytes(arr)
+    }
+
+    /// The 32-byte Ed25519 encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.ed.to_bytes()
+    }
+
+    /// The 32-byte Ed25519 encoding, borrowed.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.ed.as_bytes()
+    }
+
+    /// The X25519 form used in X3DH.
+    pub(crate) fn dh(&self) -> &XPublicKey {
+        &self.dh
+    }
+
+    /// Verifies an Ed25519 signature made by this identity (strict RFC 8032
+    /// verification: no malleable or small-order forms).
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let sig = Signature::from_bytes(signature);
+        self.ed.verify_strict(message, &sig).is_ok()
+    }
+
+    /// The libp2p peer id of this identity (identity multihash of the
+    /// protobuf-encoded Ed25519 public key).
+    #[allow(
+        clippy::expect_used,
+        reason = "the key was validated when this IdentityKey was built"
+    )]
+    pub fn peer_id(&self) -> PeerId {
+        let pk = libp2p_identity::ed25519::PublicKey::try_from_bytes(self.as_bytes())
+            .expect("validated Ed25519 key");
+        libp2p_identity::PublicKey::from(pk).to_peer_id()
+    }
+
+    /// Recovers the identity key from a peer id, if the peer id embeds an
+    /// Ed25519 key (all Wren peer ids do).
+    pub fn from_peer_id(peer_id: &PeerId) -> Result<Self, DecodeError> {
+        let multihash = peer_id.as_ref();
+        if multihash.code() != 0 {
+            return Err(DecodeError::InvalidKey(
+                "peer id (not an identity multihash)",
+            ));
+        }
+        let pk = libp2p_identity::PublicKey::try_decode_protobuf(multihash.digest())
+            .map_err(|_| DecodeError::InvalidKey("peer id"))?;
+        let ed = pk
+            .try_into_ed25519()
+            .map_err(|_| DecodeError::InvalidKey("peer id (not Ed25519)"))?;
+        Self::from_bytes(&ed.to_bytes())
+    }
+
+    /// This identity's fingerprint, to read aloud or compare on screen.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let digest = Sha512::new()
+            .chain_update(FINGERPRINT_LABEL)
+            .chain_update(self.as_bytes())
+            .finalize();
+        let mut groups = [0u32; Fingerprint::GROUPS];
+        for (group, chunk) in groups.iter_mut().zip(digest.chunks_exact(5)) {
+            let mut wide = [0u8; 8];
+            if let Some(tail) = wide.get_mut(3..) {
+                tail.copy_from_slice(chunk);
+            }
+            // 40 bits reduced mod 100000: the bias is below 2^-23 per group.
+            *group = (u64::from_be_bytes(wide) % 100_000) as u32;
+        }
+        Fingerprint { groups }
+    }
+}
+
+impl PartialOrd for IdentityKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdentityKey {
+    /// Byte-wise order of the Ed25519 encodings; used for deterministic tie-breaks.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl fmt::Debug for IdentityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdentityKey({})", self.peer_id())
+    }
+}
+
+/// A personal fingerprint: 30 decimal digits in six groups of five,
+/// derived from SHA-512 over a label and the identity key.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Fingerprint {
+    groups: [u32; Fingerprint::GROUPS],
+}
+
+impl Fingerprint {
+    /// Number of five-digit groups.
+    pub const GROUPS: usize = 6;
+
+    /// The digits without spaces.
+    pub fn digits(&self) -> String {
+        self.groups.iter().map(|g| format!("{g:05}")).collect()
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.groups.iter().map(|g| format!("{g:05}")).collect();
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// The number two contacts compare to detect a man in the middle: both
+/// fingerprints, the smaller first, so both sides compute the same 60 digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct SafetyNumber {
+    first: Fingerprint,
+    second: Fingerprint,
+}
+
+impl SafetyNumber {
+    /// The safety number between two identities; symmetric in its arguments.
+    pub fn new(a: &IdentityKey, b: &IdentityKey) -> Self {
+        let (fa, fb) = (a.fingerprint(), b.fingerprint());
+        let (first, second) = if fa <= fb { (fa, fb) } else { (fb, fa) };
+        Self { first, second }
+    }
+
+    /// The 60 digits without spaces.
+    pub fn digits(&self) -> String {
+        format!("{}{}", self.first.digits(), self.second.digits())
+    }
+}
+
+impl fmt::Display for SafetyNumber {
+    /// Twelve groups of five digits, space-separated.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.first, self.second)
+    }
+}
