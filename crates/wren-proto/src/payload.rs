@@ -1,0 +1,233 @@
+//! [`Payload`]: the plaintext inside a double-ratchet message.
+//!
+//! A payload is decoded only after the cryptography layer has decrypted and
+//! authenticated its ratchet message, so everything here comes from a peer
+//! holding the session keys; it is still bounded and validated, because that
+//! peer may be hostile or buggy.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, CodecError, Versioned, check_max, check_min};
+use crate::envelope::ByteLen;
+use crate::ids::{GroupId, MessageId, Timestamp};
+use crate::limits::{
+    MAX_PAIRING_CODE_BYTES, MAX_PAYLOAD_BYTES, MAX_RECEIPT_IDS, MAX_SENDER_KEY_DISTRIBUTION_BYTES,
+    MAX_TEXT_BYTES,
+};
+
+/// The content of one encrypted message, version 1.
+///
+/// Encoded as `[1] || tag || fields` (see SPEC.md). The variant order is the
+/// wire tag and must never change.
+///
+/// More content types come later: they are appended at the end as new tags.
+/// A decoder that meets a tag it does not know refuses the payload with
+/// [`CodecError::UnknownVariant`], so the client can tell its user that the
+/// sender runs a newer version instead of showing garbage.
+///
+/// | tag | variant                 |
+/// |-----|-------------------------|
+/// | 0   | `Text`                  |
+/// | 1   | `DeliveryReceipt`       |
+/// | 2   | `ReadReceipt`           |
+/// | 3   | `ContactRequest`        |
+/// | 4   | `SenderKeyDistribution` |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    /// Tag 0. A text message.
+    Text(Text),
+    /// Tag 1. The sender's device received (and stored) these messages.
+    DeliveryReceipt(Receipt),
+    /// Tag 2. The sender's user has seen these messages.
+    ReadReceipt(Receipt),
+    /// Tag 3. A request to become contacts, the first payload of a session
+    /// opened from a pairing code.
+    ContactRequest(ContactRequest),
+    /// Tag 4. RESERVED for groups: a sender-key distribution message, sent
+    /// to each member over the pairwise session. A later issue specifies the
+    /// content. 1..=[`MAX_SENDER_KEY_DISTRIBUTION_BYTES`] bytes.
+    SenderKeyDistribution {
+        /// The group the sender key is for.
+        group: GroupId,
+        /// The distribution message, as produced by the cryptography crate.
+        #[serde(with = "codec::bytes")]
+        message: Vec<u8>,
+    },
+}
+
+/// A text message.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    /// Random id chosen by the sender; receipts and replies refer to it.
+    pub id: MessageId,
+    /// When the sender sent it, by the sender's clock.
+    pub sent_at: Timestamp,
+    /// The text, UTF-8, 0..=[`MAX_TEXT_BYTES`] bytes. Its rendering (plain
+    /// or markdown) is the client's choice.
+    pub body: String,
+    /// The message this one replies to, if any.
+    pub reply_to: Option<MessageId>,
+}
+
+/// Acknowledges messages by id (delivery or read, by the enclosing
+/// [`Payload`] variant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The acknowledged messages, 1..=[`MAX_RECEIPT_IDS`] ids.
+    #[serde(deserialize_with = "codec::deserialize_capped_vec::<_, _, MAX_RECEIPT_IDS>")]
+    pub ids: Vec<MessageId>,
+}
+
+/// A request to become contacts.
+///
+/// Sent by whoever scanned the other's pairing code: it carries the sender's
+/// own pairing code so the recipient can verify the sender's identity and
+/// show who is asking before accepting.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRequest {
+    /// Random id chosen by the sender.
+    pub id: MessageId,
+    /// When the sender sent it, by the sender's clock.
+    pub sent_at: Timestamp,
+    /// The sender's own signed pairing code URI: printable ASCII
+    /// (`0x21..=0x7e`), 1..=[`MAX_PAIRING_CODE_BYTES`] bytes. Verified by the
+    /// cryptography layer, not here.
+    pub pairing_code: String,
+    /// An optional greeting, UTF-8, 0..=[`MAX_TEXT_BYTES`] bytes.
+    pub greeting: Option<String>,
+}
+
+impl Text {
+    fn validate(&self) -> Result<(), CodecError> {
+        check_max("Text.body", self.body.len(), MAX_TEXT_BYTES)
+    }
+}
+
+impl Receipt {
+    fn validate(&self) -> Result<(), CodecError> {
+        check_min("Receipt.ids", self.ids.len(), 1)?;
+        check_max("Receipt.ids", self.ids.len(), MAX_RECEIPT_IDS)
+    }
+}
+
+impl ContactRequest {
+    fn validate(&self) -> Result<(), CodecError> {
+        let code = &self.pairing_code;
+        check_min("ContactRequest.pairing_code", code.len(), 1)?;
+        check_max(
+            "ContactRequest.pairing_code",
+            code.len(),
+            MAX_PAIRING_CODE_BYTES,
+        )?;
+        if !code.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(CodecError::InvalidField {
+                field: "ContactRequest.pairing_code",
+                reason: "not printable ASCII",
+            });
+        }
+        if let Some(greeting) = &self.greeting {
+            check_max("ContactRequest.greeting", greeting.len(), MAX_TEXT_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+impl Versioned for Payload {
+    const NAME: &'static str = "Payload";
+    const VERSION: u8 = 1;
+    const MAX_BYTES: usize = MAX_PAYLOAD_BYTES;
+    const VARIANT_COUNT: u32 = 5;
+
+    fn validate(&self) -> Result<(), CodecError> {
+        match self {
+            Self::Text(text) => text.validate(),
+            Self::DeliveryReceipt(receipt) | Self::ReadReceipt(receipt) => receipt.validate(),
+            Self::ContactRequest(request) => request.validate(),
+            Self::SenderKeyDistribution { message, .. } => {
+                let field = "Payload::SenderKeyDistribution.message";
+                check_min(field, message.len(), 1)?;
+                check_max(field, message.len(), MAX_SENDER_KEY_DISTRIBUTION_BYTES)
+            }
+        }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, CodecError> {
+        codec::decode_frame::<Self, MAX_PAYLOAD_BYTES>(bytes)
+    }
+}
+
+/// Prints the body's length, not its content: message text must not reach
+/// logs.
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Text")
+            .field("id", &self.id)
+            .field("sent_at", &self.sent_at)
+            .field("body", &ByteLen(self.body.len()))
+            .field("reply_to", &self.reply_to)
+            .finish()
+    }
+}
+
+/// Prints lengths, not the pairing code or greeting.
+impl fmt::Debug for ContactRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContactRequest")
+            .field("id", &self.id)
+            .field("sent_at", &self.sent_at)
+            .field("pairing_code", &ByteLen(self.pairing_code.len()))
+            .field(
+                "greeting",
+                &self
+                    .greeting
+                    .as_ref()
+                    .map(|greeting| ByteLen(greeting.len())),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_text_and_greeting() {
+        let text = Payload::Text(Text {
+            id: MessageId::from_bytes([1; 16]),
+            sent_at: Timestamp::from_millis(5),
+            body: "very secret words".to_owned(),
+            reply_to: None,
+        });
+        let printed = format!("{text:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("<17 bytes>"), "{printed}");
+
+        let request = ContactRequest {
+            id: MessageId::from_bytes([1; 16]),
+            sent_at: Timestamp::from_millis(5),
+            pairing_code: "wren:code".to_owned(),
+            greeting: Some("hello secret".to_owned()),
+        };
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(!printed.contains("wren:code"), "{printed}");
+    }
+
+    #[test]
+    fn pairing_code_must_be_printable_ascii() {
+        let mut request = ContactRequest {
+            id: MessageId::from_bytes([1; 16]),
+            sent_at: Timestamp::from_millis(5),
+            pairing_code: "wren:ok".to_owned(),
+            greeting: None,
+        };
+        assert!(request.validate().is_ok());
+        for bad in ["wren: space", "wren:é", "wren:\n", ""] {
+            request.pairing_code = bad.to_owned();
+            assert!(request.validate().is_err(), "{bad:?}");
+        }
+    }
+}
