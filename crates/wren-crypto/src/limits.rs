@@ -30,8 +30,10 @@ pub const MAX_NETWORK_HINTS: usize = 8;
 /// Longest single network hint (a multiaddr in text form), in bytes.
 pub const MAX_NETWORK_HINT_BYTES: usize = 256;
 
-/// Longest pairing code URI accepted by the parser, in characters.
-pub const MAX_PAIRING_CODE_CHARS: usize = 2_048;
+/// Longest pairing code URI accepted by the parser, in characters. The
+/// largest valid code (longest name, most and longest hints) is about 3,800
+/// characters, within a version 40 QR code (4,296 alphanumeric characters).
+pub const MAX_PAIRING_CODE_CHARS: usize = 4_096;
 
 /// How long a signed prekey is the current one before it should be rotated (7 days, seconds).
 pub const SIGNED_PREKEY_ROTATION_SECS: u64 = 7 * 24 * 60 * 60;

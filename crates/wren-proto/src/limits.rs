@@ -53,13 +53,12 @@ pub const CRYPTO_OVERHEAD_BYTES: usize = MAX_CIPHERTEXT_BYTES - MAX_PAYLOAD_BYTE
 pub const MAX_TEXT_BYTES: usize = 32_768;
 
 /// Largest [`DisplayName`](crate::DisplayName), in UTF-8 bytes.
-pub const MAX_DISPLAY_NAME_BYTES: usize = 64;
+pub const MAX_DISPLAY_NAME_BYTES: usize = wren_crypto::limits::MAX_DISPLAY_NAME_BYTES;
 
 /// Largest pairing code URI carried in a
-/// [`ContactRequest`](crate::ContactRequest), in (ASCII) bytes. A signed
-/// pairing code holds two public keys, a signature, a display name and
-/// addresses in a text encoding; 2 KiB leaves room for several addresses.
-pub const MAX_PAIRING_CODE_BYTES: usize = 2_048;
+/// [`ContactRequest`](crate::ContactRequest), in (ASCII) bytes: the
+/// cryptography crate's bound on a pairing code, so every valid code fits.
+pub const MAX_PAIRING_CODE_BYTES: usize = wren_crypto::limits::MAX_PAIRING_CODE_CHARS;
 
 /// Most message ids one [`Receipt`](crate::Receipt) may acknowledge. Larger
 /// batches are split into several receipts.

@@ -342,7 +342,7 @@ fn limits_have_the_documented_values() {
     assert_eq!(CRYPTO_OVERHEAD_BYTES, 408);
     assert_eq!(MAX_TEXT_BYTES, 32_768);
     assert_eq!(MAX_DISPLAY_NAME_BYTES, 64);
-    assert_eq!(MAX_PAIRING_CODE_BYTES, 2_048);
+    assert_eq!(MAX_PAIRING_CODE_BYTES, 4_096);
     assert_eq!(MAX_RECEIPT_IDS, 256);
     assert_eq!(MAX_SENDER_KEY_DISTRIBUTION_BYTES, 1_024);
     assert_eq!(MAX_DEPOSIT_BYTES, 65_472);

@@ -1,0 +1,201 @@
+//! The session book: simultaneous initiation, re-initiation, delayed
+//! prekey messages and the archive bound.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{Party, TestRng};
+use wren_crypto::limits::MAX_ARCHIVED_SESSIONS;
+use wren_crypto::{OutboundMessage, PrekeyMessage, SessionBook, SessionError};
+
+struct Side {
+    party: Party,
+    book: SessionBook,
+}
+
+impl Side {
+    fn receive(&mut self, m: &OutboundMessage) -> Result<Vec<u8>, SessionError> {
+        match m {
+            OutboundMessage::Prekey(b) => {
+                let pm = PrekeyMessage::parse(b).unwrap();
+                self.book
+                    .receive_prekey(&self.party.identity, Some(&self.party.spk), None, &pm)
+                    .map(|o| o.plaintext)
+            }
+            OutboundMessage::Normal(b) => self.book.decrypt(b),
+        }
+    }
+}
+
+fn sides(label: &str) -> (TestRng, Side, Side) {
+    let mut rng = TestRng::new(label);
+    let p1 = Party::new(&mut rng);
+    let p2 = Party::new(&mut rng);
+    // `small` has the smaller identity key: its session wins ties.
+    let (small, large) = if p1.identity.public() < p2.identity.public() {
+        (p1, p2)
+    } else {
+        (p2, p1)
+    };
+    let (small_id, large_id) = (*small.identity.public(), *large.identity.public());
+    let s = Side {
+        book: SessionBook::new(large_id),
+        party: small,
+    };
+    let l = Side {
+        book: SessionBook::new(small_id),
+        party: large,
+    };
+    (rng, s, l)
+}
+
+fn active_base(side: &Side) -> [u8; 32] {
+    *side.book.active().unwrap().base_key()
+}
+
+fn exchange(rng: &mut TestRng, a: &mut Side, b: &mut Side, rounds: usize) {
+    for i in 0..rounds {
+        let m = a.book.encrypt(format!("a{i}").as_bytes(), rng).unwrap();
+        assert_eq!(b.receive(&m).unwrap(), format!("a{i}").as_bytes());
+        let m = b.book.encrypt(format!("b{i}").as_bytes(), rng).unwrap();
+        assert_eq!(a.receive(&m).unwrap(), format!("b{i}").as_bytes());
+    }
+}
+
+#[test]
+fn simultaneous_initiation_converges_on_the_smaller_identitys_session() {
+    for order in 0..2 {
+        let (mut rng, mut s, mut l) = sides(&format!("simultaneous {order}"));
+        let (sb, lb) = (s.party.bundle(), l.party.bundle());
+        s.book.initiate(&s.party.identity, &lb, &mut rng).unwrap();
+        l.book.initiate(&l.party.identity, &sb, &mut rng).unwrap();
+        let from_s = s.book.encrypt(b"hi from small", &mut rng).unwrap();
+        let from_l = l.book.encrypt(b"hi from large", &mut rng).unwrap();
+        // Both prekey messages cross in flight; deliver in either order.
+        if order == 0 {
+            assert_eq!(s.receive(&from_l).unwrap(), b"hi from large");
+            assert_eq!(l.receive(&from_s).unwrap(), b"hi from small");
+        } else {
+            assert_eq!(l.receive(&from_s).unwrap(), b"hi from small");
+            assert_eq!(s.receive(&from_l).unwrap(), b"hi from large");
+        }
+        assert_eq!(
+            active_base(&s),
+            active_base(&l),
+            "both sides use one session"
+        );
+        exchange(&mut rng, &mut s, &mut l, 3);
+        exchange(&mut rng, &mut l, &mut s, 3);
+        assert_eq!(active_base(&s), active_base(&l));
+    }
+}
+
+#[test]
+fn simultaneous_initiation_with_extra_messages_in_flight() {
+    let (mut rng, mut s, mut l) = sides("simultaneous burst");
+    let (sb, lb) = (s.party.bundle(), l.party.bundle());
+    s.book.initiate(&s.party.identity, &lb, &mut rng).unwrap();
+    l.book.initiate(&l.party.identity, &sb, &mut rng).unwrap();
+    let s_msgs: Vec<_> = (0..3)
+        .map(|i| s.book.encrypt(&[b's', i], &mut rng).unwrap())
+        .collect();
+    let l_msgs: Vec<_> = (0..3)
+        .map(|i| l.book.encrypt(&[b'l', i], &mut rng).unwrap())
+        .collect();
+    // Deliver interleaved and partly reordered: every message still decrypts once.
+    for i in [2usize, 0, 1] {
+        assert_eq!(s.receive(&l_msgs[i]).unwrap(), vec![b'l', i as u8]);
+        assert_eq!(l.receive(&s_msgs[i]).unwrap(), vec![b's', i as u8]);
+    }
+    for m in &l_msgs {
+        assert_eq!(s.receive(m), Err(SessionError::Replay));
+    }
+    assert_eq!(active_base(&s), active_base(&l));
+    exchange(&mut rng, &mut l, &mut s, 2);
+    assert_eq!(active_base(&s), active_base(&l));
+}
+
+#[test]
+fn a_delayed_prekey_message_does_not_split_the_sides() {
+    // The small side's session is answered before the large side's own
+    // prekey message (sent earlier) arrives.
+    let (mut rng, mut s, mut l) = sides("delayed");
+    let (sb, lb) = (s.party.bundle(), l.party.bundle());
+    s.book.initiate(&s.party.identity, &lb, &mut rng).unwrap();
+    l.book.initiate(&l.party.identity, &sb, &mut rng).unwrap();
+    let delayed = l.book.encrypt(b"late", &mut rng).unwrap();
+    let from_s = s.book.encrypt(b"first", &mut rng).unwrap();
+    assert_eq!(l.receive(&from_s).unwrap(), b"first");
+    let reply = l.book.encrypt(b"reply", &mut rng).unwrap();
+    assert_eq!(s.receive(&reply).unwrap(), b"reply");
+    assert_eq!(s.receive(&delayed).unwrap(), b"late");
+    // Whatever each side picked, traffic keeps flowing and they agree again
+    // after one exchange in each direction.
+    exchange(&mut rng, &mut s, &mut l, 2);
+    exchange(&mut rng, &mut l, &mut s, 2);
+    assert_eq!(active_base(&s), active_base(&l));
+}
+
+#[test]
+fn peer_that_lost_its_state_can_reinitiate() {
+    let (mut rng, mut s, mut l) = sides("reinit");
+    let lb = l.party.bundle();
+    s.book.initiate(&s.party.identity, &lb, &mut rng).unwrap();
+    let m = s.book.encrypt(b"hello", &mut rng).unwrap();
+    l.receive(&m).unwrap();
+    exchange(&mut rng, &mut s, &mut l, 2);
+    // The large side loses everything and starts over.
+    l.book = SessionBook::new(*s.party.identity.public());
+    l.book
+        .initiate(&l.party.identity, &s.party.bundle(), &mut rng)
+        .unwrap();
+    let m = l.book.encrypt(b"I'm back", &mut rng).unwrap();
+    assert_eq!(s.receive(&m).unwrap(), b"I'm back");
+    assert_eq!(active_base(&s), active_base(&l));
+    exchange(&mut rng, &mut s, &mut l, 2);
+}
+
+#[test]
+fn archive_is_bounded() {
+    let (mut rng, mut s, l) = sides("archive");
+    let lb = l.party.bundle();
+    for _ in 0..MAX_ARCHIVED_SESSIONS + 3 {
+        s.book.initiate(&s.party.identity, &lb, &mut rng).unwrap();
+    }
+    assert_eq!(s.book.archived_len(), MAX_ARCHIVED_SESSIONS);
+}
+
+#[test]
+fn prekey_message_from_another_identity_is_refused() {
+    let (mut rng, mut s, _l) = sides("wrong identity");
+    let mallory = Party::new(&mut rng);
+    // A book only starts sessions with its own contact.
+    let mut book = SessionBook::new(*s.party.identity.public());
+    assert_eq!(
+        book.initiate(&mallory.identity, &mallory.bundle(), &mut rng),
+        Err(SessionError::WrongIdentity)
+    );
+    // Mallory sends to s; s's book for l must refuse it.
+    let mut ms =
+        wren_crypto::Session::initiate(&mallory.identity, &s.party.bundle(), &mut rng).unwrap();
+    let msg = ms.encrypt(b"trust me", &mut rng).unwrap();
+    assert_eq!(s.receive(&msg), Err(SessionError::WrongIdentity));
+}
+
+#[test]
+fn book_round_trips_through_bytes() {
+    let (mut rng, mut s, mut l) = sides("book bytes");
+    s.book
+        .initiate(&s.party.identity, &l.party.bundle(), &mut rng)
+        .unwrap();
+    let m = s.book.encrypt(b"x", &mut rng).unwrap();
+    l.receive(&m).unwrap();
+    s.book = SessionBook::from_bytes(&s.book.to_bytes()).unwrap();
+    l.book = SessionBook::from_bytes(&l.book.to_bytes()).unwrap();
+    exchange(&mut rng, &mut l, &mut s, 2);
+}
