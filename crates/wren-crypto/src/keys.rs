@@ -22,7 +22,8 @@ macro_rules! secret_key {
                 &self.0
             }
 
-            /// Replaces the key in place (used by ratchet steps).
+            /// Replaces the key in place (used to advance chains).
+            #[allow(dead_code, reason = "only some key types are advanced in place")]
             pub(crate) fn replace(&mut self, bytes: &[u8; 32]) {
                 self.0.copy_from_slice(bytes);
             }

@@ -23,7 +23,7 @@ pub const MAX_RATCHET_MESSAGE_BYTES: usize = HEADER_LEN + MAX_PLAINTEXT_BYTES + 
 
 /// Fixed part of a prekey message before the embedded ratchet message:
 /// version (1) ‖ identity (32) ‖ base key (32) ‖ signed prekey id (4) ‖ flag (1) [‖ one-time prekey id (4)].
-pub const MAX_PREKEY_PREFIX_LEN: usize = 74;
+pub(crate) const MAX_PREKEY_PREFIX_LEN: usize = 74;
 
 /// Largest prekey message.
 pub const MAX_PREKEY_MESSAGE_BYTES: usize = MAX_PREKEY_PREFIX_LEN + MAX_RATCHET_MESSAGE_BYTES;

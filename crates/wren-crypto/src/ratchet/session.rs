@@ -189,11 +189,6 @@ impl Session {
         &self.base_key
     }
 
-    /// The initiator's identity (bytes), used for tie-breaks.
-    pub(crate) fn initiator_identity(&self) -> &[u8] {
-        self.associated_data.get(..32).unwrap_or(&[])
-    }
-
     /// Whether we started this session.
     pub fn is_initiator(&self) -> bool {
         self.initiator
