@@ -234,7 +234,7 @@ fn with_checksum(body_and_sig: &[u8]) -> String {
 
 fn payload(uri: &str) -> Vec<u8> {
     let p = BASE32_NOPAD
-        .decode(uri["wren:1/".len()..].as_bytes())
+        .decode(&uri.as_bytes()["wren:1/".len()..])
         .unwrap();
     p[..p.len() - 4].to_vec()
 }

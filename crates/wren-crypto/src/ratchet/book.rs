@@ -194,10 +194,10 @@ impl SessionBook {
             };
             match s.decrypt(message) {
                 Ok(p) => {
-                    if let Some(promoted) = self.archived.remove(i) {
-                        if let Some(old) = self.active.replace(promoted) {
-                            self.archive(old);
-                        }
+                    if let Some(promoted) = self.archived.remove(i)
+                        && let Some(old) = self.active.replace(promoted)
+                    {
+                        self.archive(old);
                     }
                     return Ok(p);
                 }

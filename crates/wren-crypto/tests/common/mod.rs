@@ -15,14 +15,14 @@ use wren_crypto::{IdentityKeyPair, PrekeyBundle, SignedPrekeyPair, VerifiedBundl
 
 /// A deterministic "random" generator: SHA-256(seed ‖ counter) blocks.
 /// Only for tests and test vectors; never for real keys.
-pub struct TestRng {
+pub(crate) struct TestRng {
     seed: [u8; 32],
     counter: u64,
     buf: Vec<u8>,
 }
 
 impl TestRng {
-    pub fn new(label: &str) -> Self {
+    pub(crate) fn new(label: &str) -> Self {
         Self {
             seed: Sha256::digest(label.as_bytes()).into(),
             counter: 0,
@@ -62,19 +62,19 @@ impl TryRng for TestRng {
 impl TryCryptoRng for TestRng {}
 
 /// A party with an identity and a signed prekey.
-pub struct Party {
-    pub identity: IdentityKeyPair,
-    pub spk: SignedPrekeyPair,
+pub(crate) struct Party {
+    pub(crate) identity: IdentityKeyPair,
+    pub(crate) spk: SignedPrekeyPair,
 }
 
 impl Party {
-    pub fn new(rng: &mut TestRng) -> Self {
+    pub(crate) fn new(rng: &mut TestRng) -> Self {
         let identity = IdentityKeyPair::generate(rng);
         let spk = SignedPrekeyPair::generate(&identity, 1, 1_700_000_000, rng);
         Self { identity, spk }
     }
 
-    pub fn bundle(&self) -> VerifiedBundle {
+    pub(crate) fn bundle(&self) -> VerifiedBundle {
         PrekeyBundle::new(*self.identity.public(), *self.spk.public(), None)
             .verify()
             .unwrap()
