@@ -780,7 +780,7 @@ fn debug_shows_no_secret() {
 /// to the key schedule, the layouts, the associated data or the signed bytes
 /// changes these bytes; if it was intended, the format version must change
 /// with it. The hex was computed once and cross-checked byte for byte against
-/// an independent implementation of SENDER_KEYS.md written with Python's
+/// an independent implementation of docs/protocol.md Part III written with Python's
 /// `cryptography` package (HMAC, HKDF, ChaCha20-Poly1305, Ed25519).
 #[test]
 fn known_answer_vector() {

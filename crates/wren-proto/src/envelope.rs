@@ -17,7 +17,7 @@ use crate::limits::{
 
 /// A frame exchanged between peers, version 1.
 ///
-/// Encoded as `[1] || tag || fields` (see SPEC.md). The variant order is the
+/// Encoded as `[1] || tag || fields` (see docs/protocol.md, Part II). The variant order is the
 /// wire tag and must never change; new variants are appended at the end.
 ///
 /// | tag | variant    |

@@ -10,7 +10,7 @@
 //!   trailing bytes, in canonical form, and with every field bound checked.
 //! - [`limits`]: every size limit as a named constant.
 //!
-//! The byte layout is specified in `SPEC.md` next to this crate and pinned by
+//! The byte layout is specified in docs/protocol.md (Part II) and pinned by
 //! golden tests.
 //!
 //! ```

@@ -80,7 +80,7 @@ pub const MAX_DEPOSIT_BYTES: usize = MAX_ENVELOPE_BYTES - 64;
 pub const MAX_MAILBOX_FETCH: u16 = 64;
 
 // Compile-time checks that the limits nest. `claim` figures are the bincode
-// decoder's accounting of the largest valid value of each kind (see SPEC.md,
+// decoder's accounting of the largest valid value of each kind (see docs/protocol.md Part II,
 // "Decoder limit accounting"); they must stay within the frame limit or a
 // valid frame would be refused.
 const _: () = {

@@ -19,7 +19,7 @@ use crate::limits::{
 
 /// The content of one encrypted message, version 1.
 ///
-/// Encoded as `[1] || tag || fields` (see SPEC.md). The variant order is the
+/// Encoded as `[1] || tag || fields` (see docs/protocol.md, Part II). The variant order is the
 /// wire tag and must never change.
 ///
 /// More content types come later: they are appended at the end as new tags.
