@@ -267,3 +267,66 @@ impl fmt::Display for SafetyNumber {
         write!(f, "{} {}", self.first, self.second)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Known answers: RFC 8032 test 1 through our identity type, RFC 7748
+    //! §6.1 for X25519, and the Ed25519 → X25519 map of our identity.
+    use super::*;
+
+    fn unhex<const N: usize>(s: &str) -> [u8; N] {
+        let v: Vec<u8> = (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect();
+        v.try_into().unwrap()
+    }
+
+    #[test]
+    fn ed25519_rfc8032_test_1_through_the_identity() {
+        let id = IdentityKeyPair::from_secret_bytes(&unhex(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        ));
+        assert_eq!(
+            id.public().to_bytes(),
+            unhex::<32>("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        );
+        let sig = id.sign(b"");
+        assert_eq!(
+            sig,
+            unhex::<64>(
+                "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+            )
+        );
+        assert!(id.public().verify(b"", &sig));
+        // Its X25519 form: u = (1 + y)/(1 − y), and the public key of the
+        // clamped SHA-512 scalar — computed independently, they agree.
+        let u = unhex::<32>("d85e07ec22b0ad881537c2f44d662d1a143cf830c57aca4305d85c7a90f6b62e");
+        assert_eq!(id.public().dh().to_bytes(), u);
+        assert_eq!(XPublicKey::from(&id.dh).to_bytes(), u);
+    }
+
+    #[test]
+    fn x25519_rfc7748_section_6_1() {
+        let alice = StaticSecret::from(unhex::<32>(
+            "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+        ));
+        let bob = XPublicKey::from(unhex::<32>(
+            "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+        ));
+        assert_eq!(
+            alice.diffie_hellman(&bob).to_bytes(),
+            unhex::<32>("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
+        );
+    }
+
+    #[test]
+    fn identity_dh_is_symmetric() {
+        let a = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+        let b = IdentityKeyPair::from_secret_bytes(&[2; 32]);
+        assert_eq!(
+            a.dh(b.public().dh()).to_bytes(),
+            b.dh(a.public().dh()).to_bytes()
+        );
+    }
+}

@@ -100,3 +100,83 @@ pub(crate) fn cipher_keys(mk: &MessageKey, info: &[u8]) -> CipherKeys {
     nonce.copy_from_slice(n);
     CipherKeys { key, nonce }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Known answers for the primitives as this crate uses them.
+    use super::*;
+
+    fn unhex<const N: usize>(s: &str) -> [u8; N] {
+        let v: Vec<u8> = (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect();
+        v.try_into().unwrap()
+    }
+
+    #[test]
+    fn hmac_sha256_rfc4231_case_1() {
+        let mut m = <HmacSha256 as KeyInit>::new_from_slice(&[0x0b; 20]).unwrap();
+        m.update(b"Hi There");
+        assert_eq!(
+            m.finalize().into_bytes().as_slice(),
+            unhex::<32>("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        );
+    }
+
+    #[test]
+    fn zero_padded_hmac_key_is_the_same_key() {
+        // keyed_hmac pads 32-byte keys to the block size itself (RFC 2104 §2).
+        for seed in 0u8..16 {
+            let key = [seed.wrapping_mul(37); 32];
+            let mut a = keyed_hmac(&key);
+            let mut b = <HmacSha256 as KeyInit>::new_from_slice(&key).unwrap();
+            a.update(b"chain");
+            b.update(b"chain");
+            assert_eq!(a.finalize().into_bytes(), b.finalize().into_bytes());
+        }
+    }
+
+    #[test]
+    fn hkdf_sha256_rfc5869_case_1() {
+        let hk = Hkdf::<Sha256>::new(
+            Some(&unhex::<13>("000102030405060708090a0b0c")),
+            &[0x0b; 22],
+        );
+        let mut okm = [0u8; 42];
+        hk.expand(&unhex::<10>("f0f1f2f3f4f5f6f7f8f9"), &mut okm)
+            .unwrap();
+        assert_eq!(
+            okm,
+            unhex::<42>(
+                "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+            )
+        );
+    }
+
+    #[test]
+    fn chain_kdf_matches_its_definition() {
+        let mut ck = ChainKey::from_bytes(&[7; 32]);
+        let mk = kdf_ck(&mut ck);
+        let mut m1 = <HmacSha256 as KeyInit>::new_from_slice(&[7; 32]).unwrap();
+        m1.update(&[0x01]);
+        let mut m2 = <HmacSha256 as KeyInit>::new_from_slice(&[7; 32]).unwrap();
+        m2.update(&[0x02]);
+        assert_eq!(
+            mk.as_bytes().as_slice(),
+            m1.finalize().into_bytes().as_slice()
+        );
+        assert_eq!(
+            ck.as_bytes().as_slice(),
+            m2.finalize().into_bytes().as_slice()
+        );
+        // Message keys expand to key ‖ nonce = HKDF(no salt, mk, info, 44).
+        let expanded = cipher_keys(&mk, MESSAGE_INFO);
+        let mut okm = [0u8; 44];
+        Hkdf::<Sha256>::new(None, mk.as_bytes())
+            .expand(MESSAGE_INFO, &mut okm)
+            .unwrap();
+        assert_eq!(expanded.key.as_slice(), &okm[..32]);
+        assert_eq!(expanded.nonce.as_slice(), &okm[32..]);
+    }
+}
