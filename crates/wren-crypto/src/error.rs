@@ -92,6 +92,10 @@ pub enum SessionError {
     /// The prekey message names a signed prekey we do not have (or that expired).
     #[error("unknown or expired signed prekey {0}")]
     UnknownSignedPrekey(u32),
+    /// A prekey message for an existing session names other prekeys than the
+    /// session was started with (it was altered in transit).
+    #[error("prekey message does not match its session's prekeys")]
+    PrekeyMismatch,
     /// The prekey message names a one-time prekey we do not have (already used?).
     #[error("unknown one-time prekey {0}")]
     UnknownOneTimePrekey(u32),

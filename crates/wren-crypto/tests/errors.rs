@@ -95,6 +95,45 @@ fn unknown_signed_prekey_is_refused() {
 }
 
 #[test]
+fn altered_prekey_ids_for_an_existing_session_are_refused() {
+    let mut rng = TestRng::new("prekey ids");
+    let alice = Party::new(&mut rng);
+    let bob = Party::new(&mut rng);
+    let mut book = SessionBook::new(*alice.identity.public());
+    let mut a = Session::initiate(&alice.identity, &bob.bundle(), &mut rng).unwrap();
+    let first = a.encrypt(b"one", &mut rng).unwrap().into_bytes();
+    let second = a.encrypt(b"two", &mut rng).unwrap().into_bytes();
+    let pm = PrekeyMessage::parse(&first).unwrap();
+    book.receive_prekey(&bob.identity, Some(&bob.spk), None, &pm)
+        .unwrap();
+    // The second message with its signed prekey id (bytes 65..69) or its
+    // one-time prekey flag (byte 69) changed: routed to the existing session
+    // by its base key, and refused there.
+    for (at, value) in [(68usize, 3u8), (69, 1)] {
+        let mut altered = second.clone();
+        altered[at] = value;
+        if at == 69 {
+            altered.splice(70..70, [0, 0, 0, 9]);
+        }
+        let pm = PrekeyMessage::parse(&altered).unwrap();
+        let before = book.to_bytes();
+        assert_eq!(
+            book.receive_prekey(&bob.identity, Some(&bob.spk), None, &pm)
+                .unwrap_err(),
+            SessionError::PrekeyMismatch
+        );
+        assert_eq!(*before, *book.to_bytes());
+    }
+    let pm = PrekeyMessage::parse(&second).unwrap();
+    assert_eq!(
+        book.receive_prekey(&bob.identity, Some(&bob.spk), None, &pm)
+            .unwrap()
+            .plaintext,
+        b"two"
+    );
+}
+
+#[test]
 fn a_session_with_oneself_is_refused() {
     let mut rng = TestRng::new("self");
     let alice = Party::new(&mut rng);
@@ -166,9 +205,9 @@ fn sending_counter_exhaustion_is_an_error_not_a_wrap() {
     let a = Session::initiate(&alice.identity, &bob.bundle(), &mut rng).unwrap();
     let mut state = a.to_bytes().to_vec();
     // Layout (docs/protocol.md §8): the sending counter Ns of a fresh
-    // initiator without one-time prekey sits at bytes 234..238.
-    assert_eq!(&state[234..238], &[0, 0, 0, 0]);
-    state[234..238].copy_from_slice(&u32::MAX.to_be_bytes());
+    // initiator without one-time prekey sits at bytes 233..237.
+    assert_eq!(&state[233..237], &[0, 0, 0, 0]);
+    state[233..237].copy_from_slice(&u32::MAX.to_be_bytes());
     let mut a = Session::from_bytes(&state).unwrap();
     assert_eq!(
         a.encrypt(b"x", &mut rng).unwrap_err(),

@@ -128,23 +128,17 @@ impl SessionBook {
         if message.identity() != &self.remote {
             return Err(SessionError::WrongIdentity);
         }
-        // Rule 1: a session we already have.
-        if let Some(s) = self
+        // Rule 1: a session we already have. Its prekey ids must match: they
+        // are outside the AEAD, so this check is what authenticates them.
+        let existing = self
             .active
-            .as_mut()
-            .filter(|s| s.base_key() == message.base_key())
-        {
-            let plaintext = s.decrypt(message.message())?;
-            return Ok(PrekeyOutcome {
-                plaintext,
-                new_session: false,
-            });
-        }
-        if let Some(s) = self
-            .archived
             .iter_mut()
-            .find(|s| s.base_key() == message.base_key())
-        {
+            .chain(self.archived.iter_mut())
+            .find(|s| s.base_key() == message.base_key());
+        if let Some(s) = existing {
+            if !s.started_with(message) {
+                return Err(SessionError::PrekeyMismatch);
+            }
             let plaintext = s.decrypt(message.message())?;
             return Ok(PrekeyOutcome {
                 plaintext,

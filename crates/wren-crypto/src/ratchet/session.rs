@@ -61,9 +61,11 @@ struct SkippedKey {
     key: MessageKey,
 }
 
-/// What the initiator repeats in front of every message until the responder answers.
-#[derive(Clone, Copy)]
-struct PendingPrekey {
+/// The prekeys a session was started with: repeated by the initiator in
+/// every prekey message until the responder answers, and checked by the
+/// responder against every later prekey message for the session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct PrekeyIds {
     signed_prekey_id: u32,
     one_time_prekey_id: Option<u32>,
 }
@@ -81,7 +83,8 @@ pub struct Session {
     initiator: bool,
     /// Whether we have received a message on this session.
     confirmed: bool,
-    pending_prekey: Option<PendingPrekey>,
+    /// Set for both roles; prekey messages are sent while `initiator && !confirmed`.
+    prekey_ids: PrekeyIds,
     root: RootKey,
     ratchet: Option<RatchetKeyPair>,
     sending: Option<SendingChain>,
@@ -112,10 +115,10 @@ impl Session {
             base_key: ephemeral.public.to_bytes(),
             initiator: true,
             confirmed: false,
-            pending_prekey: Some(PendingPrekey {
+            prekey_ids: PrekeyIds {
                 signed_prekey_id: theirs.signed_prekey().id(),
                 one_time_prekey_id: theirs.one_time_prekey().map(|k| k.id),
-            }),
+            },
             root: out.root,
             ratchet: Some(ephemeral),
             sending: Some(SendingChain {
@@ -162,7 +165,10 @@ impl Session {
             base_key: *message.base_key(),
             initiator: false,
             confirmed: true,
-            pending_prekey: None,
+            prekey_ids: PrekeyIds {
+                signed_prekey_id: message.signed_prekey_id(),
+                one_time_prekey_id: message.one_time_prekey_id(),
+            },
             root: out.root,
             ratchet: None,
             sending: None,
@@ -232,7 +238,9 @@ impl Session {
 
         let mut out =
             Vec::with_capacity(MAX_PREKEY_PREFIX_LEN + HEADER_LEN + plaintext.len() + TAG_LEN);
-        if let Some(p) = self.pending_prekey {
+        let pending = self.initiator && !self.confirmed;
+        if pending {
+            let p = self.prekey_ids;
             let identity: [u8; 32] = self
                 .associated_data
                 .get(..32)
@@ -257,7 +265,7 @@ impl Session {
             ad_header.copy_from_slice(h);
         }
         seal_in_place(&mk, MESSAGE_INFO, &ad, &mut out, body_at);
-        Ok(if self.pending_prekey.is_some() {
+        Ok(if pending {
             OutboundMessage::Prekey(out)
         } else {
             OutboundMessage::Normal(out)
@@ -399,7 +407,17 @@ impl Session {
 
     fn confirm(&mut self) {
         self.confirmed = true;
-        self.pending_prekey = None;
+    }
+
+    /// Whether a prekey message names the prekeys this session was started
+    /// with. The ids are not covered by the AEAD, so a prekey message routed
+    /// to an existing session by its base key must pass this check.
+    pub(crate) fn started_with(&self, message: &PrekeyMessage) -> bool {
+        self.prekey_ids
+            == PrekeyIds {
+                signed_prekey_id: message.signed_prekey_id(),
+                one_time_prekey_id: message.one_time_prekey_id(),
+            }
     }
 
     fn store_skipped(&mut self, keys: Vec<SkippedKey>) {
@@ -423,17 +441,11 @@ impl Session {
         out.put(self.remote.as_bytes());
         out.put(&self.associated_data);
         out.put(&self.base_key);
-        match self.pending_prekey {
-            Some(p) => {
+        out.put_u32(self.prekey_ids.signed_prekey_id);
+        match self.prekey_ids.one_time_prekey_id {
+            Some(id) => {
                 out.put_u8(1);
-                out.put_u32(p.signed_prekey_id);
-                match p.one_time_prekey_id {
-                    Some(id) => {
-                        out.put_u8(1);
-                        out.put_u32(id);
-                    }
-                    None => out.put_u8(0),
-                }
+                out.put_u32(id);
             }
             None => out.put_u8(0),
         }
@@ -494,16 +506,11 @@ impl Session {
         let remote = IdentityKey::from_bytes(&r.array()?)?;
         let associated_data = r.array()?;
         let base_key = r.array()?;
-        let pending_prekey = match flag(r)? {
-            false => None,
-            true => {
-                let signed_prekey_id = r.u32()?;
-                let one_time_prekey_id = if flag(r)? { Some(r.u32()?) } else { None };
-                Some(PendingPrekey {
-                    signed_prekey_id,
-                    one_time_prekey_id,
-                })
-            }
+        let signed_prekey_id = r.u32()?;
+        let one_time_prekey_id = if flag(r)? { Some(r.u32()?) } else { None };
+        let prekey_ids = PrekeyIds {
+            signed_prekey_id,
+            one_time_prekey_id,
         };
         let root = RootKey::from_bytes(&Zeroizing::new(r.array()?));
         let ratchet = match flag(r)? {
@@ -576,7 +583,7 @@ impl Session {
             base_key,
             initiator,
             confirmed: flags & 2 == 2,
-            pending_prekey,
+            prekey_ids,
             root,
             ratchet,
             sending,

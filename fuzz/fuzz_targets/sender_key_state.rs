@@ -1,0 +1,7 @@
+//! `SenderKey` and `SenderKeyReceiver` `from_bytes`, then use.
+#![no_main]
+
+#[path = "../../crates/wren-crypto/tests/harness/mod.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::sender_key::state(data));
