@@ -12,9 +12,10 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use libp2p_identity::PeerId;
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha512};
-use x25519_dalek::{PublicKey as XPublicKey, StaticSecret};
+use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
+use crate::dh::{self, TheirKey};
 use crate::error::DecodeError;
 
 /// Domain separation for the fingerprint hash.
@@ -40,10 +41,7 @@ impl IdentityKeyPair {
         let signing = SigningKey::from_bytes(seed);
         let dh = StaticSecret::from(*Zeroizing::new(signing.to_scalar_bytes()));
         let ed = signing.verifying_key();
-        let public = IdentityKey {
-            ed,
-            dh: XPublicKey::from(&dh),
-        };
+        let public = IdentityKey { ed };
         Self {
             signing,
             dh,
@@ -78,9 +76,9 @@ impl IdentityKeyPair {
         self.signing.sign(message).to_bytes()
     }
 
-    /// X25519 with the identity's Montgomery form.
-    pub(crate) fn dh(&self, their: &XPublicKey) -> x25519_dalek::SharedSecret {
-        self.dh.diffie_hellman(their)
+    /// X25519 with the identity's secret scalar; `None` if not contributory.
+    pub(crate) fn dh(&self, their: &TheirKey) -> Option<Zeroizing<[u8; 32]>> {
+        dh::dh(&self.dh, their)
     }
 }
 
@@ -97,7 +95,6 @@ impl fmt::Debug for IdentityKeyPair {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdentityKey {
     ed: VerifyingKey,
-    dh: XPublicKey,
 }
 
 impl IdentityKey {
@@ -112,10 +109,7 @@ impl IdentityKey {
         if ed.is_weak() {
             return Err(DecodeError::InvalidKey("identity"));
         }
-        Ok(Self {
-            dh: XPublicKey::from(ed.to_montgomery().to_bytes()),
-            ed,
-        })
+        Ok(Self { ed })
     }
 
     /// Parses from a slice that must be exactly 32 bytes.
@@ -136,9 +130,10 @@ impl IdentityKey {
         self.ed.as_bytes()
     }
 
-    /// The X25519 form used in X3DH.
-    pub(crate) fn dh(&self) -> &XPublicKey {
-        &self.dh
+    /// The key as an X3DH participant: its Edwards point, which the
+    /// Ed25519 key already holds (so no conversion is needed).
+    pub(crate) fn dh(&self) -> TheirKey {
+        TheirKey::from_edwards(self.ed.to_edwards())
     }
 
     /// Verifies an Ed25519 signature made by this identity (strict RFC 8032
@@ -273,6 +268,7 @@ mod tests {
     //! Known answers: RFC 8032 test 1 through our identity type, RFC 7748
     //! §6.1 for X25519, and the Ed25519 → X25519 map of our identity.
     use super::*;
+    use x25519_dalek::PublicKey as XPublicKey;
 
     fn unhex<const N: usize>(s: &str) -> [u8; N] {
         let v: Vec<u8> = (0..s.len())
@@ -302,7 +298,7 @@ mod tests {
         // Its X25519 form: u = (1 + y)/(1 − y), and the public key of the
         // clamped SHA-512 scalar — computed independently, they agree.
         let u = unhex::<32>("d85e07ec22b0ad881537c2f44d662d1a143cf830c57aca4305d85c7a90f6b62e");
-        assert_eq!(id.public().dh().to_bytes(), u);
+        assert_eq!(id.public().ed.to_montgomery().to_bytes(), u);
         assert_eq!(XPublicKey::from(&id.dh).to_bytes(), u);
     }
 
@@ -325,8 +321,8 @@ mod tests {
         let a = IdentityKeyPair::from_secret_bytes(&[1; 32]);
         let b = IdentityKeyPair::from_secret_bytes(&[2; 32]);
         assert_eq!(
-            a.dh(b.public().dh()).to_bytes(),
-            b.dh(a.public().dh()).to_bytes()
+            *a.dh(&b.public().dh()).unwrap(),
+            *b.dh(&a.public().dh()).unwrap()
         );
     }
 }

@@ -8,6 +8,7 @@
 
 mod aead;
 mod bytes;
+mod dh;
 mod error;
 mod identity;
 mod kdf;

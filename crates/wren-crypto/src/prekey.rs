@@ -8,6 +8,7 @@ use x25519_dalek::{PublicKey as XPublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
 use crate::bytes::{Put, Reader};
+use crate::dh::{TheirKey, public_of};
 use crate::error::{DecodeError, SessionError};
 use crate::identity::{IdentityKey, IdentityKeyPair};
 use crate::limits::{SIGNED_PREKEY_GRACE_SECS, SIGNED_PREKEY_ROTATION_SECS};
@@ -34,11 +35,12 @@ pub(crate) fn x25519_public(
 }
 
 /// The public half of a signed prekey, as published in bundles and pairing codes.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct SignedPrekey {
     id: u32,
     created_at: u64,
     public: XPublicKey,
+    key: TheirKey,
     signature: [u8; 64],
 }
 
@@ -61,8 +63,8 @@ impl SignedPrekey {
         self.public.to_bytes()
     }
 
-    pub(crate) fn public(&self) -> &XPublicKey {
-        &self.public
+    pub(crate) fn key(&self) -> &TheirKey {
+        &self.key
     }
 
     fn signed_bytes(id: u32, created_at: u64, public: &XPublicKey) -> Vec<u8> {
@@ -94,12 +96,15 @@ impl SignedPrekey {
     pub(crate) fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let id = r.u32()?;
         let created_at = r.u64()?;
-        let public = x25519_public(r.array()?, "signed prekey")?;
+        let bytes = r.array()?;
+        let public = x25519_public(bytes, "signed prekey")?;
+        let key = TheirKey::new(bytes, "signed prekey")?;
         let signature = r.array()?;
         Ok(Self {
             id,
             created_at,
             public,
+            key,
             signature,
         })
     }
@@ -138,13 +143,14 @@ impl SignedPrekeyPair {
         created_at: u64,
         secret: StaticSecret,
     ) -> Self {
-        let public = XPublicKey::from(&secret);
+        let (public, key) = public_of(&secret);
         let signature = identity.sign(&SignedPrekey::signed_bytes(id, created_at, &public));
         Self {
             public: SignedPrekey {
                 id,
                 created_at,
                 public,
+                key,
                 signature,
             },
             secret,
@@ -283,14 +289,43 @@ impl SignedPrekeys {
 }
 
 /// A one-time prekey (public half): used by at most one session start.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct OneTimePrekey {
     /// Its identifier, named by the prekey message that uses it.
     pub id: u32,
     public: XPublicKey,
+    key: TheirKey,
 }
 
+/// Equal when the encodings are equal (`key` is derived from `public`).
+impl PartialEq for SignedPrekey {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id, self.created_at, self.public, self.signature)
+            == (other.id, other.created_at, other.public, other.signature)
+    }
+}
+
+impl Eq for SignedPrekey {}
+
+/// Equal when the encodings are equal (`key` is derived from `public`).
+impl PartialEq for OneTimePrekey {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id, self.public) == (other.id, other.public)
+    }
+}
+
+impl Eq for OneTimePrekey {}
+
 impl OneTimePrekey {
+    fn of(id: u32, secret: &StaticSecret) -> Self {
+        let (public, key) = public_of(secret);
+        Self { id, public, key }
+    }
+
+    pub(crate) fn key(&self) -> &TheirKey {
+        &self.key
+    }
+
     /// The X25519 public key bytes.
     pub fn public_bytes(&self) -> [u8; 32] {
         self.public.to_bytes()
@@ -308,10 +343,7 @@ impl OneTimePrekeyPair {
     pub fn generate<R: CryptoRng + ?Sized>(id: u32, rng: &mut R) -> Self {
         let secret = StaticSecret::random_from_rng(rng);
         Self {
-            public: OneTimePrekey {
-                id,
-                public: XPublicKey::from(&secret),
-            },
+            public: OneTimePrekey::of(id, &secret),
             secret,
         }
     }
@@ -340,10 +372,7 @@ impl OneTimePrekeyPair {
         let secret = StaticSecret::from(*Zeroizing::new(r.array::<32>()?));
         r.finish()?;
         Ok(Self {
-            public: OneTimePrekey {
-                id,
-                public: XPublicKey::from(&secret),
-            },
+            public: OneTimePrekey::of(id, &secret),
             secret,
         })
     }
@@ -420,9 +449,11 @@ impl PrekeyBundle {
             0 => None,
             1 => {
                 let id = r.u32()?;
+                let bytes = r.array()?;
                 Some(OneTimePrekey {
                     id,
-                    public: x25519_public(r.array()?, "one-time prekey")?,
+                    public: x25519_public(bytes, "one-time prekey")?,
+                    key: TheirKey::new(bytes, "one-time prekey")?,
                 })
             }
             _ => return Err(DecodeError::InvalidField("one-time prekey flag")),

@@ -1,9 +1,10 @@
 //! X3DH key agreement: derives the first root and chain keys of a session
 //! and the associated data that binds both identities to every message.
 
-use x25519_dalek::{PublicKey as XPublicKey, SharedSecret, StaticSecret};
+use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
+use crate::dh::{TheirKey, dh};
 use crate::error::SessionError;
 use crate::identity::{IdentityKey, IdentityKeyPair};
 use crate::kdf::kdf_x3dh;
@@ -21,12 +22,10 @@ pub(crate) struct X3dhOutput {
     pub(crate) associated_data: [u8; 64],
 }
 
-fn contributory(s: SharedSecret) -> Result<SharedSecret, SessionError> {
-    if s.was_contributory() {
-        Ok(s)
-    } else {
-        Err(SessionError::NonContributory)
-    }
+type Shared = Zeroizing<[u8; 32]>;
+
+fn contributory(s: Option<Shared>) -> Result<Shared, SessionError> {
+    s.ok_or(SessionError::NonContributory)
 }
 
 fn associated_data(initiator: &IdentityKey, responder: &IdentityKey) -> [u8; 64] {
@@ -37,11 +36,11 @@ fn associated_data(initiator: &IdentityKey, responder: &IdentityKey) -> [u8; 64]
     ad
 }
 
-fn derive(dhs: &[SharedSecret], ad: [u8; 64]) -> X3dhOutput {
+fn derive(dhs: &[Shared], ad: [u8; 64]) -> X3dhOutput {
     let mut ikm = Zeroizing::new(Vec::with_capacity(32 * (dhs.len() + 1)));
     ikm.extend_from_slice(&F);
     for dh in dhs {
-        ikm.extend_from_slice(dh.as_bytes());
+        ikm.extend_from_slice(dh.as_slice());
     }
     let (root, chain) = kdf_x3dh(&ikm);
     X3dhOutput {
@@ -60,15 +59,14 @@ pub(crate) fn initiate(
     if ours.public() == theirs.identity() {
         return Err(SessionError::SelfSession);
     }
-    let spk = theirs.signed_prekey().public();
+    let spk = theirs.signed_prekey().key();
     let dh1 = contributory(ours.dh(spk))?;
-    let dh2 = contributory(ephemeral.diffie_hellman(theirs.identity().dh()))?;
-    let dh3 = contributory(ephemeral.diffie_hellman(spk))?;
+    let dh2 = contributory(dh(ephemeral, &theirs.identity().dh()))?;
+    let dh3 = contributory(dh(ephemeral, spk))?;
     let ad = associated_data(ours.public(), theirs.identity());
     Ok(match theirs.one_time_prekey() {
         Some(otk) => {
-            let dh4 =
-                contributory(ephemeral.diffie_hellman(&XPublicKey::from(otk.public_bytes())))?;
+            let dh4 = contributory(dh(ephemeral, otk.key()))?;
             derive(&[dh1, dh2, dh3, dh4], ad)
         }
         None => derive(&[dh1, dh2, dh3], ad),
@@ -81,18 +79,18 @@ pub(crate) fn respond(
     signed_prekey: &SignedPrekeyPair,
     one_time_prekey: Option<&OneTimePrekeyPair>,
     their_identity: &IdentityKey,
-    their_ephemeral: &XPublicKey,
+    their_ephemeral: &TheirKey,
 ) -> Result<X3dhOutput, SessionError> {
     if ours.public() == their_identity {
         return Err(SessionError::SelfSession);
     }
-    let dh1 = contributory(signed_prekey.secret().diffie_hellman(their_identity.dh()))?;
+    let dh1 = contributory(dh(signed_prekey.secret(), &their_identity.dh()))?;
     let dh2 = contributory(ours.dh(their_ephemeral))?;
-    let dh3 = contributory(signed_prekey.secret().diffie_hellman(their_ephemeral))?;
+    let dh3 = contributory(dh(signed_prekey.secret(), their_ephemeral))?;
     let ad = associated_data(their_identity, ours.public());
     Ok(match one_time_prekey {
         Some(otk) => {
-            let dh4 = contributory(otk.secret().diffie_hellman(their_ephemeral))?;
+            let dh4 = contributory(dh(otk.secret(), their_ephemeral))?;
             derive(&[dh1, dh2, dh3, dh4], ad)
         }
         None => derive(&[dh1, dh2, dh3], ad),

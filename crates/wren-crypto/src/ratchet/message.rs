@@ -1,7 +1,5 @@
 //! Byte layouts of double-ratchet and prekey messages (docs/protocol.md).
 
-use x25519_dalek::PublicKey as XPublicKey;
-
 use crate::aead::TAG_LEN;
 use crate::bytes::{Put, Reader};
 use crate::error::DecodeError;
@@ -159,10 +157,6 @@ impl PrekeyMessage {
     /// The initiator's ephemeral (base) key: it identifies the session.
     pub fn base_key(&self) -> &[u8; 32] {
         &self.base_key
-    }
-
-    pub(crate) fn base_public(&self) -> XPublicKey {
-        XPublicKey::from(self.base_key)
     }
 
     /// Which of our signed prekeys it was made for.

@@ -13,6 +13,7 @@ use super::message::{
 };
 use crate::aead::{TAG_LEN, open, seal_in_place};
 use crate::bytes::{Put, Reader};
+use crate::dh::{TheirKey, dh};
 use crate::error::{DecodeError, SessionError};
 use crate::identity::{IdentityKey, IdentityKeyPair};
 use crate::kdf::{MESSAGE_INFO, kdf_ck, kdf_rk};
@@ -20,7 +21,7 @@ use crate::keys::{ChainKey, MessageKey, RootKey};
 use crate::limits::{
     MAX_PLAINTEXT_BYTES, MAX_PREVIOUS_RECEIVING_CHAINS, MAX_SKIP, MAX_SKIPPED_KEYS,
 };
-use crate::prekey::{OneTimePrekeyPair, SignedPrekeyPair, VerifiedBundle, x25519_public};
+use crate::prekey::{OneTimePrekeyPair, SignedPrekeyPair, VerifiedBundle};
 use crate::x3dh;
 
 /// Version byte of serialized session state.
@@ -51,6 +52,8 @@ struct SendingChain {
 
 struct ReceivingChain {
     ratchet: [u8; 32],
+    /// The same key, converted for DH once.
+    their: TheirKey,
     chain: ChainKey,
     index: u32,
 }
@@ -152,12 +155,13 @@ impl Session {
             (Some(id), _) => return Err(SessionError::UnknownOneTimePrekey(id)),
             (None, Some(k)) => return Err(SessionError::UnknownOneTimePrekey(k.public().id)),
         }
+        let base = TheirKey::new(*message.base_key(), "base")?;
         let out = x3dh::respond(
             ours,
             signed_prekey,
             one_time_prekey,
             message.identity(),
-            &message.base_public(),
+            &base,
         )?;
         let mut session = Self {
             remote: *message.identity(),
@@ -175,6 +179,7 @@ impl Session {
             previous_sending_len: 0,
             receiving: Some(ReceivingChain {
                 ratchet: *message.base_key(),
+                their: base,
                 chain: out.chain,
                 index: 0,
             }),
@@ -282,13 +287,8 @@ impl Session {
             return Err(SessionError::CounterExhausted);
         };
         let next = RatchetKeyPair::generate(rng);
-        let dh = next
-            .secret
-            .diffie_hellman(&XPublicKey::from(receiving.ratchet));
-        if !dh.was_contributory() {
-            return Err(SessionError::NonContributory);
-        }
-        let (root, chain) = kdf_rk(&self.root, dh.as_bytes());
+        let shared = dh(&next.secret, &receiving.their).ok_or(SessionError::NonContributory)?;
+        let (root, chain) = kdf_rk(&self.root, &shared);
         self.root = root;
         self.ratchet = Some(next);
         self.sending = Some(SendingChain { chain, index: 0 });
@@ -358,7 +358,7 @@ impl Session {
         let Some(ours) = self.ratchet.as_ref() else {
             return Err(SessionError::AuthenticationFailed);
         };
-        let their = XPublicKey::from(x25519_public(h.ratchet, "ratchet")?.to_bytes());
+        let their = TheirKey::new(h.ratchet, "ratchet")?;
         let mut new_skipped = Vec::new();
         let mut retired = None;
         if let Some(rc) = &self.receiving {
@@ -374,11 +374,8 @@ impl Session {
             }
             retired = Some((rc.ratchet, rc.index.max(h.previous)));
         }
-        let dh = ours.secret.diffie_hellman(&their);
-        if !dh.was_contributory() {
-            return Err(SessionError::NonContributory);
-        }
-        let (root, mut chain) = kdf_rk(&self.root, dh.as_bytes());
+        let shared = dh(&ours.secret, &their).ok_or(SessionError::NonContributory)?;
+        let (root, mut chain) = kdf_rk(&self.root, &shared);
         skip_to(&mut chain, 0, h.counter, h.ratchet, &mut new_skipped)?;
         let mk = kdf_ck(&mut chain);
         let plaintext = open(&mk, MESSAGE_INFO, &ad, parsed.sealed)
@@ -394,6 +391,7 @@ impl Session {
         self.root = root;
         self.receiving = Some(ReceivingChain {
             ratchet: h.ratchet,
+            their,
             chain,
             index: h.counter.saturating_add(1),
         });
@@ -533,9 +531,11 @@ impl Session {
         let receiving = match flag(r)? {
             true => {
                 let ratchet = r.array()?;
+                let their = TheirKey::new(ratchet, "ratchet")?;
                 let chain = ChainKey::from_bytes(&Zeroizing::new(r.array()?));
                 Some(ReceivingChain {
                     ratchet,
+                    their,
                     chain,
                     index: r.u32()?,
                 })
