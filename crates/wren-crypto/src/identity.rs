@@ -271,11 +271,7 @@ mod tests {
     use x25519_dalek::PublicKey as XPublicKey;
 
     fn unhex<const N: usize>(s: &str) -> [u8; N] {
-        let v: Vec<u8> = (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect();
-        v.try_into().unwrap()
+        hex::decode(s).unwrap().try_into().unwrap()
     }
 
     #[test]
