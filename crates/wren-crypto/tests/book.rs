@@ -199,3 +199,22 @@ fn book_round_trips_through_bytes() {
     l.book = SessionBook::from_bytes(&l.book.to_bytes()).unwrap();
     exchange(&mut rng, &mut l, &mut s, 2);
 }
+
+#[test]
+fn prekey_outcome_debug_shows_no_plaintext() {
+    let (mut rng, s, mut l) = sides("outcome debug");
+    let mut a =
+        wren_crypto::Session::initiate(&s.party.identity, &l.party.bundle(), &mut rng).unwrap();
+    let m = a.encrypt(b"secret words", &mut rng).unwrap();
+    let pm = PrekeyMessage::parse(m.bytes()).unwrap();
+    let outcome = l
+        .book
+        .receive_prekey(&l.party.identity, Some(&l.party.spk), None, &pm)
+        .unwrap();
+    let shown = format!("{outcome:?}");
+    assert!(shown.contains("plaintext_len: 12"), "{shown}");
+    assert!(
+        !shown.contains("115, 101, 99") && !shown.contains("secret"),
+        "{shown}"
+    );
+}

@@ -43,13 +43,26 @@ fn identity_restores_from_its_secret() {
 
 #[test]
 fn invalid_identity_keys_are_rejected() {
-    // Not a point on the curve.
-    let mut not_a_point = [0u8; 32];
-    not_a_point[0] = 2;
-    assert!(
-        IdentityKey::from_bytes(&[0xff; 32]).is_err()
-            || IdentityKey::from_bytes(&not_a_point).is_err()
-    );
+    // Encodings that are not points: some y have no x on the curve.
+    let not_points: Vec<[u8; 32]> = (2u8..40)
+        .map(|y| {
+            let mut b = [0u8; 32];
+            b[0] = y;
+            b
+        })
+        .filter(|b| {
+            curve25519_dalek::edwards::CompressedEdwardsY(*b)
+                .decompress()
+                .is_none()
+        })
+        .collect();
+    assert!(!not_points.is_empty());
+    for b in &not_points {
+        assert_eq!(
+            IdentityKey::from_bytes(b),
+            Err(DecodeError::InvalidKey("identity"))
+        );
+    }
     // The identity point (small order) is refused.
     let mut identity_point = [0u8; 32];
     identity_point[0] = 1;

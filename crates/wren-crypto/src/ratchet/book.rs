@@ -38,13 +38,22 @@ pub struct SessionBook {
 }
 
 /// The result of accepting a prekey message.
-#[derive(Debug)]
 pub struct PrekeyOutcome {
     /// The decrypted plaintext.
     pub plaintext: Vec<u8>,
     /// Whether a new session was created (so a named one-time prekey was
     /// consumed and must now be deleted by the caller).
     pub new_session: bool,
+}
+
+impl std::fmt::Debug for PrekeyOutcome {
+    /// The plaintext's length only: plaintext never goes to logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrekeyOutcome")
+            .field("plaintext_len", &self.plaintext.len())
+            .field("new_session", &self.new_session)
+            .finish()
+    }
 }
 
 impl SessionBook {
