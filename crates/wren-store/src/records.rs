@@ -1,0 +1,345 @@
+//! The records stored in the tables, as serde types encoded with the one
+//! bounded codec (`wren_proto::codec`).
+//!
+//! Every record is an enum whose variant is its version (`V1`, later `V2`,
+//! ...): a new layout is a new variant, and old rows keep decoding. Every
+//! read decodes with [`wren_proto::codec::decode`] and the record's `LIMIT`,
+//! so a corrupt length cannot make the store allocate without bound.
+
+use serde::{Deserialize, Serialize};
+
+/// Bound on a decoded message record: the largest payload frame plus
+/// fields and the decoder's claim slack.
+pub(crate) const MESSAGE_LIMIT: usize = wren_proto::limits::MAX_PAYLOAD_BYTES + 1_024;
+/// Bound on a decoded outbox record: the largest envelope plus fields.
+pub(crate) const OUTBOX_LIMIT: usize = wren_proto::limits::MAX_ENVELOPE_BYTES + 256;
+/// Bound on a decoded conversation record.
+pub(crate) const CONVERSATION_LIMIT: usize = 1_024;
+/// Bound on a decoded contact record.
+pub(crate) const CONTACT_LIMIT: usize = 16 * 1_024;
+/// Bound on a decoded identity record.
+pub(crate) const IDENTITY_LIMIT: usize = 512;
+/// Bound on a decoded contact request record.
+pub(crate) const CONTACT_REQUEST_LIMIT: usize = wren_proto::limits::MAX_PAYLOAD_BYTES + 512;
+/// Bound on a decoded schema version.
+pub(crate) const VERSION_LIMIT: usize = 8;
+
+/// Longest failure reason stored with a message status.
+pub const MAX_FAILURE_REASON_BYTES: usize = 256;
+/// Longest conversation title or contact alias.
+pub const MAX_TITLE_BYTES: usize = 256;
+/// Most known addresses or relays per contact.
+pub const MAX_CONTACT_ADDRESSES: usize = 16;
+/// Longest address or relay string.
+pub const MAX_ADDRESS_BYTES: usize = 256;
+
+/// Serde adapter for `Vec<u8>`: a byte string, decoded through bincode's
+/// byte-buffer path (one length claim against the limit, no per-element
+/// pre-allocation).
+pub(crate) mod byte_buf {
+    use std::fmt;
+
+    use serde::de::Visitor;
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(value: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(value)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_byte_buf(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl Visitor<'_> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("a byte string")
+        }
+
+        fn visit_byte_buf<E: serde::de::Error>(self, value: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(value)
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, value: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(value.to_vec())
+        }
+    }
+}
+
+/// The delivery state of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageStatus {
+    /// Outgoing, not yet handed to the network.
+    Sending,
+    /// Outgoing, handed to the peer or a relay.
+    Sent,
+    /// Outgoing, the peer's device stored it (delivery receipt).
+    Delivered,
+    /// Outgoing: the peer read it. Incoming: the local user read it.
+    Read,
+    /// Outgoing, given up; the reason is for the user (at most
+    /// [`MAX_FAILURE_REASON_BYTES`]).
+    Failed(String),
+    /// Incoming, stored.
+    Received,
+}
+
+/// Who wrote a message, relative to the local user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// Written by the local user.
+    Outgoing,
+    /// Received from a contact.
+    Incoming,
+}
+
+/// A stored message, as returned by queries.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The conversation it belongs to.
+    pub conversation: u64,
+    /// Its sequence number in the conversation (assigned by the store, from 1).
+    pub seq: u64,
+    /// The protocol message id.
+    pub id: [u8; 16],
+    /// The sender's identity key.
+    pub sender: [u8; 32],
+    /// Outgoing or incoming.
+    pub direction: Direction,
+    /// When the sender sent it (ms since the Unix epoch, sender's clock).
+    pub sent_at: u64,
+    /// When this device stored it (ms since the Unix epoch).
+    pub received_at: u64,
+    /// The content: a `wren_proto::Payload` frame.
+    pub content: Vec<u8>,
+    /// Delivery state.
+    pub status: MessageStatus,
+}
+
+impl std::fmt::Debug for Message {
+    /// The content's length only: plaintext never goes to logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("conversation", &self.conversation)
+            .field("seq", &self.seq)
+            .field("direction", &self.direction)
+            .field("sent_at", &self.sent_at)
+            .field("received_at", &self.received_at)
+            .field("content_len", &self.content.len())
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The message record stored in `messages`.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum MessageRecord {
+    V1 {
+        id: [u8; 16],
+        sender: [u8; 32],
+        direction: Direction,
+        sent_at: u64,
+        received_at: u64,
+        #[serde(with = "byte_buf")]
+        content: Vec<u8>,
+        status: MessageStatus,
+    },
+}
+
+impl MessageRecord {
+    pub(crate) fn into_message(self, conversation: u64, seq: u64) -> Message {
+        let Self::V1 {
+            id,
+            sender,
+            direction,
+            sent_at,
+            received_at,
+            content,
+            status,
+        } = self;
+        Message {
+            conversation,
+            seq,
+            id,
+            sender,
+            direction,
+            sent_at,
+            received_at,
+            content,
+            status,
+        }
+    }
+
+    pub(crate) fn from_message(message: &Message) -> Self {
+        Self::V1 {
+            id: message.id,
+            sender: message.sender,
+            direction: message.direction,
+            sent_at: message.sent_at,
+            received_at: message.received_at,
+            content: message.content.clone(),
+            status: message.status.clone(),
+        }
+    }
+}
+
+/// What kind of conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConversationKind {
+    /// With one contact.
+    Direct {
+        /// The contact's identity key.
+        contact: [u8; 32],
+    },
+    /// RESERVED: a group conversation.
+    Group {
+        /// The group id.
+        group: [u8; 16],
+    },
+}
+
+/// A conversation's summary, maintained on every write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Its id.
+    pub id: u64,
+    /// Direct or group.
+    pub kind: ConversationKind,
+    /// A title chosen by the user (empty: derive from the contact).
+    pub title: String,
+    /// Incoming messages after the read marker.
+    pub unread: u64,
+    /// Sequence of the last message, 0 if none.
+    pub last_seq: u64,
+    /// Messages up to this sequence are read.
+    pub read_up_to: u64,
+    /// Last activity (ms since the Unix epoch): creation or the last message.
+    pub last_activity: u64,
+    /// Notifications muted.
+    pub muted: bool,
+}
+
+/// The conversation record stored in `conversations`.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum ConversationRecord {
+    V1(Conversation),
+}
+
+/// Verification state of a contact's identity key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verification {
+    /// Paired, safety number not compared.
+    Unverified,
+    /// Safety number compared in person or by QR code.
+    Verified,
+    /// The key changed after verification.
+    Changed,
+}
+
+/// A contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The alias the user gave (at most [`MAX_TITLE_BYTES`]).
+    pub alias: String,
+    /// Verification state.
+    pub verification: Verification,
+    /// Known network addresses (multiaddrs, at most [`MAX_CONTACT_ADDRESSES`]).
+    pub addresses: Vec<String>,
+    /// Relays the contact can be reached through.
+    pub relays: Vec<String>,
+    /// Blocked: messages from this contact are dropped.
+    pub blocked: bool,
+    /// When the contact was added (ms since the Unix epoch).
+    pub added_at: u64,
+}
+
+/// The contact record stored in `contacts`.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum ContactRecord {
+    V1(Contact),
+}
+
+/// An outbox entry: an encrypted envelope waiting to be sent.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Its id in the outbox (assigned by the store).
+    pub id: u64,
+    /// The conversation of the message it carries (0 for none).
+    pub conversation: u64,
+    /// The message's sequence (0 for none, e.g. a receipt).
+    pub seq: u64,
+    /// The recipient's identity key.
+    pub recipient: [u8; 32],
+    /// The `wren_proto::Envelope` frame to send.
+    #[serde(with = "byte_buf")]
+    pub envelope: Vec<u8>,
+    /// Send attempts so far.
+    pub attempts: u32,
+    /// When to try next (ms since the Unix epoch).
+    pub next_retry_ms: u64,
+}
+
+impl std::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("conversation", &self.conversation)
+            .field("seq", &self.seq)
+            .field("envelope_len", &self.envelope.len())
+            .field("attempts", &self.attempts)
+            .field("next_retry_ms", &self.next_retry_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outbox record stored in `outbox`.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum OutboxRecord {
+    V1(OutboxItem),
+}
+
+/// The local identity record stored in `identity`.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum IdentityRecord {
+    V1 {
+        seed: [u8; 32],
+        display_name: String,
+    },
+}
+
+impl Drop for IdentityRecord {
+    fn drop(&mut self) {
+        let Self::V1 { seed, .. } = self;
+        zeroize::Zeroize::zeroize(seed);
+    }
+}
+
+/// A contact request received, kept until the user accepts or refuses it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredContactRequest {
+    /// The `wren_proto::Payload::ContactRequest` frame.
+    #[serde(with = "byte_buf")]
+    pub payload: Vec<u8>,
+    /// When it arrived (ms since the Unix epoch).
+    pub received_at: u64,
+}
+
+impl std::fmt::Debug for StoredContactRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredContactRequest")
+            .field("payload_len", &self.payload.len())
+            .field("received_at", &self.received_at)
+            .finish()
+    }
+}
+
+/// The record stored in `contact_requests`.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum ContactRequestRecord {
+    V1(StoredContactRequest),
+}

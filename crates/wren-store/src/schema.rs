@@ -1,0 +1,85 @@
+//! Every table of the store, in one place, and the schema version.
+//!
+//! Values marked *sealed* are `seal` outputs (XChaCha20-Poly1305 under the
+//! storage key, bound to table name and key). Keys are never sealed: they
+//! are ids, sequence numbers and timestamps, which is the metadata a local
+//! attacker with the file learns (documented in the crate docs).
+
+use redb::TableDefinition;
+
+/// The schema version this release writes. Version 1 is the first.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Store metadata: `"schema_version"` → u32 (codec), `"key_wrap"` → the
+/// wrapped storage key. Not sealed: it is what unlocks the seal.
+pub const META: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("meta");
+
+/// The local identity: `"self"` → sealed identity record (seed, display name).
+pub const IDENTITY: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("identity");
+
+/// Signed prekeys: `"current"` → sealed `SignedPrekeys::to_bytes`.
+pub const SIGNED_PREKEYS: TableDefinition<'static, &str, &[u8]> =
+    TableDefinition::new("signed_prekeys");
+
+/// One-time prekeys: prekey id → sealed `OneTimePrekeyPair::to_bytes`.
+pub const ONE_TIME_PREKEYS: TableDefinition<'static, u32, &[u8]> =
+    TableDefinition::new("one_time_prekeys");
+
+/// Contacts: identity key → sealed contact record.
+pub const CONTACTS: TableDefinition<'static, [u8; 32], &[u8]> = TableDefinition::new("contacts");
+
+/// The direct conversation of each contact: identity key → conversation id.
+pub const DIRECT_CONVERSATIONS: TableDefinition<'static, [u8; 32], u64> =
+    TableDefinition::new("direct_conversations");
+
+/// Ratchet sessions: identity key → sealed `SessionBook::to_bytes` (active
+/// session plus its bounded archive).
+pub const SESSIONS: TableDefinition<'static, [u8; 32], &[u8]> = TableDefinition::new("sessions");
+
+/// Conversations: conversation id → sealed conversation record.
+pub const CONVERSATIONS: TableDefinition<'static, u64, &[u8]> =
+    TableDefinition::new("conversations");
+
+/// Activity index: (last activity ms, conversation id) → (). Maintained with
+/// the conversation record, read newest first for the conversation list.
+pub const ACTIVITY: TableDefinition<'static, (u64, u64), ()> = TableDefinition::new("activity");
+
+/// Messages: (conversation id, sequence) → sealed message record.
+pub const MESSAGES: TableDefinition<'static, (u64, u64), &[u8]> = TableDefinition::new("messages");
+
+/// Message-id index: message id → (conversation id, sequence). Deduplicates
+/// incoming messages.
+pub const MESSAGE_IDS: TableDefinition<'static, [u8; 16], (u64, u64)> =
+    TableDefinition::new("message_ids");
+
+/// Outbox: entry id → sealed outbox record.
+pub const OUTBOX: TableDefinition<'static, u64, &[u8]> = TableDefinition::new("outbox");
+
+/// Outbox schedule: (next retry ms, entry id) → (). Maintained with the
+/// outbox, so that "due" is a range read.
+pub const OUTBOX_DUE: TableDefinition<'static, (u64, u64), ()> = TableDefinition::new("outbox_due");
+
+/// Contact requests received: sender identity key → sealed request record.
+pub const CONTACT_REQUESTS: TableDefinition<'static, [u8; 32], &[u8]> =
+    TableDefinition::new("contact_requests");
+
+/// Settings: name → sealed bytes.
+pub const SETTINGS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("settings");
+
+/// RESERVED for groups: group id → sealed group record. Defined so that the
+/// name is taken; unused until the groups issue.
+pub const GROUPS: TableDefinition<'static, [u8; 16], &[u8]> = TableDefinition::new("groups");
+
+/// RESERVED for groups: (group id, member identity key) → sealed member
+/// record. Unused until the groups issue.
+pub const GROUP_MEMBERS: TableDefinition<'static, ([u8; 16], [u8; 32]), &[u8]> =
+    TableDefinition::new("group_members");
+
+/// Key of the schema version in [`META`].
+pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";
+/// Key of the wrapped storage key in [`META`].
+pub(crate) const META_KEY_WRAP: &str = "key_wrap";
+/// Key of the local identity in [`IDENTITY`].
+pub(crate) const IDENTITY_SELF: &str = "self";
+/// Key of the signed prekeys in [`SIGNED_PREKEYS`].
+pub(crate) const SIGNED_PREKEYS_CURRENT: &str = "current";

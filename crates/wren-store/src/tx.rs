@@ -1,0 +1,1085 @@
+//! Typed read and write transactions.
+//!
+//! A [`ReadTx`] is a snapshot; a [`WriteTx`] is one redb write transaction,
+//! committed by [`crate::Store::write`] when its closure returns `Ok` and
+//! aborted otherwise. The engine's writes take one struct holding every part
+//! of the change ([`Outgoing`], [`Incoming`]), so a ratchet step cannot be
+//! committed without the message it produced, nor a message without its
+//! outbox or receipt entry.
+//!
+//! Seal keys: each sealed value is bound to its table name and to its key's
+//! canonical bytes (integers big-endian, tuples concatenated, arrays as is).
+
+use redb::{ReadableTable, TableHandle};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wren_crypto::{IdentityKeyPair, OneTimePrekeyPair, SessionBook, SignedPrekeys};
+use wren_proto::{Payload, Versioned, codec};
+
+use crate::error::{Corruption, Result, StoreError};
+use crate::key::StorageKey;
+use crate::records::{
+    CONTACT_LIMIT, CONTACT_REQUEST_LIMIT, CONVERSATION_LIMIT, Contact, ContactRecord,
+    ContactRequestRecord, Conversation, ConversationKind, ConversationRecord, Direction,
+    IDENTITY_LIMIT, IdentityRecord, MAX_FAILURE_REASON_BYTES, MESSAGE_LIMIT, Message,
+    MessageRecord, MessageStatus, OUTBOX_LIMIT, OutboxItem, OutboxRecord, StoredContactRequest,
+    VERSION_LIMIT,
+};
+use crate::schema;
+use crate::seal;
+
+/// Key of the next outbox id counter in `meta`.
+const META_OUTBOX_NEXT: &str = "outbox_next";
+
+fn k_u64(value: u64) -> [u8; 8] {
+    value.to_be_bytes()
+}
+
+fn k_pair(a: u64, b: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let (left, right) = out.split_at_mut(8);
+    left.copy_from_slice(&a.to_be_bytes());
+    right.copy_from_slice(&b.to_be_bytes());
+    out
+}
+
+fn seal_record<T: Serialize>(
+    key: &StorageKey,
+    table: &str,
+    key_bytes: &[u8],
+    value: &T,
+) -> Result<Vec<u8>> {
+    let plaintext = zeroize::Zeroizing::new(codec::encode(value).map_err(StoreError::Encode)?);
+    Ok(seal::seal(key, table, key_bytes, &plaintext))
+}
+
+fn open_record<T: DeserializeOwned, const LIMIT: usize>(
+    key: &StorageKey,
+    table: &'static str,
+    key_bytes: &[u8],
+    sealed: &[u8],
+) -> Result<T, Corruption> {
+    let plaintext = seal::open(key, table, key_bytes, sealed)?;
+    codec::decode::<T, LIMIT>(&plaintext).map_err(Corruption::Decode)
+}
+
+fn corrupt(table: &'static str) -> impl Fn(Corruption) -> StoreError {
+    move |corruption| StoreError::Corrupt { table, corruption }
+}
+
+fn check_status(status: &MessageStatus) -> Result<()> {
+    match status {
+        MessageStatus::Failed(reason) if reason.len() > MAX_FAILURE_REASON_BYTES => {
+            Err(StoreError::FieldTooLong {
+                field: "status reason",
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn open_one_time_prekey(key: &StorageKey, id: u32, sealed: &[u8]) -> Result<OneTimePrekeyPair> {
+    let bytes = seal::open(
+        key,
+        schema::ONE_TIME_PREKEYS.name(),
+        &id.to_be_bytes(),
+        sealed,
+    )
+    .map_err(corrupt("one_time_prekeys"))?;
+    OneTimePrekeyPair::from_bytes(&bytes).map_err(|_| StoreError::Corrupt {
+        table: "one_time_prekeys",
+        corruption: Corruption::KeyMaterial,
+    })
+}
+
+/// A message that could not be read back, reported in place of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptMessage {
+    /// Its conversation.
+    pub conversation: u64,
+    /// Its sequence.
+    pub seq: u64,
+    /// What was wrong.
+    pub corruption: Corruption,
+}
+
+/// Which way a page of messages runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first: the messages *before* the cursor (lower sequences),
+    /// highest sequence first. The chat view's "load older".
+    NewestFirst,
+    /// Oldest first: the messages *after* the cursor (higher sequences),
+    /// lowest sequence first. Catching up from a known point.
+    OldestFirst,
+}
+
+/// A new message, as the engine hands it over.
+#[derive(Clone)]
+pub struct NewMessage {
+    /// The protocol message id.
+    pub id: [u8; 16],
+    /// The sender's identity key.
+    pub sender: [u8; 32],
+    /// When the sender sent it (ms since the Unix epoch).
+    pub sent_at: u64,
+    /// When this device stored it (ms since the Unix epoch); also the
+    /// conversation's new last activity.
+    pub received_at: u64,
+    /// A `wren_proto::Payload` frame.
+    pub content: Vec<u8>,
+    /// Initial status (`Sending` for outgoing, `Received` for incoming).
+    pub status: MessageStatus,
+}
+
+impl std::fmt::Debug for NewMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMessage")
+            .field("sent_at", &self.sent_at)
+            .field("content_len", &self.content.len())
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new outbox entry: an envelope to send to `recipient`.
+#[derive(Clone)]
+pub struct NewOutbox {
+    /// The recipient's identity key.
+    pub recipient: [u8; 32],
+    /// The `wren_proto::Envelope` frame.
+    pub envelope: Vec<u8>,
+    /// When to first try (ms since the Unix epoch); usually now.
+    pub next_retry_ms: u64,
+}
+
+impl std::fmt::Debug for NewOutbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOutbox")
+            .field("envelope_len", &self.envelope.len())
+            .field("next_retry_ms", &self.next_retry_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a sent message changes, committed together by
+/// [`WriteTx::record_outgoing`].
+#[derive(Debug)]
+pub struct Outgoing<'s> {
+    /// The conversation it belongs to.
+    pub conversation: u64,
+    /// The contact's session book after encrypting the message.
+    pub session: &'s SessionBook,
+    /// The message.
+    pub message: NewMessage,
+    /// The encrypted envelope to send.
+    pub outbox: NewOutbox,
+}
+
+/// Everything a received message changes, committed together by
+/// [`WriteTx::record_incoming`].
+#[derive(Debug)]
+pub struct Incoming<'s> {
+    /// The conversation it belongs to.
+    pub conversation: u64,
+    /// The sender's session book after decrypting the message.
+    pub session: &'s SessionBook,
+    /// The message.
+    pub message: NewMessage,
+    /// A delivery receipt to send back, if any.
+    pub receipt: Option<NewOutbox>,
+}
+
+/// What [`WriteTx::record_outgoing`] stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The message's sequence in its conversation.
+    pub seq: u64,
+    /// The outbox entry's id.
+    pub outbox: u64,
+}
+
+/// What [`WriteTx::record_incoming`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncomingOutcome {
+    /// Stored as a new message.
+    Stored {
+        /// Its sequence.
+        seq: u64,
+        /// The receipt's outbox id, if a receipt was given.
+        receipt: Option<u64>,
+    },
+    /// A message with this id is already stored: nothing changed.
+    AlreadyStored {
+        /// Where the stored one is.
+        conversation: u64,
+        /// Its sequence.
+        seq: u64,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Queries shared by read and write transactions.
+
+fn get_conversation(
+    key: &StorageKey,
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    id: u64,
+) -> Result<Option<Conversation>> {
+    let Some(guard) = table.get(id)? else {
+        return Ok(None);
+    };
+    let ConversationRecord::V1(conversation) = open_record::<_, CONVERSATION_LIMIT>(
+        key,
+        schema::CONVERSATIONS.name(),
+        &k_u64(id),
+        guard.value(),
+    )
+    .map_err(corrupt("conversations"))?;
+    Ok(Some(conversation))
+}
+
+fn decode_message(
+    key: &StorageKey,
+    conversation: u64,
+    seq: u64,
+    sealed: &[u8],
+) -> Result<Message, CorruptMessage> {
+    open_record::<MessageRecord, MESSAGE_LIMIT>(
+        key,
+        schema::MESSAGES.name(),
+        &k_pair(conversation, seq),
+        sealed,
+    )
+    .map(|record| record.into_message(conversation, seq))
+    .map_err(|corruption| CorruptMessage {
+        conversation,
+        seq,
+        corruption,
+    })
+}
+
+fn get_message(
+    key: &StorageKey,
+    table: &impl ReadableTable<(u64, u64), &'static [u8]>,
+    conversation: u64,
+    seq: u64,
+) -> Result<Option<Message>> {
+    let Some(guard) = table.get((conversation, seq))? else {
+        return Ok(None);
+    };
+    decode_message(key, conversation, seq, guard.value())
+        .map(Some)
+        .map_err(|bad| StoreError::Corrupt {
+            table: "messages",
+            corruption: bad.corruption,
+        })
+}
+
+fn get_session(
+    key: &StorageKey,
+    table: &impl ReadableTable<[u8; 32], &'static [u8]>,
+    contact: &[u8; 32],
+) -> Result<Option<SessionBook>> {
+    let Some(guard) = table.get(contact)? else {
+        return Ok(None);
+    };
+    let bytes = seal::open(key, schema::SESSIONS.name(), contact, guard.value())
+        .map_err(corrupt("sessions"))?;
+    SessionBook::from_bytes(&bytes)
+        .map(Some)
+        .map_err(|_| StoreError::Corrupt {
+            table: "sessions",
+            corruption: Corruption::KeyMaterial,
+        })
+}
+
+fn get_outbox(
+    key: &StorageKey,
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    id: u64,
+) -> Result<Option<OutboxItem>> {
+    let Some(guard) = table.get(id)? else {
+        return Ok(None);
+    };
+    let OutboxRecord::V1(item) =
+        open_record::<_, OUTBOX_LIMIT>(key, schema::OUTBOX.name(), &k_u64(id), guard.value())
+            .map_err(corrupt("outbox"))?;
+    Ok(Some(item))
+}
+
+/// One item of a range over `messages`.
+type MessageEntry<'a> = Result<
+    (
+        redb::AccessGuard<'a, (u64, u64)>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+/// A read-only snapshot of the store.
+pub struct ReadTx<'a> {
+    pub(crate) txn: &'a redb::ReadTransaction,
+    pub(crate) key: &'a StorageKey,
+}
+
+impl ReadTx<'_> {
+    /// A conversation's summary.
+    pub fn conversation(&self, id: u64) -> Result<Option<Conversation>> {
+        let table = self.txn.open_table(schema::CONVERSATIONS)?;
+        get_conversation(self.key, &table, id)
+    }
+
+    /// Up to `limit` conversations, most recent activity first, each with
+    /// its maintained unread count. A corrupt conversation record is
+    /// returned as an error in its place.
+    pub fn conversations(&self, limit: usize) -> Result<Vec<Result<Conversation>>> {
+        let activity = self.txn.open_table(schema::ACTIVITY)?;
+        let conversations = self.txn.open_table(schema::CONVERSATIONS)?;
+        let mut out = Vec::new();
+        for entry in activity.iter()?.rev().take(limit) {
+            let (k, _) = entry?;
+            let (_, id) = k.value();
+            match get_conversation(self.key, &conversations, id) {
+                Ok(Some(conversation)) => out.push(Ok(conversation)),
+                Ok(None) => {}
+                Err(error) => out.push(Err(error)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The direct conversation with a contact, if one exists.
+    pub fn direct_conversation(&self, contact: &[u8; 32]) -> Result<Option<u64>> {
+        let table = self.txn.open_table(schema::DIRECT_CONVERSATIONS)?;
+        Ok(table.get(contact)?.map(|guard| guard.value()))
+    }
+
+    /// A page of at most `limit` messages of a conversation, starting next to
+    /// `cursor` (a sequence; `None`: from the newest for
+    /// [`Order::NewestFirst`], from the oldest for [`Order::OldestFirst`]).
+    /// The cursor itself is excluded, so the last item's `seq` is the next
+    /// page's cursor. A record that does not open is reported in place.
+    pub fn messages(
+        &self,
+        conversation: u64,
+        cursor: Option<u64>,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<Result<Message, CorruptMessage>>> {
+        let table = self.txn.open_table(schema::MESSAGES)?;
+        let mut out = Vec::with_capacity(limit.min(256));
+        let mut push = |entry: MessageEntry<'_>| -> Result<()> {
+            let (k, v) = entry?;
+            let (conversation, seq) = k.value();
+            out.push(decode_message(self.key, conversation, seq, v.value()));
+            Ok(())
+        };
+        match order {
+            Order::NewestFirst => {
+                let end = cursor.unwrap_or(u64::MAX);
+                for entry in table
+                    .range((conversation, 0)..(conversation, end))?
+                    .rev()
+                    .take(limit)
+                {
+                    push(entry)?;
+                }
+            }
+            Order::OldestFirst => {
+                let Some(start) = cursor.unwrap_or(0).checked_add(1) else {
+                    return Ok(out);
+                };
+                for entry in table
+                    .range((conversation, start)..=(conversation, u64::MAX))?
+                    .take(limit)
+                {
+                    push(entry)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The message with this protocol id.
+    pub fn message_by_id(&self, id: &[u8; 16]) -> Result<Option<Message>> {
+        let index = self.txn.open_table(schema::MESSAGE_IDS)?;
+        let Some((conversation, seq)) = index.get(id)?.map(|guard| guard.value()) else {
+            return Ok(None);
+        };
+        let table = self.txn.open_table(schema::MESSAGES)?;
+        get_message(self.key, &table, conversation, seq)
+    }
+
+    /// Up to `limit` text messages of a conversation whose body contains
+    /// `needle` (case-insensitive), newest first.
+    ///
+    /// Decrypt-and-scan: there is deliberately no search index, because a
+    /// plaintext index (words → messages) on disk would leak the history
+    /// the seals protect. Records that do not open are skipped.
+    pub fn search(&self, conversation: u64, needle: &str, limit: usize) -> Result<Vec<Message>> {
+        let needle = needle.to_lowercase();
+        let table = self.txn.open_table(schema::MESSAGES)?;
+        let mut out = Vec::new();
+        for entry in table
+            .range((conversation, 0)..=(conversation, u64::MAX))?
+            .rev()
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry?;
+            let (conversation, seq) = k.value();
+            let Ok(message) = decode_message(self.key, conversation, seq, v.value()) else {
+                continue;
+            };
+            if let Ok(Payload::Text(text)) = Payload::from_bytes(&message.content)
+                && text.body.to_lowercase().contains(&needle)
+            {
+                out.push(message);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The session book with a contact.
+    pub fn session(&self, contact: &[u8; 32]) -> Result<Option<SessionBook>> {
+        let table = self.txn.open_table(schema::SESSIONS)?;
+        get_session(self.key, &table, contact)
+    }
+
+    /// A contact.
+    pub fn contact(&self, identity: &[u8; 32]) -> Result<Option<Contact>> {
+        let table = self.txn.open_table(schema::CONTACTS)?;
+        let Some(guard) = table.get(identity)? else {
+            return Ok(None);
+        };
+        let ContactRecord::V1(contact) = open_record::<_, CONTACT_LIMIT>(
+            self.key,
+            schema::CONTACTS.name(),
+            identity,
+            guard.value(),
+        )
+        .map_err(corrupt("contacts"))?;
+        Ok(Some(contact))
+    }
+
+    /// Up to `limit` outbox entries due at `now_ms`, earliest first. An
+    /// entry that does not open is reported in its place (with its id), so
+    /// the engine can remove it.
+    pub fn outbox_due(&self, now_ms: u64, limit: usize) -> Result<Vec<(u64, Result<OutboxItem>)>> {
+        let due = self.txn.open_table(schema::OUTBOX_DUE)?;
+        let outbox = self.txn.open_table(schema::OUTBOX)?;
+        let mut out = Vec::new();
+        for entry in due.range((0, 0)..=(now_ms, u64::MAX))?.take(limit) {
+            let (k, _) = entry?;
+            let (_, id) = k.value();
+            match get_outbox(self.key, &outbox, id) {
+                Ok(Some(item)) => out.push((id, Ok(item))),
+                Ok(None) => {}
+                Err(error) => out.push((id, Err(error))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The local identity and display name, if created.
+    pub fn identity(&self) -> Result<Option<(IdentityKeyPair, String)>> {
+        let table = self.txn.open_table(schema::IDENTITY)?;
+        let Some(guard) = table.get(schema::IDENTITY_SELF)? else {
+            return Ok(None);
+        };
+        let record = open_record::<IdentityRecord, IDENTITY_LIMIT>(
+            self.key,
+            schema::IDENTITY.name(),
+            schema::IDENTITY_SELF.as_bytes(),
+            guard.value(),
+        )
+        .map_err(corrupt("identity"))?;
+        let IdentityRecord::V1 { seed, display_name } = &record;
+        Ok(Some((
+            IdentityKeyPair::from_secret_bytes(seed),
+            display_name.clone(),
+        )))
+    }
+
+    /// The signed prekeys (current and those in their grace period).
+    pub fn signed_prekeys(&self) -> Result<Option<SignedPrekeys>> {
+        let table = self.txn.open_table(schema::SIGNED_PREKEYS)?;
+        let Some(guard) = table.get(schema::SIGNED_PREKEYS_CURRENT)? else {
+            return Ok(None);
+        };
+        let bytes = seal::open(
+            self.key,
+            schema::SIGNED_PREKEYS.name(),
+            schema::SIGNED_PREKEYS_CURRENT.as_bytes(),
+            guard.value(),
+        )
+        .map_err(corrupt("signed_prekeys"))?;
+        SignedPrekeys::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt {
+                table: "signed_prekeys",
+                corruption: Corruption::KeyMaterial,
+            })
+    }
+
+    /// A one-time prekey by id (it stays stored until taken).
+    pub fn one_time_prekey(&self, id: u32) -> Result<Option<OneTimePrekeyPair>> {
+        let table = self.txn.open_table(schema::ONE_TIME_PREKEYS)?;
+        let Some(guard) = table.get(id)? else {
+            return Ok(None);
+        };
+        open_one_time_prekey(self.key, id, guard.value()).map(Some)
+    }
+
+    /// A contact request received from `sender`.
+    pub fn contact_request(&self, sender: &[u8; 32]) -> Result<Option<StoredContactRequest>> {
+        let table = self.txn.open_table(schema::CONTACT_REQUESTS)?;
+        let Some(guard) = table.get(sender)? else {
+            return Ok(None);
+        };
+        let ContactRequestRecord::V1(request) = open_record::<_, CONTACT_REQUEST_LIMIT>(
+            self.key,
+            schema::CONTACT_REQUESTS.name(),
+            sender,
+            guard.value(),
+        )
+        .map_err(corrupt("contact_requests"))?;
+        Ok(Some(request))
+    }
+
+    /// A setting's value.
+    pub fn setting(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let table = self.txn.open_table(schema::SETTINGS)?;
+        let Some(guard) = table.get(name)? else {
+            return Ok(None);
+        };
+        let bytes = seal::open(
+            self.key,
+            schema::SETTINGS.name(),
+            name.as_bytes(),
+            guard.value(),
+        )
+        .map_err(corrupt("settings"))?;
+        Ok(Some(bytes.to_vec()))
+    }
+}
+
+/// One write transaction: every change made through it commits together or
+/// not at all.
+pub struct WriteTx<'a> {
+    pub(crate) txn: &'a redb::WriteTransaction,
+    pub(crate) key: &'a StorageKey,
+}
+
+impl WriteTx<'_> {
+    /// Creates a conversation; returns its id (ids are never reused).
+    pub fn create_conversation(
+        &mut self,
+        kind: ConversationKind,
+        title: &str,
+        now_ms: u64,
+    ) -> Result<u64> {
+        if title.len() > crate::records::MAX_TITLE_BYTES {
+            return Err(StoreError::FieldTooLong { field: "title" });
+        }
+        let id = {
+            let table = self.txn.open_table(schema::CONVERSATIONS)?;
+            let last = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+            last.checked_add(1).ok_or(StoreError::FieldTooLong {
+                field: "conversation id",
+            })?
+        };
+        let conversation = Conversation {
+            id,
+            kind,
+            title: title.to_owned(),
+            unread: 0,
+            last_seq: 0,
+            read_up_to: 0,
+            last_activity: now_ms,
+            muted: false,
+        };
+        self.put_conversation(&conversation, None)?;
+        if let ConversationKind::Direct { contact } = kind {
+            self.txn
+                .open_table(schema::DIRECT_CONVERSATIONS)?
+                .insert(contact, id)?;
+        }
+        Ok(id)
+    }
+
+    /// The direct conversation with a contact, created if absent.
+    pub fn direct_conversation(&mut self, contact: &[u8; 32], now_ms: u64) -> Result<u64> {
+        let existing = self
+            .txn
+            .open_table(schema::DIRECT_CONVERSATIONS)?
+            .get(contact)?
+            .map(|guard| guard.value());
+        match existing {
+            Some(id) => Ok(id),
+            None => {
+                self.create_conversation(ConversationKind::Direct { contact: *contact }, "", now_ms)
+            }
+        }
+    }
+
+    /// A conversation's summary (sees this transaction's writes).
+    pub fn conversation(&self, id: u64) -> Result<Option<Conversation>> {
+        let table = self.txn.open_table(schema::CONVERSATIONS)?;
+        get_conversation(self.key, &table, id)
+    }
+
+    /// The session book with a contact (sees this transaction's writes).
+    pub fn session(&self, contact: &[u8; 32]) -> Result<Option<SessionBook>> {
+        let table = self.txn.open_table(schema::SESSIONS)?;
+        get_session(self.key, &table, contact)
+    }
+
+    /// Writes a conversation record and moves it in the activity index
+    /// (`previous_activity`: where it was, `None` if new).
+    fn put_conversation(
+        &mut self,
+        conversation: &Conversation,
+        previous_activity: Option<u64>,
+    ) -> Result<()> {
+        let sealed = seal_record(
+            self.key,
+            schema::CONVERSATIONS.name(),
+            &k_u64(conversation.id),
+            &ConversationRecord::V1(conversation.clone()),
+        )?;
+        self.txn
+            .open_table(schema::CONVERSATIONS)?
+            .insert(conversation.id, sealed.as_slice())?;
+        let mut activity = self.txn.open_table(schema::ACTIVITY)?;
+        if let Some(previous) = previous_activity {
+            activity.remove((previous, conversation.id))?;
+        }
+        activity.insert((conversation.last_activity, conversation.id), ())?;
+        Ok(())
+    }
+
+    fn put_session(&mut self, session: &SessionBook) -> Result<[u8; 32]> {
+        let contact = session.remote_identity().to_bytes();
+        let bytes = session.to_bytes();
+        let sealed = seal::seal(self.key, schema::SESSIONS.name(), &contact, &bytes);
+        self.txn
+            .open_table(schema::SESSIONS)?
+            .insert(contact, sealed.as_slice())?;
+        Ok(contact)
+    }
+
+    /// Stores or replaces a contact's session book on its own (e.g. after a
+    /// failed decryption that still advanced nothing, or a session reset).
+    pub fn set_session(&mut self, session: &SessionBook) -> Result<()> {
+        self.put_session(session).map(|_| ())
+    }
+
+    fn put_message(&mut self, message: &Message) -> Result<()> {
+        let sealed = seal_record(
+            self.key,
+            schema::MESSAGES.name(),
+            &k_pair(message.conversation, message.seq),
+            &MessageRecord::from_message(message),
+        )?;
+        self.txn
+            .open_table(schema::MESSAGES)?
+            .insert((message.conversation, message.seq), sealed.as_slice())?;
+        Ok(())
+    }
+
+    fn next_outbox_id(&mut self) -> Result<u64> {
+        let mut meta = self.txn.open_table(schema::META)?;
+        let current = match meta.get(META_OUTBOX_NEXT)? {
+            Some(guard) => codec::decode::<u64, VERSION_LIMIT>(guard.value()).map_err(|error| {
+                StoreError::Corrupt {
+                    table: "meta",
+                    corruption: Corruption::Decode(error),
+                }
+            })?,
+            None => 1,
+        };
+        let next = current
+            .checked_add(1)
+            .ok_or(StoreError::FieldTooLong { field: "outbox id" })?;
+        let bytes = codec::encode(&next).map_err(StoreError::Encode)?;
+        meta.insert(META_OUTBOX_NEXT, bytes.as_slice())?;
+        Ok(current)
+    }
+
+    fn put_outbox(&mut self, item: &OutboxItem) -> Result<()> {
+        let sealed = seal_record(
+            self.key,
+            schema::OUTBOX.name(),
+            &k_u64(item.id),
+            &OutboxRecord::V1(item.clone()),
+        )?;
+        self.txn
+            .open_table(schema::OUTBOX)?
+            .insert(item.id, sealed.as_slice())?;
+        self.txn
+            .open_table(schema::OUTBOX_DUE)?
+            .insert((item.next_retry_ms, item.id), ())?;
+        Ok(())
+    }
+
+    fn add_outbox(&mut self, conversation: u64, seq: u64, new: NewOutbox) -> Result<u64> {
+        let id = self.next_outbox_id()?;
+        self.put_outbox(&OutboxItem {
+            id,
+            conversation,
+            seq,
+            recipient: new.recipient,
+            envelope: new.envelope,
+            attempts: 0,
+            next_retry_ms: new.next_retry_ms,
+        })?;
+        Ok(id)
+    }
+
+    /// Appends a message to a conversation (next sequence), indexes its id
+    /// and updates the conversation's summary. Returns its sequence.
+    fn append_message(
+        &mut self,
+        conversation_id: u64,
+        message: NewMessage,
+        direction: Direction,
+    ) -> Result<u64> {
+        check_status(&message.status)?;
+        let mut conversation = self
+            .conversation(conversation_id)?
+            .ok_or(StoreError::ConversationNotFound(conversation_id))?;
+        let seq = conversation
+            .last_seq
+            .checked_add(1)
+            .ok_or(StoreError::FieldTooLong { field: "seq" })?;
+        let id = message.id;
+        self.put_message(&Message {
+            conversation: conversation_id,
+            seq,
+            id: message.id,
+            sender: message.sender,
+            direction,
+            sent_at: message.sent_at,
+            received_at: message.received_at,
+            content: message.content,
+            status: message.status,
+        })?;
+        self.txn
+            .open_table(schema::MESSAGE_IDS)?
+            .insert(id, (conversation_id, seq))?;
+        let previous_activity = conversation.last_activity;
+        conversation.last_seq = seq;
+        conversation.last_activity = conversation.last_activity.max(message.received_at);
+        if direction == Direction::Incoming {
+            conversation.unread = conversation.unread.saturating_add(1);
+        }
+        self.put_conversation(&conversation, Some(previous_activity))?;
+        Ok(seq)
+    }
+
+    fn existing_id(&self, id: &[u8; 16]) -> Result<Option<(u64, u64)>> {
+        Ok(self
+            .txn
+            .open_table(schema::MESSAGE_IDS)?
+            .get(id)?
+            .map(|guard| guard.value()))
+    }
+
+    /// Records a sent message: the session book after encryption, the
+    /// message (next sequence), its id in the index, the conversation's
+    /// summary and activity, and the outbox entry carrying the envelope.
+    ///
+    /// Fails with [`StoreError::SessionContactMismatch`] if the outbox
+    /// recipient is not the session's contact.
+    pub fn record_outgoing(&mut self, outgoing: Outgoing<'_>) -> Result<Recorded> {
+        let Outgoing {
+            conversation,
+            session,
+            message,
+            outbox,
+        } = outgoing;
+        if session.remote_identity().to_bytes() != outbox.recipient {
+            return Err(StoreError::SessionContactMismatch);
+        }
+        if self.existing_id(&message.id)?.is_some() {
+            return Err(StoreError::DuplicateMessageId);
+        }
+        let seq = self.append_message(conversation, message, Direction::Outgoing)?;
+        self.put_session(session)?;
+        let outbox = self.add_outbox(conversation, seq, outbox)?;
+        Ok(Recorded { seq, outbox })
+    }
+
+    /// Records a received message: the session book after decryption, the
+    /// message (next sequence), its id in the index, the conversation's
+    /// summary (unread count + 1) and activity, and the receipt to send.
+    ///
+    /// A message whose id is already stored returns
+    /// [`IncomingOutcome::AlreadyStored`] and changes nothing.
+    pub fn record_incoming(&mut self, incoming: Incoming<'_>) -> Result<IncomingOutcome> {
+        let Incoming {
+            conversation,
+            session,
+            message,
+            receipt,
+        } = incoming;
+        if let Some((conversation, seq)) = self.existing_id(&message.id)? {
+            return Ok(IncomingOutcome::AlreadyStored { conversation, seq });
+        }
+        if let Some(receipt) = &receipt
+            && session.remote_identity().to_bytes() != receipt.recipient
+        {
+            return Err(StoreError::SessionContactMismatch);
+        }
+        let seq = self.append_message(conversation, message, Direction::Incoming)?;
+        self.put_session(session)?;
+        let receipt = match receipt {
+            Some(receipt) => Some(self.add_outbox(conversation, seq, receipt)?),
+            None => None,
+        };
+        Ok(IncomingOutcome::Stored { seq, receipt })
+    }
+
+    /// Marks the conversation read up to `up_to_seq` (clamped to its last
+    /// message) and returns the new unread count. Decrypts the newly read
+    /// messages to count the incoming ones; a record that does not open is
+    /// counted as incoming, and reading up to the last message always gives
+    /// zero.
+    pub fn mark_read(&mut self, conversation_id: u64, up_to_seq: u64) -> Result<u64> {
+        let mut conversation = self
+            .conversation(conversation_id)?
+            .ok_or(StoreError::ConversationNotFound(conversation_id))?;
+        let up_to = up_to_seq.min(conversation.last_seq);
+        if up_to <= conversation.read_up_to {
+            return Ok(conversation.unread);
+        }
+        let mut newly_read = 0u64;
+        {
+            let table = self.txn.open_table(schema::MESSAGES)?;
+            let start = conversation.read_up_to.saturating_add(1);
+            for entry in table.range((conversation_id, start)..=(conversation_id, up_to))? {
+                let (k, v) = entry?;
+                let (c, seq) = k.value();
+                let incoming = decode_message(self.key, c, seq, v.value())
+                    .map(|m| m.direction == Direction::Incoming)
+                    .unwrap_or(true);
+                if incoming {
+                    newly_read = newly_read.saturating_add(1);
+                }
+            }
+        }
+        conversation.unread = if up_to == conversation.last_seq {
+            0
+        } else {
+            conversation.unread.saturating_sub(newly_read)
+        };
+        conversation.read_up_to = up_to;
+        let activity = conversation.last_activity;
+        self.put_conversation(&conversation, Some(activity))?;
+        Ok(conversation.unread)
+    }
+
+    /// Sets a message's delivery status.
+    pub fn set_status(&mut self, id: &[u8; 16], status: MessageStatus) -> Result<()> {
+        check_status(&status)?;
+        let (conversation, seq) = self.existing_id(id)?.ok_or(StoreError::MessageNotFound)?;
+        let mut message = {
+            let table = self.txn.open_table(schema::MESSAGES)?;
+            get_message(self.key, &table, conversation, seq)?.ok_or(StoreError::MessageNotFound)?
+        };
+        message.status = status;
+        self.put_message(&message)
+    }
+
+    /// Reschedules an outbox entry after a failed attempt.
+    pub fn outbox_reschedule(&mut self, id: u64, attempts: u32, next_retry_ms: u64) -> Result<()> {
+        let mut item = {
+            let table = self.txn.open_table(schema::OUTBOX)?;
+            get_outbox(self.key, &table, id)?.ok_or(StoreError::OutboxEntryNotFound)?
+        };
+        self.txn
+            .open_table(schema::OUTBOX_DUE)?
+            .remove((item.next_retry_ms, id))?;
+        item.attempts = attempts;
+        item.next_retry_ms = next_retry_ms;
+        self.put_outbox(&item)
+    }
+
+    /// Removes an outbox entry (sent, or given up). Returns whether it
+    /// existed. Works on entries that no longer open (their schedule entry
+    /// is then found by a scan).
+    pub fn outbox_remove(&mut self, id: u64) -> Result<bool> {
+        let retry = {
+            let table = self.txn.open_table(schema::OUTBOX)?;
+            get_outbox(self.key, &table, id).map(|item| item.map(|item| item.next_retry_ms))
+        };
+        let existed = self.txn.open_table(schema::OUTBOX)?.remove(id)?.is_some();
+        let mut due = self.txn.open_table(schema::OUTBOX_DUE)?;
+        match retry {
+            Ok(Some(next_retry_ms)) => {
+                due.remove((next_retry_ms, id))?;
+            }
+            Ok(None) => {}
+            Err(_) => {
+                let stale: Vec<(u64, u64)> = due
+                    .iter()?
+                    .filter_map(|entry| entry.ok().map(|(k, _)| k.value()))
+                    .filter(|(_, entry_id)| *entry_id == id)
+                    .collect();
+                for key in stale {
+                    due.remove(key)?;
+                }
+            }
+        }
+        Ok(existed)
+    }
+
+    /// Stores or replaces a contact.
+    pub fn put_contact(&mut self, identity: &[u8; 32], contact: &Contact) -> Result<()> {
+        if contact.alias.len() > crate::records::MAX_TITLE_BYTES
+            || contact.addresses.len() > crate::records::MAX_CONTACT_ADDRESSES
+            || contact.relays.len() > crate::records::MAX_CONTACT_ADDRESSES
+            || contact
+                .addresses
+                .iter()
+                .chain(&contact.relays)
+                .any(|a| a.len() > crate::records::MAX_ADDRESS_BYTES)
+        {
+            return Err(StoreError::FieldTooLong { field: "contact" });
+        }
+        let sealed = seal_record(
+            self.key,
+            schema::CONTACTS.name(),
+            identity,
+            &ContactRecord::V1(contact.clone()),
+        )?;
+        self.txn
+            .open_table(schema::CONTACTS)?
+            .insert(identity, sealed.as_slice())?;
+        Ok(())
+    }
+
+    /// Stores the local identity (its secret seed, sealed) and display name.
+    pub fn set_identity(&mut self, identity: &IdentityKeyPair, display_name: &str) -> Result<()> {
+        if display_name.len() > wren_proto::limits::MAX_DISPLAY_NAME_BYTES {
+            return Err(StoreError::FieldTooLong {
+                field: "display name",
+            });
+        }
+        let record = IdentityRecord::V1 {
+            seed: *identity.secret_bytes(),
+            display_name: display_name.to_owned(),
+        };
+        let sealed = seal_record(
+            self.key,
+            schema::IDENTITY.name(),
+            schema::IDENTITY_SELF.as_bytes(),
+            &record,
+        )?;
+        self.txn
+            .open_table(schema::IDENTITY)?
+            .insert(schema::IDENTITY_SELF, sealed.as_slice())?;
+        Ok(())
+    }
+
+    /// Stores the signed prekeys (sealed), replacing the previous set.
+    pub fn set_signed_prekeys(&mut self, prekeys: &SignedPrekeys) -> Result<()> {
+        let bytes = prekeys.to_bytes();
+        let sealed = seal::seal(
+            self.key,
+            schema::SIGNED_PREKEYS.name(),
+            schema::SIGNED_PREKEYS_CURRENT.as_bytes(),
+            &bytes,
+        );
+        self.txn
+            .open_table(schema::SIGNED_PREKEYS)?
+            .insert(schema::SIGNED_PREKEYS_CURRENT, sealed.as_slice())?;
+        Ok(())
+    }
+
+    /// Stores a one-time prekey (sealed) under `id`.
+    pub fn put_one_time_prekey(&mut self, id: u32, prekey: &OneTimePrekeyPair) -> Result<()> {
+        let bytes = prekey.to_bytes();
+        let sealed = seal::seal(
+            self.key,
+            schema::ONE_TIME_PREKEYS.name(),
+            &id.to_be_bytes(),
+            &bytes,
+        );
+        self.txn
+            .open_table(schema::ONE_TIME_PREKEYS)?
+            .insert(id, sealed.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes and returns a one-time prekey: call it in the same
+    /// transaction as [`WriteTx::record_incoming`] for the prekey message
+    /// that consumed it, so a used prekey is never kept nor lost alone.
+    pub fn take_one_time_prekey(&mut self, id: u32) -> Result<Option<OneTimePrekeyPair>> {
+        let mut table = self.txn.open_table(schema::ONE_TIME_PREKEYS)?;
+        let Some(guard) = table.remove(id)? else {
+            return Ok(None);
+        };
+        open_one_time_prekey(self.key, id, guard.value()).map(Some)
+    }
+
+    /// Stores a contact request received from `sender`, replacing an
+    /// earlier one from the same sender.
+    pub fn put_contact_request(
+        &mut self,
+        sender: &[u8; 32],
+        request: &StoredContactRequest,
+    ) -> Result<()> {
+        if request.payload.len() > wren_proto::limits::MAX_PAYLOAD_BYTES {
+            return Err(StoreError::FieldTooLong {
+                field: "contact request",
+            });
+        }
+        let sealed = seal_record(
+            self.key,
+            schema::CONTACT_REQUESTS.name(),
+            sender,
+            &ContactRequestRecord::V1(request.clone()),
+        )?;
+        self.txn
+            .open_table(schema::CONTACT_REQUESTS)?
+            .insert(sender, sealed.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a contact request (accepted or refused). Returns whether it
+    /// existed.
+    pub fn remove_contact_request(&mut self, sender: &[u8; 32]) -> Result<bool> {
+        Ok(self
+            .txn
+            .open_table(schema::CONTACT_REQUESTS)?
+            .remove(sender)?
+            .is_some())
+    }
+
+    /// Sets a conversation's title and muted flag.
+    pub fn update_conversation(&mut self, id: u64, title: &str, muted: bool) -> Result<()> {
+        if title.len() > crate::records::MAX_TITLE_BYTES {
+            return Err(StoreError::FieldTooLong { field: "title" });
+        }
+        let mut conversation = self
+            .conversation(id)?
+            .ok_or(StoreError::ConversationNotFound(id))?;
+        conversation.title = title.to_owned();
+        conversation.muted = muted;
+        let activity = conversation.last_activity;
+        self.put_conversation(&conversation, Some(activity))
+    }
+
+    /// Stores a setting (sealed).
+    pub fn set_setting(&mut self, name: &str, value: &[u8]) -> Result<()> {
+        let sealed = seal::seal(self.key, schema::SETTINGS.name(), name.as_bytes(), value);
+        self.txn
+            .open_table(schema::SETTINGS)?
+            .insert(name, sealed.as_slice())?;
+        Ok(())
+    }
+}
