@@ -11,7 +11,7 @@
 //! the file cannot swap two messages, two contacts or a message into a
 //! session slot.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{AeadInOut, KeyInit, Tag};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::Rng;
 use zeroize::Zeroizing;
@@ -31,20 +31,53 @@ pub(crate) const SEAL_OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 /// Domain separation for record seals.
 const AD_LABEL: &[u8] = b"wren-store seal v1";
 
-fn associated_data(table: &str, key: &[u8]) -> Vec<u8> {
-    let mut ad = Vec::with_capacity(AD_LABEL.len() + 1 + table.len() + key.len());
-    ad.extend_from_slice(AD_LABEL);
+/// Associated data up to this length is built on the stack (every table
+/// name and key of the schema fits, except long setting names).
+const AD_INLINE: usize = 96;
+
+/// The associated data of one seal, on the stack when it fits.
+enum AssociatedData {
+    Inline([u8; AD_INLINE], usize),
+    Heap(Vec<u8>),
+}
+
+impl AssociatedData {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            AssociatedData::Inline(bytes, len) => bytes.get(..*len).unwrap_or_default(),
+            AssociatedData::Heap(bytes) => bytes,
+        }
+    }
+}
+
+fn associated_data(table: &str, key: &[u8]) -> AssociatedData {
     // Table names are short constants (< 256 bytes).
-    ad.push(u8::try_from(table.len()).unwrap_or(u8::MAX));
-    ad.extend_from_slice(table.as_bytes());
-    ad.extend_from_slice(key);
-    ad
+    let table_len = [u8::try_from(table.len()).unwrap_or(u8::MAX)];
+    let parts: [&[u8]; 4] = [AD_LABEL, &table_len, table.as_bytes(), key];
+    let len = parts.iter().map(|part| part.len()).sum::<usize>();
+    if len <= AD_INLINE {
+        let mut bytes = [0u8; AD_INLINE];
+        let mut at = 0;
+        for part in parts {
+            if let Some(slot) = bytes.get_mut(at..at + part.len()) {
+                slot.copy_from_slice(part);
+            }
+            at += part.len();
+        }
+        AssociatedData::Inline(bytes, len)
+    } else {
+        AssociatedData::Heap(parts.concat())
+    }
 }
 
 /// Seals `plaintext` for `table` at `key` (the key's canonical bytes, see
 /// [`crate::tx`]).
 pub(crate) fn seal(storage: &StorageKey, table: &str, key: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    seal_raw(storage.bytes(), &associated_data(table, key), plaintext)
+    seal_raw(
+        storage.bytes(),
+        associated_data(table, key).as_slice(),
+        plaintext,
+    )
 }
 
 /// Opens a value sealed by [`seal`] for the same table and key.
@@ -54,7 +87,11 @@ pub(crate) fn open(
     key: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, Corruption> {
-    open_raw(storage.bytes(), &associated_data(table, key), sealed)
+    open_raw(
+        storage.bytes(),
+        associated_data(table, key).as_slice(),
+        sealed,
+    )
 }
 
 /// Seals with an explicit key and associated data (also used to wrap the
@@ -64,21 +101,26 @@ pub(crate) fn seal_raw(key: &[u8; 32], ad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     rand::rng().fill_bytes(&mut nonce);
     let cipher = XChaCha20Poly1305::new(&(*key).into());
     let xnonce = XNonce::from(nonce);
-    // Plaintexts here are bounded far below XChaCha20's limits: encryption
-    // cannot fail; an empty ciphertext would fail to open, never panic.
-    let ciphertext = cipher
-        .encrypt(
-            &xnonce,
-            Payload {
-                msg: plaintext,
-                aad: ad,
-            },
-        )
-        .unwrap_or_default();
-    let mut out = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
+    // Encrypted in place in the output: version ‖ nonce ‖ plaintext, then
+    // the tag appended.
+    let mut out = Vec::with_capacity(SEAL_OVERHEAD + plaintext.len());
     out.push(SEAL_VERSION);
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ciphertext);
+    out.extend_from_slice(plaintext);
+    let tag = out
+        .get_mut(1 + NONCE_LEN..)
+        .and_then(|msg| cipher.encrypt_inout_detached(&xnonce, ad, msg.into()).ok());
+    match tag {
+        Some(tag) => out.extend_from_slice(tag.as_slice()),
+        // Plaintexts here are bounded far below XChaCha20's limits:
+        // encryption cannot fail; if it did, the plaintext is wiped and the
+        // empty ciphertext would fail to open, never panic.
+        None => {
+            zeroize::Zeroize::zeroize(&mut out);
+            out.push(SEAL_VERSION);
+            out.extend_from_slice(&nonce);
+        }
+    }
     out
 }
 
@@ -99,17 +141,21 @@ pub(crate) fn open_raw(
         .split_at_checked(NONCE_LEN)
         .ok_or(Corruption::Malformed)?;
     let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Corruption::Malformed)?;
+    let (ciphertext, tag) = ciphertext
+        .split_at_checked(ciphertext.len().saturating_sub(TAG_LEN))
+        .ok_or(Corruption::Malformed)?;
+    let tag = Tag::<XChaCha20Poly1305>::try_from(tag).map_err(|_| Corruption::Malformed)?;
     let cipher = XChaCha20Poly1305::new(&(*key).into());
+    let mut plaintext = Zeroizing::new(ciphertext.to_vec());
     cipher
-        .decrypt(
+        .decrypt_inout_detached(
             &XNonce::from(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: ad,
-            },
+            ad,
+            plaintext.as_mut_slice().into(),
+            &tag,
         )
-        .map(Zeroizing::new)
-        .map_err(|_| Corruption::Unauthentic)
+        .map_err(|_| Corruption::Unauthentic)?;
+    Ok(plaintext)
 }
 
 #[cfg(test)]

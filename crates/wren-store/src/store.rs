@@ -133,10 +133,10 @@ impl Store {
     {
         self.run(move |inner| {
             let txn = inner.db.begin_write()?;
-            let result = f(&mut WriteTx {
-                txn: &txn,
-                key: &inner.key,
-            });
+            let result = {
+                let mut tx = WriteTx::new(&txn, &inner.key);
+                f(&mut tx).and_then(|value| tx.finish().map(|()| value))
+            };
             match result {
                 Ok(value) => {
                     txn.commit()?;

@@ -569,11 +569,98 @@ impl ReadTx<'_> {
 /// One write transaction: every change made through it commits together or
 /// not at all.
 pub struct WriteTx<'a> {
-    pub(crate) txn: &'a redb::WriteTransaction,
-    pub(crate) key: &'a StorageKey,
+    txn: &'a redb::WriteTransaction,
+    key: &'a StorageKey,
+    /// The hot tables, each opened at most once per transaction (redb
+    /// refuses a second handle on an open table, so every access to these
+    /// goes through [`lazy`]).
+    tables: Tables<'a>,
+    /// Conversation summaries read or changed in this transaction; the
+    /// changed ones are written (with their activity index entry) by
+    /// [`WriteTx::finish`].
+    conversations: std::collections::BTreeMap<u64, CachedConversation>,
+    /// The session books written in this transaction (contact → encoded
+    /// book), sealed and stored by [`WriteTx::finish`].
+    sessions: std::collections::BTreeMap<[u8; 32], zeroize::Zeroizing<Vec<u8>>>,
+    /// The next outbox id, once read; `dirty` if it must be written back.
+    outbox_next: Option<u64>,
+    outbox_next_dirty: bool,
 }
 
-impl WriteTx<'_> {
+/// A conversation summary held by a [`WriteTx`].
+struct CachedConversation {
+    conversation: Conversation,
+    /// Its activity index entry's timestamp in the table (`None`: none).
+    stored_activity: Option<u64>,
+    /// Whether it differs from the table.
+    dirty: bool,
+}
+
+type TableSlot<'a, K, V> = Option<redb::Table<'a, K, V>>;
+
+#[derive(Default)]
+struct Tables<'a> {
+    meta: TableSlot<'a, &'static str, &'static [u8]>,
+    direct_conversations: TableSlot<'a, [u8; 32], u64>,
+    sessions: TableSlot<'a, [u8; 32], &'static [u8]>,
+    conversations: TableSlot<'a, u64, &'static [u8]>,
+    activity: TableSlot<'a, (u64, u64), ()>,
+    messages: TableSlot<'a, (u64, u64), &'static [u8]>,
+    message_ids: TableSlot<'a, [u8; 16], (u64, u64)>,
+    outbox: TableSlot<'a, u64, &'static [u8]>,
+    outbox_due: TableSlot<'a, (u64, u64), ()>,
+}
+
+/// The table in `slot`, opened on first use.
+fn lazy<'s, 'a, K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &'a redb::WriteTransaction,
+    slot: &'s mut TableSlot<'a, K, V>,
+    definition: redb::TableDefinition<'static, K, V>,
+) -> Result<&'s mut redb::Table<'a, K, V>> {
+    let table = match slot.take() {
+        Some(table) => table,
+        None => txn.open_table(definition)?,
+    };
+    Ok(slot.insert(table))
+}
+
+impl<'a> WriteTx<'a> {
+    pub(crate) fn new(txn: &'a redb::WriteTransaction, key: &'a StorageKey) -> Self {
+        WriteTx {
+            txn,
+            key,
+            tables: Tables::default(),
+            conversations: std::collections::BTreeMap::new(),
+            sessions: std::collections::BTreeMap::new(),
+            outbox_next: None,
+            outbox_next_dirty: false,
+        }
+    }
+
+    /// Writes what this transaction holds back (conversation summaries,
+    /// session books, the outbox counter) and closes its tables; the caller
+    /// then commits. Not called when the transaction is aborted.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        let sessions = std::mem::take(&mut self.sessions);
+        for (contact, bytes) in &sessions {
+            let sealed = seal::seal(self.key, schema::SESSIONS.name(), contact, bytes);
+            lazy(self.txn, &mut self.tables.sessions, schema::SESSIONS)?
+                .insert(contact, sealed.as_slice())?;
+        }
+        let conversations = std::mem::take(&mut self.conversations);
+        for cached in conversations.values().filter(|cached| cached.dirty) {
+            self.write_conversation(&cached.conversation, cached.stored_activity)?;
+        }
+        if self.outbox_next_dirty
+            && let Some(next) = self.outbox_next
+        {
+            let bytes = codec::encode(&next).map_err(StoreError::Encode)?;
+            lazy(self.txn, &mut self.tables.meta, schema::META)?
+                .insert(META_OUTBOX_NEXT, bytes.as_slice())?;
+        }
+        Ok(())
+    }
+
     /// Creates a conversation; returns its id (ids are never reused).
     pub fn create_conversation(
         &mut self,
@@ -585,7 +672,11 @@ impl WriteTx<'_> {
             return Err(StoreError::FieldTooLong { field: "title" });
         }
         let id = {
-            let table = self.txn.open_table(schema::CONVERSATIONS)?;
+            let table = lazy(
+                self.txn,
+                &mut self.tables.conversations,
+                schema::CONVERSATIONS,
+            )?;
             let last = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
             last.checked_add(1).ok_or(StoreError::FieldTooLong {
                 field: "conversation id",
@@ -601,22 +692,28 @@ impl WriteTx<'_> {
             last_activity: now_ms,
             muted: false,
         };
-        self.put_conversation(&conversation, None)?;
+        // Written at once: the next id is read from the table.
+        self.write_conversation(&conversation, None)?;
         if let ConversationKind::Direct { contact } = kind {
-            self.txn
-                .open_table(schema::DIRECT_CONVERSATIONS)?
-                .insert(contact, id)?;
+            lazy(
+                self.txn,
+                &mut self.tables.direct_conversations,
+                schema::DIRECT_CONVERSATIONS,
+            )?
+            .insert(contact, id)?;
         }
         Ok(id)
     }
 
     /// The direct conversation with a contact, created if absent.
     pub fn direct_conversation(&mut self, contact: &[u8; 32], now_ms: u64) -> Result<u64> {
-        let existing = self
-            .txn
-            .open_table(schema::DIRECT_CONVERSATIONS)?
-            .get(contact)?
-            .map(|guard| guard.value());
+        let existing = lazy(
+            self.txn,
+            &mut self.tables.direct_conversations,
+            schema::DIRECT_CONVERSATIONS,
+        )?
+        .get(contact)?
+        .map(|guard| guard.value());
         match existing {
             Some(id) => Ok(id),
             None => {
@@ -627,19 +724,63 @@ impl WriteTx<'_> {
 
     /// A conversation's summary (sees this transaction's writes).
     pub fn conversation(&self, id: u64) -> Result<Option<Conversation>> {
-        let table = self.txn.open_table(schema::CONVERSATIONS)?;
-        get_conversation(self.key, &table, id)
+        if let Some(cached) = self.conversations.get(&id) {
+            return Ok(Some(cached.conversation.clone()));
+        }
+        match &self.tables.conversations {
+            Some(table) => get_conversation(self.key, table, id),
+            None => {
+                let table = self.txn.open_table(schema::CONVERSATIONS)?;
+                get_conversation(self.key, &table, id)
+            }
+        }
     }
 
     /// The session book with a contact (sees this transaction's writes).
     pub fn session(&self, contact: &[u8; 32]) -> Result<Option<SessionBook>> {
-        let table = self.txn.open_table(schema::SESSIONS)?;
-        get_session(self.key, &table, contact)
+        if let Some(bytes) = self.sessions.get(contact) {
+            return SessionBook::from_bytes(bytes.as_slice())
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt {
+                    table: "sessions",
+                    corruption: Corruption::KeyMaterial,
+                });
+        }
+        match &self.tables.sessions {
+            Some(table) => get_session(self.key, table, contact),
+            None => {
+                let table = self.txn.open_table(schema::SESSIONS)?;
+                get_session(self.key, &table, contact)
+            }
+        }
+    }
+
+    /// The conversation summary held by this transaction, read from the
+    /// table on first use.
+    fn cached_conversation(&mut self, id: u64) -> Result<&mut CachedConversation> {
+        let cached = match self.conversations.remove(&id) {
+            Some(cached) => cached,
+            None => {
+                let table = lazy(
+                    self.txn,
+                    &mut self.tables.conversations,
+                    schema::CONVERSATIONS,
+                )?;
+                let conversation = get_conversation(self.key, table, id)?
+                    .ok_or(StoreError::ConversationNotFound(id))?;
+                CachedConversation {
+                    stored_activity: Some(conversation.last_activity),
+                    conversation,
+                    dirty: false,
+                }
+            }
+        };
+        Ok(self.conversations.entry(id).or_insert(cached))
     }
 
     /// Writes a conversation record and moves it in the activity index
     /// (`previous_activity`: where it was, `None` if new).
-    fn put_conversation(
+    fn write_conversation(
         &mut self,
         conversation: &Conversation,
         previous_activity: Option<u64>,
@@ -650,10 +791,13 @@ impl WriteTx<'_> {
             &k_u64(conversation.id),
             &ConversationRecord::V1(conversation.clone()),
         )?;
-        self.txn
-            .open_table(schema::CONVERSATIONS)?
-            .insert(conversation.id, sealed.as_slice())?;
-        let mut activity = self.txn.open_table(schema::ACTIVITY)?;
+        lazy(
+            self.txn,
+            &mut self.tables.conversations,
+            schema::CONVERSATIONS,
+        )?
+        .insert(conversation.id, sealed.as_slice())?;
+        let activity = lazy(self.txn, &mut self.tables.activity, schema::ACTIVITY)?;
         if let Some(previous) = previous_activity {
             activity.remove((previous, conversation.id))?;
         }
@@ -661,13 +805,10 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Stores a session book (sealed and written by [`WriteTx::finish`]).
     fn put_session(&mut self, session: &SessionBook) -> Result<[u8; 32]> {
         let contact = session.remote_identity().to_bytes();
-        let bytes = session.to_bytes();
-        let sealed = seal::seal(self.key, schema::SESSIONS.name(), &contact, &bytes);
-        self.txn
-            .open_table(schema::SESSIONS)?
-            .insert(contact, sealed.as_slice())?;
+        self.sessions.insert(contact, session.to_bytes());
         Ok(contact)
     }
 
@@ -678,56 +819,73 @@ impl WriteTx<'_> {
     }
 
     fn put_message(&mut self, message: &Message) -> Result<()> {
+        self.put_message_record(
+            message.conversation,
+            message.seq,
+            &MessageRecord::from_message(message),
+        )
+    }
+
+    fn put_message_record(
+        &mut self,
+        conversation: u64,
+        seq: u64,
+        record: &MessageRecord,
+    ) -> Result<()> {
         let sealed = seal_record(
             self.key,
             schema::MESSAGES.name(),
-            &k_pair(message.conversation, message.seq),
-            &MessageRecord::from_message(message),
+            &k_pair(conversation, seq),
+            record,
         )?;
-        self.txn
-            .open_table(schema::MESSAGES)?
-            .insert((message.conversation, message.seq), sealed.as_slice())?;
+        lazy(self.txn, &mut self.tables.messages, schema::MESSAGES)?
+            .insert((conversation, seq), sealed.as_slice())?;
         Ok(())
     }
 
     fn next_outbox_id(&mut self) -> Result<u64> {
-        let mut meta = self.txn.open_table(schema::META)?;
-        let current = match meta.get(META_OUTBOX_NEXT)? {
-            Some(guard) => codec::decode::<u64, VERSION_LIMIT>(guard.value()).map_err(|error| {
-                StoreError::Corrupt {
-                    table: "meta",
-                    corruption: Corruption::Decode(error),
+        let current = match self.outbox_next {
+            Some(current) => current,
+            None => {
+                let meta = lazy(self.txn, &mut self.tables.meta, schema::META)?;
+                match meta.get(META_OUTBOX_NEXT)? {
+                    Some(guard) => {
+                        codec::decode::<u64, VERSION_LIMIT>(guard.value()).map_err(|error| {
+                            StoreError::Corrupt {
+                                table: "meta",
+                                corruption: Corruption::Decode(error),
+                            }
+                        })?
+                    }
+                    None => 1,
                 }
-            })?,
-            None => 1,
+            }
         };
         let next = current
             .checked_add(1)
             .ok_or(StoreError::FieldTooLong { field: "outbox id" })?;
-        let bytes = codec::encode(&next).map_err(StoreError::Encode)?;
-        meta.insert(META_OUTBOX_NEXT, bytes.as_slice())?;
+        self.outbox_next = Some(next);
+        self.outbox_next_dirty = true;
         Ok(current)
     }
 
-    fn put_outbox(&mut self, item: &OutboxItem) -> Result<()> {
+    fn put_outbox(&mut self, item: OutboxItem) -> Result<()> {
+        let (id, next_retry_ms) = (item.id, item.next_retry_ms);
         let sealed = seal_record(
             self.key,
             schema::OUTBOX.name(),
-            &k_u64(item.id),
-            &OutboxRecord::V1(item.clone()),
+            &k_u64(id),
+            &OutboxRecord::V1(item),
         )?;
-        self.txn
-            .open_table(schema::OUTBOX)?
-            .insert(item.id, sealed.as_slice())?;
-        self.txn
-            .open_table(schema::OUTBOX_DUE)?
-            .insert((item.next_retry_ms, item.id), ())?;
+        lazy(self.txn, &mut self.tables.outbox, schema::OUTBOX)?.insert(id, sealed.as_slice())?;
+        lazy(self.txn, &mut self.tables.outbox_due, schema::OUTBOX_DUE)?
+            .insert((next_retry_ms, id), ())?;
         Ok(())
     }
 
     fn add_outbox(&mut self, conversation: u64, seq: u64, new: NewOutbox) -> Result<u64> {
         let id = self.next_outbox_id()?;
-        self.put_outbox(&OutboxItem {
+        self.put_outbox(OutboxItem {
             id,
             conversation,
             seq,
@@ -748,44 +906,46 @@ impl WriteTx<'_> {
         direction: Direction,
     ) -> Result<u64> {
         check_status(&message.status)?;
-        let mut conversation = self
-            .conversation(conversation_id)?
-            .ok_or(StoreError::ConversationNotFound(conversation_id))?;
-        let seq = conversation
+        let seq = self
+            .cached_conversation(conversation_id)?
+            .conversation
             .last_seq
             .checked_add(1)
             .ok_or(StoreError::FieldTooLong { field: "seq" })?;
         let id = message.id;
-        self.put_message(&Message {
-            conversation: conversation_id,
+        let received_at = message.received_at;
+        self.put_message_record(
+            conversation_id,
             seq,
-            id: message.id,
-            sender: message.sender,
-            direction,
-            sent_at: message.sent_at,
-            received_at: message.received_at,
-            content: message.content,
-            status: message.status,
-        })?;
-        self.txn
-            .open_table(schema::MESSAGE_IDS)?
+            &MessageRecord::V1 {
+                id: message.id,
+                sender: message.sender,
+                direction,
+                sent_at: message.sent_at,
+                received_at: message.received_at,
+                content: message.content,
+                status: message.status,
+            },
+        )?;
+        lazy(self.txn, &mut self.tables.message_ids, schema::MESSAGE_IDS)?
             .insert(id, (conversation_id, seq))?;
-        let previous_activity = conversation.last_activity;
+        let cached = self.cached_conversation(conversation_id)?;
+        let conversation = &mut cached.conversation;
         conversation.last_seq = seq;
-        conversation.last_activity = conversation.last_activity.max(message.received_at);
+        conversation.last_activity = conversation.last_activity.max(received_at);
         if direction == Direction::Incoming {
             conversation.unread = conversation.unread.saturating_add(1);
         }
-        self.put_conversation(&conversation, Some(previous_activity))?;
+        cached.dirty = true;
         Ok(seq)
     }
 
-    fn existing_id(&self, id: &[u8; 16]) -> Result<Option<(u64, u64)>> {
-        Ok(self
-            .txn
-            .open_table(schema::MESSAGE_IDS)?
-            .get(id)?
-            .map(|guard| guard.value()))
+    fn existing_id(&mut self, id: &[u8; 16]) -> Result<Option<(u64, u64)>> {
+        Ok(
+            lazy(self.txn, &mut self.tables.message_ids, schema::MESSAGE_IDS)?
+                .get(id)?
+                .map(|guard| guard.value()),
+        )
     }
 
     /// Records a sent message: the session book after encryption, the
@@ -850,15 +1010,16 @@ impl WriteTx<'_> {
     /// zero.
     pub fn mark_read(&mut self, conversation_id: u64, up_to_seq: u64) -> Result<u64> {
         let mut conversation = self
-            .conversation(conversation_id)?
-            .ok_or(StoreError::ConversationNotFound(conversation_id))?;
+            .cached_conversation(conversation_id)?
+            .conversation
+            .clone();
         let up_to = up_to_seq.min(conversation.last_seq);
         if up_to <= conversation.read_up_to {
             return Ok(conversation.unread);
         }
         let mut newly_read = 0u64;
         {
-            let table = self.txn.open_table(schema::MESSAGES)?;
+            let table = lazy(self.txn, &mut self.tables.messages, schema::MESSAGES)?;
             let start = conversation.read_up_to.saturating_add(1);
             for entry in table.range((conversation_id, start)..=(conversation_id, up_to))? {
                 let (k, v) = entry?;
@@ -877,9 +1038,11 @@ impl WriteTx<'_> {
             conversation.unread.saturating_sub(newly_read)
         };
         conversation.read_up_to = up_to;
-        let activity = conversation.last_activity;
-        self.put_conversation(&conversation, Some(activity))?;
-        Ok(conversation.unread)
+        let unread = conversation.unread;
+        let cached = self.cached_conversation(conversation_id)?;
+        cached.conversation = conversation;
+        cached.dirty = true;
+        Ok(unread)
     }
 
     /// Sets a message's delivery status.
@@ -887,8 +1050,8 @@ impl WriteTx<'_> {
         check_status(&status)?;
         let (conversation, seq) = self.existing_id(id)?.ok_or(StoreError::MessageNotFound)?;
         let mut message = {
-            let table = self.txn.open_table(schema::MESSAGES)?;
-            get_message(self.key, &table, conversation, seq)?.ok_or(StoreError::MessageNotFound)?
+            let table = lazy(self.txn, &mut self.tables.messages, schema::MESSAGES)?;
+            get_message(self.key, table, conversation, seq)?.ok_or(StoreError::MessageNotFound)?
         };
         message.status = status;
         self.put_message(&message)
@@ -897,27 +1060,27 @@ impl WriteTx<'_> {
     /// Reschedules an outbox entry after a failed attempt.
     pub fn outbox_reschedule(&mut self, id: u64, attempts: u32, next_retry_ms: u64) -> Result<()> {
         let mut item = {
-            let table = self.txn.open_table(schema::OUTBOX)?;
-            get_outbox(self.key, &table, id)?.ok_or(StoreError::OutboxEntryNotFound)?
+            let table = lazy(self.txn, &mut self.tables.outbox, schema::OUTBOX)?;
+            get_outbox(self.key, table, id)?.ok_or(StoreError::OutboxEntryNotFound)?
         };
-        self.txn
-            .open_table(schema::OUTBOX_DUE)?
+        lazy(self.txn, &mut self.tables.outbox_due, schema::OUTBOX_DUE)?
             .remove((item.next_retry_ms, id))?;
         item.attempts = attempts;
         item.next_retry_ms = next_retry_ms;
-        self.put_outbox(&item)
+        self.put_outbox(item)
     }
 
     /// Removes an outbox entry (sent, or given up). Returns whether it
     /// existed. Works on entries that no longer open (their schedule entry
     /// is then found by a scan).
     pub fn outbox_remove(&mut self, id: u64) -> Result<bool> {
-        let retry = {
-            let table = self.txn.open_table(schema::OUTBOX)?;
-            get_outbox(self.key, &table, id).map(|item| item.map(|item| item.next_retry_ms))
+        let (retry, existed) = {
+            let table = lazy(self.txn, &mut self.tables.outbox, schema::OUTBOX)?;
+            let retry =
+                get_outbox(self.key, table, id).map(|item| item.map(|item| item.next_retry_ms));
+            (retry, table.remove(id)?.is_some())
         };
-        let existed = self.txn.open_table(schema::OUTBOX)?.remove(id)?.is_some();
-        let mut due = self.txn.open_table(schema::OUTBOX_DUE)?;
+        let due = lazy(self.txn, &mut self.tables.outbox_due, schema::OUTBOX_DUE)?;
         match retry {
             Ok(Some(next_retry_ms)) => {
                 due.remove((next_retry_ms, id))?;
@@ -1065,13 +1228,11 @@ impl WriteTx<'_> {
         if title.len() > crate::records::MAX_TITLE_BYTES {
             return Err(StoreError::FieldTooLong { field: "title" });
         }
-        let mut conversation = self
-            .conversation(id)?
-            .ok_or(StoreError::ConversationNotFound(id))?;
-        conversation.title = title.to_owned();
-        conversation.muted = muted;
-        let activity = conversation.last_activity;
-        self.put_conversation(&conversation, Some(activity))
+        let cached = self.cached_conversation(id)?;
+        cached.conversation.title = title.to_owned();
+        cached.conversation.muted = muted;
+        cached.dirty = true;
+        Ok(())
     }
 
     /// Stores a setting (sealed).
