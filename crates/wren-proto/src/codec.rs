@@ -321,16 +321,16 @@ fn map_decode_error(error: DecodeError) -> CodecError {
 /// path, which claims the whole length against the limit *before*
 /// allocating and copies in one go, instead of serde's element-by-element
 /// sequence path (which pre-allocates up to 1 MiB for a hostile length).
-pub(crate) mod bytes {
+pub mod bytes {
     use super::{Deserializer, Serializer, Visitor, fmt};
 
-    pub(crate) fn serialize<S: Serializer>(value: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    /// Serializes a byte string (use as `#[serde(with = "wren_proto::codec::bytes")]`).
+    pub fn serialize<S: Serializer>(value: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_bytes(value)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Vec<u8>, D::Error> {
+    /// Deserializes a byte string through the byte-buffer path.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         deserializer.deserialize_byte_buf(BytesVisitor)
     }
 

@@ -163,7 +163,7 @@ enum Protection {
 enum KeyWrap {
     V1 {
         protection: Protection,
-        #[serde(with = "crate::records::byte_buf")]
+        #[serde(with = "wren_proto::codec::bytes")]
         wrapped: Vec<u8>,
     },
 }

@@ -33,44 +33,6 @@ pub const MAX_CONTACT_ADDRESSES: usize = 16;
 /// Longest address or relay string.
 pub const MAX_ADDRESS_BYTES: usize = 256;
 
-/// Serde adapter for `Vec<u8>`: a byte string, decoded through bincode's
-/// byte-buffer path (one length claim against the limit, no per-element
-/// pre-allocation).
-pub(crate) mod byte_buf {
-    use std::fmt;
-
-    use serde::de::Visitor;
-    use serde::{Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(value: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(value)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Vec<u8>, D::Error> {
-        deserializer.deserialize_byte_buf(BytesVisitor)
-    }
-
-    struct BytesVisitor;
-
-    impl Visitor<'_> for BytesVisitor {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-            formatter.write_str("a byte string")
-        }
-
-        fn visit_byte_buf<E: serde::de::Error>(self, value: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(value)
-        }
-
-        fn visit_bytes<E: serde::de::Error>(self, value: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(value.to_vec())
-        }
-    }
-}
-
 /// The delivery state of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessageStatus {
@@ -145,7 +107,7 @@ pub(crate) enum MessageRecord {
         direction: Direction,
         sent_at: u64,
         received_at: u64,
-        #[serde(with = "byte_buf")]
+        #[serde(with = "wren_proto::codec::bytes")]
         content: Vec<u8>,
         status: MessageStatus,
     },
@@ -276,7 +238,7 @@ pub struct OutboxItem {
     /// The recipient's identity key.
     pub recipient: [u8; 32],
     /// The `wren_proto::Envelope` frame to send.
-    #[serde(with = "byte_buf")]
+    #[serde(with = "wren_proto::codec::bytes")]
     pub envelope: Vec<u8>,
     /// Send attempts so far.
     pub attempts: u32,
@@ -323,7 +285,7 @@ impl Drop for IdentityRecord {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredContactRequest {
     /// The `wren_proto::Payload::ContactRequest` frame.
-    #[serde(with = "byte_buf")]
+    #[serde(with = "wren_proto::codec::bytes")]
     pub payload: Vec<u8>,
     /// When it arrived (ms since the Unix epoch).
     pub received_at: u64,
