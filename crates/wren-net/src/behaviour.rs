@@ -1,0 +1,133 @@
+//! The composed libp2p behaviour and the swarm built from it.
+//!
+//! Transports: TCP and QUIC, with DNS resolution and the circuit relay v2
+//! client; TCP and relayed connections are secured with Noise and
+//! multiplexed with Yamux (QUIC brings its own TLS 1.3 and streams).
+
+use libp2p::identity::Keypair;
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{
+    Swarm, SwarmBuilder, autonat, dcutr, gossipsub, identify, mdns, noise, ping, relay,
+    request_response, tcp, yamux,
+};
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{self, BundleCodec};
+use crate::config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
+use crate::dm::{self, DmCodec};
+use crate::error::NetError;
+use crate::limits::{MAX_CONCURRENT_STREAMS, MAX_GOSSIP_TRANSMIT_BYTES};
+
+/// Every protocol a Wren node speaks.
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    /// `/wren/dm/1`: batches of envelopes.
+    pub(crate) dm: request_response::Behaviour<DmCodec>,
+    /// `/wren/bundle/1`: prekey bundles.
+    pub(crate) bundle: request_response::Behaviour<BundleCodec>,
+    /// Group messages, validated by the engine before forwarding.
+    pub(crate) gossipsub: gossipsub::Behaviour,
+    /// Tells peers who we are and learns their listen addresses.
+    pub(crate) identify: identify::Behaviour,
+    /// Liveness and round-trip times.
+    pub(crate) ping: ping::Behaviour,
+    /// Local network discovery, when enabled.
+    pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
+    /// Learns whether our addresses are reachable from outside.
+    pub(crate) autonat: autonat::v2::client::Behaviour,
+    /// Reaches peers through circuit relays.
+    pub(crate) relay_client: relay::client::Behaviour,
+    /// Upgrades relayed connections to direct ones (hole punching).
+    pub(crate) dcutr: dcutr::Behaviour,
+}
+
+/// Builds the swarm for `config`.
+pub(crate) fn build_swarm(config: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
+    let request_response_config = request_response::Config::default()
+        .with_request_timeout(config.request_timeout)
+        .with_max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+    let mdns_enabled = config.mdns;
+    let swarm = SwarmBuilder::with_existing_identity(config.keypair.clone())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(build_error)?
+        .with_quic()
+        .with_dns()
+        .map_err(build_error)?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(build_error)?
+        .with_behaviour(|key, relay_client| {
+            make_behaviour(key, relay_client, request_response_config, mdns_enabled)
+        })
+        .map_err(build_error)?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
+        .build();
+    Ok(swarm)
+}
+
+fn make_behaviour(
+    key: &Keypair,
+    relay_client: relay::client::Behaviour,
+    request_response_config: request_response::Config,
+    mdns_enabled: bool,
+) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    let local_peer_id = key.public().to_peer_id();
+    let mdns = if mdns_enabled {
+        Some(mdns::tokio::Behaviour::new(
+            mdns::Config::default(),
+            local_peer_id,
+        )?)
+    } else {
+        None
+    };
+    Ok(Behaviour {
+        dm: request_response::Behaviour::with_codec(
+            DmCodec,
+            [(dm::PROTOCOL, request_response::ProtocolSupport::Full)],
+            request_response_config.clone(),
+        ),
+        bundle: request_response::Behaviour::with_codec(
+            BundleCodec,
+            [(bundle::PROTOCOL, request_response::ProtocolSupport::Full)],
+            request_response_config,
+        ),
+        gossipsub: gossipsub::Behaviour::new(
+            gossipsub::MessageAuthenticity::Signed(key.clone()),
+            gossipsub_config()?,
+        )?,
+        identify: identify::Behaviour::new(
+            identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_owned(), key.public())
+                .with_agent_version(AGENT_VERSION.to_owned()),
+        ),
+        ping: ping::Behaviour::new(ping::Config::new()),
+        mdns: Toggle::from(mdns),
+        autonat: autonat::v2::client::Behaviour::default(),
+        relay_client,
+        dcutr: dcutr::Behaviour::new(local_peer_id),
+    })
+}
+
+/// Gossipsub for groups: content-addressed message ids, signed messages
+/// only, and every message held back until the engine validated it.
+fn gossipsub_config() -> Result<gossipsub::Config, gossipsub::ConfigBuilderError> {
+    gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(|message| group_message_id(&message.data))
+        .max_transmit_size(MAX_GOSSIP_TRANSMIT_BYTES)
+        .build()
+}
+
+/// A group message's id: the SHA-256 of its data.
+pub(crate) fn group_message_id(data: &[u8]) -> gossipsub::MessageId {
+    gossipsub::MessageId::new(&Sha256::digest(data))
+}
+
+fn build_error(error: impl std::fmt::Display) -> NetError {
+    NetError::Build(error.to_string())
+}

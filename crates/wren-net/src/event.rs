@@ -1,0 +1,163 @@
+//! What the swarm task reports to the engine, and the tokens the engine
+//! answers with.
+//!
+//! # Delivery under back-pressure
+//!
+//! Events travel over a bounded channel (capacity
+//! [`NetConfig::event_capacity`](crate::NetConfig::event_capacity)). The
+//! swarm task never waits for the engine: when the channel is full, it
+//! decides per kind of event, without blocking:
+//!
+//! - [`NetEvent::DirectRequest`] and [`NetEvent::BundleRequest`] are answered
+//!   "busy" at once, so the sender keeps the envelopes and retries later.
+//!   Counted in [`NetStats::busy_replies`].
+//! - [`NetEvent::GroupMessage`] is reported to gossipsub as *ignored*: it is
+//!   neither delivered nor forwarded, and a peer that republishes it is not
+//!   penalised. Counted in [`NetStats::ignored_group_messages`].
+//! - Every other event is informational and dropped, counted in
+//!   [`NetStats::dropped_events`]. The engine can recover the state they
+//!   describe by asking: [`Net::connected_peers`](crate::Net::connected_peers),
+//!   [`Net::listen_addrs`](crate::Net::listen_addrs).
+
+use libp2p::{Multiaddr, PeerId};
+
+/// Names one inbound direct-message request waiting for the engine's answer
+/// through [`Net::respond_direct`](crate::Net::respond_direct).
+///
+/// Single use: answering consumes it. If the engine never answers, the
+/// request times out on both sides and the token becomes stale.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct InboundReply(pub(crate) u64);
+
+/// Names one inbound bundle request waiting for the engine's answer through
+/// [`Net::respond_bundle`](crate::Net::respond_bundle). Single use, like
+/// [`InboundReply`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct BundleReply(pub(crate) u64);
+
+/// The id of a group (gossipsub) message: the SHA-256 of its data, so the
+/// same content published twice is one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupMessageId(pub [u8; 32]);
+
+/// The engine's verdict on a group message, reported with
+/// [`Net::report_validation`](crate::Net::report_validation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Acceptance {
+    /// Valid: deliver and forward it to the mesh.
+    Accept,
+    /// Invalid: drop it and penalise the peers that sent it.
+    Reject,
+    /// Drop it without forwarding and without penalty (for example a message
+    /// of a group this node cannot read yet).
+    Ignore,
+}
+
+/// Something the swarm task reports to the engine.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NetEvent {
+    /// The node listens on a new address.
+    Listening {
+        /// The address.
+        addr: Multiaddr,
+    },
+    /// The node no longer listens on an address.
+    ListenAddrExpired {
+        /// The address.
+        addr: Multiaddr,
+    },
+    /// An external address of this node was confirmed (for example by
+    /// AutoNAT); worth putting in pairing codes.
+    ExternalAddrConfirmed {
+        /// The address.
+        addr: Multiaddr,
+    },
+    /// The first connection to a peer is up.
+    Connected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// The last connection to a peer closed.
+    Disconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// mDNS found a Wren node on the local network: its identify protocol
+    /// version is Wren's. Reported once per peer until it expires.
+    PeerDiscovered {
+        /// The peer.
+        peer: PeerId,
+        /// The addresses mDNS announced for it (at most
+        /// [`MAX_ADDRESSES_PER_PEER`](crate::limits::MAX_ADDRESSES_PER_PEER)).
+        addrs: Vec<Multiaddr>,
+    },
+    /// Every mDNS record of a previously discovered peer expired.
+    PeerExpired {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A peer sent a batch of envelopes. Answer with
+    /// [`Net::respond_direct`](crate::Net::respond_direct) after storing them.
+    DirectRequest {
+        /// The sender, authenticated by the transport.
+        peer: PeerId,
+        /// The envelopes, opaque (each 1 to 65 536 bytes).
+        envelopes: Vec<Vec<u8>>,
+        /// The token to answer with.
+        reply: InboundReply,
+    },
+    /// A peer asks for this node's prekey bundle. Answer with
+    /// [`Net::respond_bundle`](crate::Net::respond_bundle).
+    BundleRequest {
+        /// The requester, authenticated by the transport.
+        peer: PeerId,
+        /// The token to answer with.
+        reply: BundleReply,
+    },
+    /// A group message arrived on a subscribed topic. It is neither
+    /// delivered to others nor forwarded until the engine reports its
+    /// verdict with [`Net::report_validation`](crate::Net::report_validation).
+    GroupMessage {
+        /// The peer that forwarded it to us (pass it back with the verdict).
+        propagation_source: PeerId,
+        /// Its id (pass it back with the verdict).
+        message_id: GroupMessageId,
+        /// Its author, whose signature gossipsub verified.
+        author: Option<PeerId>,
+        /// The topic.
+        topic: String,
+        /// The content.
+        data: Vec<u8>,
+    },
+    /// A connected peer subscribed to a topic.
+    GroupPeerSubscribed {
+        /// The peer.
+        peer: PeerId,
+        /// The topic.
+        topic: String,
+    },
+    /// A connected peer unsubscribed from a topic.
+    GroupPeerUnsubscribed {
+        /// The peer.
+        peer: PeerId,
+        /// The topic.
+        topic: String,
+    },
+}
+
+/// Counters of the swarm task, for diagnostics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Informational events dropped because the event channel was full.
+    pub dropped_events: u64,
+    /// Inbound requests answered "busy" (event channel full, or too many
+    /// requests waiting for the engine).
+    pub busy_replies: u64,
+    /// Group messages ignored because the event channel was full.
+    pub ignored_group_messages: u64,
+    /// Inbound requests currently waiting for the engine's answer.
+    pub pending_inbound: usize,
+    /// Outbound requests currently waiting for a response.
+    pub pending_outbound: usize,
+}

@@ -1,0 +1,49 @@
+//! Wren's libp2p layer.
+//!
+//! One tokio task owns the libp2p [`Swarm`](libp2p::Swarm); the engine talks
+//! to it through a cloneable [`Net`] handle (commands over a bounded channel,
+//! each with a oneshot reply) and reads [`NetEvent`]s from a bounded
+//! channel. The task never waits for the engine: see [`event`] for what
+//! happens when the event channel is full.
+//!
+//! Protocols (byte layouts in docs/protocol.md, Part V):
+//!
+//! - [`dm`] — `/wren/dm/1`: a batch of opaque envelopes per request, one
+//!   [`Ack`] per envelope (or a whole-batch "busy") in the response. The
+//!   engine answers inbound batches with [`Net::respond_direct`] after
+//!   storing them.
+//! - [`bundle`] — `/wren/bundle/1`: fetch a peer's signed prekey bundle.
+//! - Gossipsub for groups: content-hash message ids, strict signatures, and
+//!   every message validated by the engine ([`Net::report_validation`])
+//!   before it is forwarded.
+//! - Identify (`/wren/id/1.0.0`), ping, mDNS (optional), AutoNAT v2 client,
+//!   circuit relay v2 client and DCUtR hole punching.
+//!
+//! Transports: TCP and QUIC, DNS, Noise and Yamux. The libp2p identity is
+//! the Wren identity key itself, so a connection authenticates the contact.
+//!
+//! Every queue, map and frame is bounded; the bounds are in [`limits`].
+//!
+//! Connections are opened on demand (sending dials with every known address)
+//! and closed after [`NetConfig::idle_timeout`] without pending work.
+//! Reconnecting and retrying with backoff is the engine's job: a failed send
+//! leaves the envelopes in its outbox.
+
+mod behaviour;
+pub mod bundle;
+mod command;
+mod config;
+pub mod dm;
+mod error;
+pub mod event;
+mod event_loop;
+mod frame;
+pub mod limits;
+mod net;
+
+pub use config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
+pub use dm::Ack;
+pub use error::{FrameError, NetError, PublishError, SendError};
+pub use event::{Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats};
+pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
+pub use net::{Net, spawn};

@@ -1,0 +1,96 @@
+//! Every bound of the network layer, as named constants.
+//!
+//! Frame limits are part of the wire contract (docs/protocol.md, Part V):
+//! changing one changes which frames peers accept. The others bound this
+//! node's memory and queues and may change freely.
+
+use std::time::Duration;
+
+/// Largest envelope one direct-message request may carry, in bytes: the
+/// largest envelope frame of the wire format (64 KiB).
+pub const MAX_ENVELOPE_BYTES: usize = wren_proto::limits::MAX_ENVELOPE_BYTES;
+
+/// Most envelopes in one `/wren/dm/1` request. Longer outboxes are sent as
+/// several requests.
+pub const MAX_BATCH: usize = 64;
+
+/// Largest `/wren/dm/1` request frame (version byte included, the stream's
+/// length prefix excluded): 1 MiB.
+///
+/// It bounds a batch as a whole, so a batch of [`MAX_BATCH`] maximal
+/// envelopes does not fit: the sender splits batches with
+/// [`dm::request_frame_len`](crate::dm::request_frame_len).
+pub const MAX_DM_FRAME_BYTES: usize = 1_048_576;
+
+/// Largest `/wren/dm/1` response frame: version, status, count and three
+/// bytes per acknowledgement of a full batch.
+pub const MAX_DM_RESPONSE_BYTES: usize = 1 + 1 + 2 + 3 * MAX_BATCH;
+
+/// Largest signed prekey bundle a `/wren/bundle/1` response may carry, in
+/// bytes (4 KiB; a version 1 bundle is about 170 bytes).
+pub const MAX_BUNDLE_BYTES: usize = 4_096;
+
+/// The `/wren/bundle/1` request frame: the version byte alone.
+pub const BUNDLE_REQUEST_BYTES: usize = 1;
+
+/// Largest `/wren/bundle/1` response frame: version, status and a bundle.
+pub const MAX_BUNDLE_RESPONSE_BYTES: usize = 1 + 1 + MAX_BUNDLE_BYTES;
+
+/// Largest gossipsub RPC this node sends or accepts: one maximal envelope
+/// plus room for gossipsub's own framing (protobuf fields, topic, sequence
+/// number, signature and control messages).
+pub const MAX_GOSSIP_TRANSMIT_BYTES: usize = MAX_ENVELOPE_BYTES + 4_096;
+
+/// Longest gossipsub topic name accepted by `subscribe` and `publish`, in
+/// bytes.
+pub const MAX_TOPIC_BYTES: usize = 256;
+
+/// Capacity of the command channel from [`Net`](crate::Net) handles to the
+/// swarm task. A full channel makes callers wait, never the swarm.
+pub const COMMAND_CHANNEL_CAPACITY: usize = 256;
+
+/// Default capacity of the event channel from the swarm task to the engine
+/// (see [`NetConfig::event_capacity`](crate::NetConfig::event_capacity)).
+pub const EVENT_CHANNEL_CAPACITY: usize = 1_024;
+
+/// Most inbound requests (direct messages and bundle requests together)
+/// waiting for the engine's answer. Beyond it, new requests are answered
+/// "busy" at once.
+pub const MAX_PENDING_INBOUND_REPLIES: usize = 256;
+
+/// Most outbound requests (direct messages and bundle fetches together)
+/// waiting for a peer's response. Beyond it, new sends fail locally with
+/// [`SendError::TooManyPending`](crate::SendError::TooManyPending).
+pub const MAX_PENDING_OUTBOUND: usize = 1_024;
+
+/// Most concurrent request-response streams per protocol (inbound and
+/// outbound together) on one node.
+pub const MAX_CONCURRENT_STREAMS: usize = 64;
+
+/// Default time a request may take, from sending it to receiving the whole
+/// response; the same bound applies to an inbound request waiting for the
+/// engine's answer.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time a connection without any open stream or pending work stays
+/// open.
+pub const DEFAULT_IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most addresses accepted for one peer by one
+/// [`Net::add_addresses`](crate::Net::add_addresses) call, and most
+/// addresses reported per peer in discovery events.
+pub const MAX_ADDRESSES_PER_PEER: usize = 16;
+
+/// Most peers remembered from mDNS at once. Further peers are ignored until
+/// some expire.
+pub const MAX_MDNS_PEERS: usize = 256;
+
+// The frame limits nest.
+const _: () = {
+    // One maximal envelope fits in a request: version 1, count 2, length 4.
+    assert!(1 + 2 + 4 + MAX_ENVELOPE_BYTES <= MAX_DM_FRAME_BYTES);
+    // Lengths fit their fields.
+    assert!(MAX_BATCH <= u16::MAX as usize);
+    assert!(MAX_DM_FRAME_BYTES <= u32::MAX as usize);
+    assert!(MAX_ENVELOPE_BYTES <= u32::MAX as usize);
+};
