@@ -46,7 +46,8 @@ pub struct GroupMessageId(pub [u8; 32]);
 pub enum Acceptance {
     /// Valid: deliver and forward it to the mesh.
     Accept,
-    /// Invalid: drop it and penalise the peers that sent it.
+    /// Invalid: drop it. Once peer scoring is configured (with groups), a
+    /// rejection also counts against the peers that sent it.
     Reject,
     /// Drop it without forwarding and without penalty (for example a message
     /// of a group this node cannot read yet).

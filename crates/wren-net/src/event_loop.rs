@@ -10,8 +10,9 @@
 //! ```
 //!
 //! The loop waits on two things only: the next command and the next swarm
-//! event (`select!`, commands first so a shutdown is never starved). It
-//! never awaits anything else: replies go over oneshot channels and events
+//! event. `select!` picks fairly between them, so a burst of commands cannot
+//! starve the swarm nor a busy swarm the commands. It never awaits anything
+//! else: replies go over oneshot channels and events
 //! are sent with `try_send`, with the per-kind fallback described in
 //! [`crate::event`]. Every map it keeps is bounded:
 //!
@@ -120,7 +121,6 @@ impl EventLoop {
     pub(crate) async fn run(mut self) {
         let shutdown_reply = loop {
             tokio::select! {
-                biased;
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => break Some(reply),
                     Some(command) => self.on_command(command),

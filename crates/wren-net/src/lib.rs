@@ -25,7 +25,8 @@
 //! Every queue, map and frame is bounded; the bounds are in [`limits`].
 //!
 //! Connections are opened on demand (sending dials with every known address)
-//! and closed after [`NetConfig::idle_timeout`] without pending work.
+//! and closed after [`NetConfig::idle_timeout`] without pending work; a
+//! pending request, or being in a peer's gossipsub mesh, keeps one open.
 //! Reconnecting and retrying with backoff is the engine's job: a failed send
 //! leaves the envelopes in its outbox.
 
