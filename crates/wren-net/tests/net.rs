@@ -161,6 +161,31 @@ async fn an_unanswered_request_times_out_for_the_sender() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receivers_timeout_frees_an_unanswered_request() {
+    let mut impatient = tcp();
+    impatient.request_timeout = Duration::from_millis(300);
+    // Now the receiver gives up first.
+    let (a, mut b) = pair(tcp(), impatient).await;
+    let sender = {
+        let (net, peer) = (a.net.clone(), b.peer);
+        tokio::spawn(async move { net.send_direct(peer, vec![vec![1, 2, 3]]).await })
+    };
+    let reply = next(&mut b.events, |e| match e {
+        NetEvent::DirectRequest { reply, .. } => Some(reply),
+        _ => None,
+    })
+    .await;
+    // The receiver dropped the stream: the sender learns it failed.
+    assert!(guard(sender).await.unwrap().is_err());
+    // A late answer finds nothing to answer.
+    assert_eq!(
+        b.net.respond_direct(reply, vec![Ack::Stored]).await,
+        Err(NetError::ReplyGone)
+    );
+    assert_eq!(b.net.stats().await.unwrap().pending_inbound, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_event_channel_answers_busy() {
     let mut slow = tcp();
     slow.event_capacity = 1;
