@@ -1,13 +1,19 @@
 //! wren-store against raw redb with the same key/value shapes, side by side
 //! in the same run (issue 3's targets):
 //!
-//! - `append_single`: one durable commit per message (session + message +
-//!   id index + outbox).
+//! - `append_single`: one durable commit per message.
 //! - `append_batch100`: 100 messages per commit.
 //! - `last50`: the newest 50 messages of a conversation among
-//!   `WREN_BENCH_MESSAGES` (default 100,000; the issue's figure is
-//!   1,000,000), decoded and decrypted; raw = range read + XChaCha20-Poly1305
-//!   open of each value.
+//!   `WREN_BENCH_MESSAGES` (default 1,000,000), decoded and decrypted.
+//!
+//! The raw side writes exactly the rows the store writes for a sent
+//! message, with values of the same sizes, unsealed and unencoded: the
+//! message block (read, extended, rewritten; a new block every
+//! `BLOCK_MAX_MESSAGES`), the id index, the session, the outbox entry and
+//! its schedule row, the conversation record and its activity row, and the
+//! outbox counter. Per commit it touches each block, session, conversation
+//! and counter once, as the store does. For `last50` it range-reads the same
+//! blocks and opens each with XChaCha20-Poly1305, but decodes nothing.
 //!
 //! `cargo bench -p wren-store --bench store`. Also prints bytes written per
 //! single-message commit (from /proc/self/io).
@@ -24,19 +30,34 @@ use std::hint::black_box;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use criterion::{Criterion, criterion_group, criterion_main};
-use redb::{ReadableDatabase, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use wren_crypto::{IdentityKeyPair, SessionBook};
-use wren_store::{MessageStatus, NewMessage, NewOutbox, Order, Outgoing, Store, Unlock};
+use wren_store::{
+    BLOCK_MAX_MESSAGES, MessageStatus, NewMessage, NewOutbox, Order, Outgoing, Store, Unlock,
+};
 
-const RAW_MESSAGES: TableDefinition<'static, (u64, u64), &[u8]> = TableDefinition::new("messages");
+const RAW_BLOCKS: TableDefinition<'static, (u64, u64), &[u8]> = TableDefinition::new("blocks");
 const RAW_IDS: TableDefinition<'static, [u8; 16], (u64, u64)> = TableDefinition::new("ids");
 const RAW_SESSIONS: TableDefinition<'static, [u8; 32], &[u8]> = TableDefinition::new("sessions");
 const RAW_OUTBOX: TableDefinition<'static, u64, &[u8]> = TableDefinition::new("outbox");
+const RAW_DUE: TableDefinition<'static, (u64, u64), ()> = TableDefinition::new("due");
+const RAW_CONVERSATIONS: TableDefinition<'static, u64, &[u8]> =
+    TableDefinition::new("conversations");
+const RAW_ACTIVITY: TableDefinition<'static, (u64, u64), ()> = TableDefinition::new("activity");
+const RAW_META: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("meta");
 
 /// A text payload of a typical chat message.
 const BODY_BYTES: usize = 120;
 /// Envelope size of such a message.
 const ENVELOPE_BYTES: usize = 220;
+/// Encoded size of a block entry around a body (id, sender, times,
+/// direction, status, length prefix).
+const ENTRY_BYTES: usize = BODY_BYTES + 62;
+/// Seal overhead (version, nonce, tag).
+const SEAL_BYTES: usize = 41;
+/// Sealed size of a conversation record and of an outbox record.
+const CONVERSATION_BYTES: usize = 110;
+const OUTBOX_BYTES: usize = ENVELOPE_BYTES + 60 + SEAL_BYTES;
 
 fn id_of(n: u64) -> [u8; 16] {
     let mut id = [0u8; 16];
@@ -53,7 +74,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let pair = IdentityKeyPair::from_secret_bytes(&[3; 32]);
     let book = SessionBook::new(*pair.public());
-    let session_bytes = book.to_bytes().to_vec();
+    let session_bytes = vec![0; book.to_bytes().len() + SEAL_BYTES];
     Fixture {
         contact: pair.public().to_bytes(),
         book,
@@ -81,23 +102,95 @@ fn outgoing(f: &Fixture, conversation: u64, n: u64) -> Outgoing<'_> {
     }
 }
 
-fn raw_insert(txn: &redb::WriteTransaction, f: &Fixture, n: u64, message: &[u8]) {
-    txn.open_table(RAW_MESSAGES)
-        .unwrap()
-        .insert((1, n), message)
-        .unwrap();
-    txn.open_table(RAW_IDS)
-        .unwrap()
-        .insert(id_of(n), (1, n))
-        .unwrap();
+/// Raw redb doing the store's writes for messages `first..first + count`
+/// of conversation 1 in one commit (`seal`: also seal each block as the
+/// store does, for building the read benchmark's data).
+fn raw_commit(
+    raw: &redb::Database,
+    f: &Fixture,
+    first: u64,
+    count: u64,
+    seal: Option<&XChaCha20Poly1305>,
+) {
+    let txn = raw.begin_write().unwrap();
+    {
+        let mut blocks = txn.open_table(RAW_BLOCKS).unwrap();
+        let mut ids = txn.open_table(RAW_IDS).unwrap();
+        let mut outbox = txn.open_table(RAW_OUTBOX).unwrap();
+        let mut due = txn.open_table(RAW_DUE).unwrap();
+        let block_max = BLOCK_MAX_MESSAGES as u64;
+        // The tail block, read once per commit.
+        let last = first - 1;
+        let mut tail_start = if last == 0 {
+            first
+        } else {
+            last - (last - 1) % block_max
+        };
+        // (The sealed variant only ever starts at a block boundary.)
+        let mut tail: Vec<u8> = if last == 0 || seal.is_some() {
+            Vec::new()
+        } else {
+            blocks
+                .get((1, tail_start))
+                .unwrap()
+                .map(|v| v.value().to_vec())
+                .unwrap_or_default()
+        };
+        let write_tail =
+            |blocks: &mut redb::Table<'_, (u64, u64), &[u8]>, start: u64, tail: &[u8]| match seal {
+                Some(cipher) => {
+                    let nonce = XNonce::from([1u8; 24]);
+                    let mut value = nonce.to_vec();
+                    value.extend(
+                        cipher
+                            .encrypt(
+                                &nonce,
+                                Payload {
+                                    msg: tail,
+                                    aad: b"blocks",
+                                },
+                            )
+                            .unwrap(),
+                    );
+                    blocks.insert((1, start), value.as_slice()).unwrap();
+                }
+                None => {
+                    let mut value = tail.to_vec();
+                    value.resize(tail.len() + SEAL_BYTES, 0);
+                    blocks.insert((1, start), value.as_slice()).unwrap();
+                }
+            };
+        for n in first..first + count {
+            if (n - 1) % block_max == 0 && n != tail_start {
+                write_tail(&mut blocks, tail_start, &tail);
+                tail.clear();
+                tail_start = n;
+            }
+            tail.extend_from_slice(&[b'x'; ENTRY_BYTES]);
+            ids.insert(id_of(n), (1, n)).unwrap();
+            outbox.insert(n, [7u8; OUTBOX_BYTES].as_slice()).unwrap();
+            due.insert((n, n), ()).unwrap();
+        }
+        write_tail(&mut blocks, tail_start, &tail);
+    }
     txn.open_table(RAW_SESSIONS)
         .unwrap()
         .insert(f.contact, f.session_bytes.as_slice())
         .unwrap();
-    txn.open_table(RAW_OUTBOX)
+    txn.open_table(RAW_CONVERSATIONS)
         .unwrap()
-        .insert(n, [7u8; ENVELOPE_BYTES].as_slice())
+        .insert(1, [5u8; CONVERSATION_BYTES].as_slice())
         .unwrap();
+    {
+        let mut activity = txn.open_table(RAW_ACTIVITY).unwrap();
+        activity.remove((first - 1, 1)).unwrap();
+        activity.insert((first + count - 1, 1), ()).unwrap();
+    }
+    txn.open_table(RAW_META)
+        .unwrap()
+        .insert("outbox_next", (first + count).to_be_bytes().as_slice())
+        .unwrap();
+    txn.commit().unwrap();
 }
 
 fn bytes_written() -> u64 {
@@ -125,17 +218,15 @@ fn appends(c: &mut Criterion) {
         .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
         .unwrap();
     let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
-    // Raw values have the size of the store's sealed message values.
-    let message = vec![0u8; BODY_BYTES + 120];
 
+    // Both sides get the same sequence numbers, so their blocks line up.
     let mut n = 0u64;
+    let mut m = 0u64;
     let mut group = c.benchmark_group("append_single");
     group.bench_function("raw", |b| {
         b.iter(|| {
-            n += 1;
-            let txn = raw.begin_write().unwrap();
-            raw_insert(&txn, &f, n, &message);
-            txn.commit().unwrap();
+            m += 1;
+            raw_commit(&raw, &f, m, 1, None);
         })
     });
     group.bench_function("store", |b| {
@@ -152,12 +243,8 @@ fn appends(c: &mut Criterion) {
     let mut group = c.benchmark_group("append_batch100");
     group.bench_function("raw", |b| {
         b.iter(|| {
-            let txn = raw.begin_write().unwrap();
-            for _ in 0..100 {
-                n += 1;
-                raw_insert(&txn, &f, n, &message);
-            }
-            txn.commit().unwrap();
+            raw_commit(&raw, &f, m + 1, 100, None);
+            m += 100;
         })
     });
     group.bench_function("store", |b| {
@@ -180,10 +267,8 @@ fn appends(c: &mut Criterion) {
     let commits = 200u64;
     let before = bytes_written();
     for _ in 0..commits {
-        n += 1;
-        let txn = raw.begin_write().unwrap();
-        raw_insert(&txn, &f, n, &message);
-        txn.commit().unwrap();
+        m += 1;
+        raw_commit(&raw, &f, m, 1, None);
     }
     let raw_bytes = bytes_written().saturating_sub(before) / commits;
     let before = bytes_written();
@@ -202,7 +287,7 @@ fn last50(c: &mut Criterion) {
     let total: u64 = std::env::var("WREN_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+        .unwrap_or(1_000_000);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -218,11 +303,12 @@ fn last50(c: &mut Criterion) {
     let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
     let key = [9u8; 32];
     let cipher = XChaCha20Poly1305::new(&key.into());
-    let nonce = XNonce::from([1u8; 24]);
     let mut n = 0u64;
+    // Commits of whole blocks, so the sealed raw side never extends one.
+    let chunk = 32 * BLOCK_MAX_MESSAGES as u64;
     while n < total {
         let start = n;
-        let count = 1_000.min(total - n);
+        let count = chunk.min(total - n);
         n += count;
         let ff = f.clone();
         rt.block_on(store.write(move |tx| {
@@ -232,49 +318,35 @@ fn last50(c: &mut Criterion) {
             Ok(())
         }))
         .unwrap();
-        let txn = raw.begin_write().unwrap();
-        {
-            let mut table = txn.open_table(RAW_MESSAGES).unwrap();
-            for k in 1..=count {
-                let mut value = nonce.to_vec();
-                value.extend(
-                    cipher
-                        .encrypt(
-                            &nonce,
-                            Payload {
-                                msg: &[b'x'; BODY_BYTES + 60],
-                                aad: b"messages",
-                            },
-                        )
-                        .unwrap(),
-                );
-                table.insert((1, start + k), value.as_slice()).unwrap();
-            }
-        }
-        txn.commit().unwrap();
+        raw_commit(&raw, &f, start + 1, count, Some(&cipher));
     }
+    eprintln!("last50: {total} messages in each store");
 
     let mut group = c.benchmark_group("last50");
     group.bench_function("raw", |b| {
         b.iter(|| {
             let txn = raw.begin_read().unwrap();
-            let table = txn.open_table(RAW_MESSAGES).unwrap();
-            let mut out = Vec::with_capacity(50);
-            for entry in table.range((1, 0)..=(1, u64::MAX)).unwrap().rev().take(50) {
+            let table = txn.open_table(RAW_BLOCKS).unwrap();
+            let mut out = Vec::with_capacity(4);
+            let mut messages = 0;
+            for entry in table.range((1, 0)..=(1, u64::MAX)).unwrap().rev() {
                 let (_, v) = entry.unwrap();
                 let (nonce, ciphertext) = v.value().split_at(24);
                 let nonce: [u8; 24] = nonce.try_into().unwrap();
-                out.push(
-                    cipher
-                        .decrypt(
-                            &XNonce::from(nonce),
-                            Payload {
-                                msg: ciphertext,
-                                aad: b"messages",
-                            },
-                        )
-                        .unwrap(),
-                );
+                let block = cipher
+                    .decrypt(
+                        &XNonce::from(nonce),
+                        Payload {
+                            msg: ciphertext,
+                            aad: b"blocks",
+                        },
+                    )
+                    .unwrap();
+                messages += block.len() / ENTRY_BYTES;
+                out.push(block);
+                if messages >= 50 {
+                    break;
+                }
             }
             black_box(out)
         })

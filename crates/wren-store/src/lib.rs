@@ -92,6 +92,7 @@
 //! - *Malware running as the user while Wren is unlocked*: out of scope;
 //!   the storage key is in memory (zeroized when the store closes).
 
+mod blocks;
 mod error;
 mod key;
 mod migrate;
@@ -104,9 +105,9 @@ mod tx;
 pub use error::{Corruption, Result, StoreError};
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
 pub use records::{
-    Contact, Conversation, ConversationKind, Direction, MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES,
-    MAX_FAILURE_REASON_BYTES, MAX_TITLE_BYTES, Message, MessageStatus, OutboxItem,
-    StoredContactRequest, Verification,
+    BLOCK_MAX_MESSAGES, BLOCK_TARGET_BYTES, Contact, Conversation, ConversationKind, Direction,
+    MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES, MAX_FAILURE_REASON_BYTES, MAX_TITLE_BYTES, Message,
+    MessageStatus, OutboxItem, StoredContactRequest, Verification,
 };
 pub use store::{DATABASE_FILE_NAME, Store};
 pub use tx::{

@@ -5,14 +5,18 @@
 //!
 //! - equal to [`SCHEMA_VERSION`]: nothing to do;
 //! - older: [`migrate`] upgrades it step by step inside one write
-//!   transaction (none exist yet: version 1 is the first);
+//!   transaction, so a crash during a migration leaves the old version;
 //! - newer: [`StoreError::NewerSchema`], the file is left untouched.
 
+use redb::{ReadableTable, TableHandle};
 use wren_proto::codec;
 
+use crate::blocks::{self, CachedBlock};
 use crate::error::{Corruption, Result, StoreError};
-use crate::records::VERSION_LIMIT;
+use crate::key::StorageKey;
+use crate::records::{MESSAGE_LIMIT, MessageRecord, VERSION_LIMIT};
 use crate::schema::{self, SCHEMA_VERSION};
+use crate::seal;
 
 /// Decodes the stored schema version.
 pub(crate) fn decode_version(bytes: &[u8]) -> Result<u32> {
@@ -51,7 +55,7 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
     txn.open_table(schema::SESSIONS)?;
     txn.open_table(schema::CONVERSATIONS)?;
     txn.open_table(schema::ACTIVITY)?;
-    txn.open_table(schema::MESSAGES)?;
+    txn.open_table(schema::MESSAGE_BLOCKS)?;
     txn.open_table(schema::MESSAGE_IDS)?;
     txn.open_table(schema::OUTBOX)?;
     txn.open_table(schema::OUTBOX_DUE)?;
@@ -66,12 +70,69 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
 }
 
 /// Upgrades a store from `from` to [`SCHEMA_VERSION`] inside `txn`. Each
-/// future version adds a step `n → n + 1` here, with a test that opens a
-/// file written by version `n` (kept under `tests/data/`).
-pub(crate) fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<()> {
-    // No step exists yet: every version below 1 is invalid.
+/// version adds a step `n → n + 1` here, with a test that opens a file
+/// written by version `n` (kept under `tests/data/`).
+pub(crate) fn migrate(txn: &redb::WriteTransaction, from: u32, key: &StorageKey) -> Result<()> {
+    // Every version below 1 is invalid.
     if from < 1 {
         return Err(StoreError::MissingMeta);
     }
+    if from < 2 {
+        messages_into_blocks(txn, key)?;
+    }
     create_tables(txn)
+}
+
+/// Version 1 → 2: moves the one-record-per-message rows of `messages` into
+/// sealed blocks of `message_blocks`, then deletes `messages`.
+///
+/// A version 1 record that no longer opened stays unreadable: it is left
+/// out, and the block it interrupted ends before it (its sequence reads as
+/// missing, which the queries already handle).
+fn messages_into_blocks(txn: &redb::WriteTransaction, key: &StorageKey) -> Result<()> {
+    let old = txn.open_table(schema::MESSAGES_V1)?;
+    let mut new = txn.open_table(schema::MESSAGE_BLOCKS)?;
+    let mut write = |block: Option<(u64, u64, CachedBlock)>| -> Result<()> {
+        if let Some((conversation, first, block)) = block {
+            let sealed = blocks::seal(key, conversation, first, &block.entries)?;
+            new.insert((conversation, first), sealed.as_slice())?;
+        }
+        Ok(())
+    };
+    let mut current: Option<(u64, u64, CachedBlock)> = None;
+    for row in old.iter()? {
+        let (k, v) = row?;
+        let (conversation, seq) = k.value();
+        let mut key_bytes = [0u8; 16];
+        let (left, right) = key_bytes.split_at_mut(8);
+        left.copy_from_slice(&conversation.to_be_bytes());
+        right.copy_from_slice(&seq.to_be_bytes());
+        let entry = seal::open(key, schema::MESSAGES_V1.name(), &key_bytes, v.value())
+            .ok()
+            .and_then(|plaintext| codec::decode::<MessageRecord, MESSAGE_LIMIT>(&plaintext).ok())
+            .map(MessageRecord::into_entry);
+        let Some(entry) = entry else {
+            write(current.take())?;
+            continue;
+        };
+        match &mut current {
+            Some((c, first, block))
+                if *c == conversation
+                    && !block.is_full()
+                    && first.checked_add(block.entries.len() as u64) == Some(seq) =>
+            {
+                block.push(entry);
+            }
+            _ => {
+                write(current.take())?;
+                let mut block = CachedBlock::loaded(Vec::new());
+                block.push(entry);
+                current = Some((conversation, seq, block));
+            }
+        }
+    }
+    write(current.take())?;
+    drop(old);
+    txn.delete_table(schema::MESSAGES_V1)?;
+    Ok(())
 }

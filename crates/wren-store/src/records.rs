@@ -98,7 +98,87 @@ impl std::fmt::Debug for Message {
     }
 }
 
-/// The message record stored in `messages`.
+/// Most messages sealed together in one message block.
+///
+/// Messages are stored in blocks of consecutive sequences, each block one
+/// sealed value: reading the last 50 messages opens two or three seals
+/// instead of fifty, which is what makes history fast to page (every seal
+/// costs about a microsecond and a half here whatever its size).
+pub const BLOCK_MAX_MESSAGES: usize = 32;
+
+/// A block takes no further message once its entries' estimated size
+/// reaches this many bytes, so appending to a block of long messages does
+/// not re-seal an ever larger value.
+pub const BLOCK_TARGET_BYTES: usize = 8 * 1_024;
+
+/// Estimated encoded size of a block entry (content and failure reason
+/// plus every other field at its decoder-accounted width, with margin):
+/// never below what it accounts for in the decoder limit.
+pub(crate) fn entry_cost(entry: &BlockEntry) -> usize {
+    let reason = match &entry.status {
+        MessageStatus::Failed(reason) => reason.len(),
+        _ => 0,
+    };
+    entry
+        .content
+        .len()
+        .saturating_add(reason)
+        .saturating_add(128)
+}
+
+/// Bound on a decoded message block: a block below the target plus one
+/// largest message, plus every entry's status growing to the longest
+/// failure reason after the block was closed.
+pub(crate) const BLOCK_LIMIT: usize = BLOCK_TARGET_BYTES
+    + MESSAGE_LIMIT
+    + BLOCK_MAX_MESSAGES * (MAX_FAILURE_REASON_BYTES + 128)
+    + 1_024;
+
+/// One message inside a block; its sequence is the block's first sequence
+/// plus its position.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct BlockEntry {
+    pub(crate) id: [u8; 16],
+    pub(crate) sender: [u8; 32],
+    pub(crate) direction: Direction,
+    pub(crate) sent_at: u64,
+    pub(crate) received_at: u64,
+    #[serde(with = "wren_proto::codec::bytes")]
+    pub(crate) content: Vec<u8>,
+    pub(crate) status: MessageStatus,
+}
+
+impl BlockEntry {
+    pub(crate) fn into_message(self, conversation: u64, seq: u64) -> Message {
+        Message {
+            conversation,
+            seq,
+            id: self.id,
+            sender: self.sender,
+            direction: self.direction,
+            sent_at: self.sent_at,
+            received_at: self.received_at,
+            content: self.content,
+            status: self.status,
+        }
+    }
+}
+
+/// The block record stored in `message_blocks`, as read.
+#[derive(Deserialize)]
+pub(crate) enum BlockRecord {
+    V1(Vec<BlockEntry>),
+}
+
+/// The block record as written (borrowing its entries); encodes exactly
+/// like [`BlockRecord`].
+#[derive(Serialize)]
+pub(crate) enum BlockRecordRef<'a> {
+    V1(&'a [BlockEntry]),
+}
+
+/// The per-message record of schema version 1 (table `messages`), read
+/// only to migrate it into blocks.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum MessageRecord {
     V1 {
@@ -114,7 +194,7 @@ pub(crate) enum MessageRecord {
 }
 
 impl MessageRecord {
-    pub(crate) fn into_message(self, conversation: u64, seq: u64) -> Message {
+    pub(crate) fn into_entry(self) -> BlockEntry {
         let Self::V1 {
             id,
             sender,
@@ -124,9 +204,7 @@ impl MessageRecord {
             content,
             status,
         } = self;
-        Message {
-            conversation,
-            seq,
+        BlockEntry {
             id,
             sender,
             direction,
@@ -134,18 +212,6 @@ impl MessageRecord {
             received_at,
             content,
             status,
-        }
-    }
-
-    pub(crate) fn from_message(message: &Message) -> Self {
-        Self::V1 {
-            id: message.id,
-            sender: message.sender,
-            direction: message.direction,
-            sent_at: message.sent_at,
-            received_at: message.received_at,
-            content: message.content.clone(),
-            status: message.status.clone(),
         }
     }
 }

@@ -7,8 +7,9 @@
 
 use redb::TableDefinition;
 
-/// The schema version this release writes. Version 1 is the first.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this release writes. Version 1 stored one sealed
+/// record per message; version 2 stores messages in sealed blocks.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Store metadata: `"schema_version"` → u32 (codec), `"key_wrap"` → the
 /// wrapped storage key. Not sealed: it is what unlocks the seal.
@@ -44,8 +45,18 @@ pub const CONVERSATIONS: TableDefinition<'static, u64, &[u8]> =
 /// the conversation record, read newest first for the conversation list.
 pub const ACTIVITY: TableDefinition<'static, (u64, u64), ()> = TableDefinition::new("activity");
 
-/// Messages: (conversation id, sequence) → sealed message record.
-pub const MESSAGES: TableDefinition<'static, (u64, u64), &[u8]> = TableDefinition::new("messages");
+/// Messages, in blocks: (conversation id, first sequence of the block) →
+/// sealed block of up to [`BLOCK_MAX_MESSAGES`](crate::BLOCK_MAX_MESSAGES)
+/// consecutive messages. The block holding sequence `s` is the last key at
+/// or below `(conversation, s)`.
+pub const MESSAGE_BLOCKS: TableDefinition<'static, (u64, u64), &[u8]> =
+    TableDefinition::new("message_blocks");
+
+/// Schema version 1 only: (conversation id, sequence) → sealed message
+/// record, one per message. Migration to version 2 moves its rows into
+/// [`MESSAGE_BLOCKS`] and deletes it.
+pub(crate) const MESSAGES_V1: TableDefinition<'static, (u64, u64), &[u8]> =
+    TableDefinition::new("messages");
 
 /// Message-id index: message id → (conversation id, sequence). Deduplicates
 /// incoming messages.

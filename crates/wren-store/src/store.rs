@@ -267,7 +267,7 @@ fn open_blocking(dir: &Path, unlock: &Unlock) -> Result<Inner> {
     };
     if let Some(from) = needs_migration {
         let txn = db.begin_write()?;
-        migrate::migrate(&txn, from)?;
+        migrate::migrate(&txn, from, &key)?;
         txn.commit()?;
     }
     Ok(Inner { db, key })

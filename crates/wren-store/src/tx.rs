@@ -16,14 +16,14 @@ use serde::de::DeserializeOwned;
 use wren_crypto::{IdentityKeyPair, OneTimePrekeyPair, SessionBook, SignedPrekeys};
 use wren_proto::{Payload, Versioned, codec};
 
+use crate::blocks::{self, CachedBlock};
 use crate::error::{Corruption, Result, StoreError};
 use crate::key::StorageKey;
 use crate::records::{
-    CONTACT_LIMIT, CONTACT_REQUEST_LIMIT, CONVERSATION_LIMIT, Contact, ContactRecord,
+    BlockEntry, CONTACT_LIMIT, CONTACT_REQUEST_LIMIT, CONVERSATION_LIMIT, Contact, ContactRecord,
     ContactRequestRecord, Conversation, ConversationKind, ConversationRecord, Direction,
-    IDENTITY_LIMIT, IdentityRecord, MAX_FAILURE_REASON_BYTES, MESSAGE_LIMIT, Message,
-    MessageRecord, MessageStatus, OUTBOX_LIMIT, OutboxItem, OutboxRecord, StoredContactRequest,
-    VERSION_LIMIT,
+    IDENTITY_LIMIT, IdentityRecord, MAX_FAILURE_REASON_BYTES, Message, MessageStatus, OUTBOX_LIMIT,
+    OutboxItem, OutboxRecord, StoredContactRequest, VERSION_LIMIT,
 };
 use crate::schema;
 use crate::seal;
@@ -33,14 +33,6 @@ const META_OUTBOX_NEXT: &str = "outbox_next";
 
 fn k_u64(value: u64) -> [u8; 8] {
     value.to_be_bytes()
-}
-
-fn k_pair(a: u64, b: u64) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    let (left, right) = out.split_at_mut(8);
-    left.copy_from_slice(&a.to_be_bytes());
-    right.copy_from_slice(&b.to_be_bytes());
-    out
 }
 
 fn seal_record<T: Serialize>(
@@ -239,41 +231,23 @@ fn get_conversation(
     Ok(Some(conversation))
 }
 
-fn decode_message(
-    key: &StorageKey,
-    conversation: u64,
-    seq: u64,
-    sealed: &[u8],
-) -> Result<Message, CorruptMessage> {
-    open_record::<MessageRecord, MESSAGE_LIMIT>(
-        key,
-        schema::MESSAGES.name(),
-        &k_pair(conversation, seq),
-        sealed,
-    )
-    .map(|record| record.into_message(conversation, seq))
-    .map_err(|corruption| CorruptMessage {
-        conversation,
-        seq,
-        corruption,
-    })
-}
-
+/// The message at `seq`, from the block holding it. `Ok(None)` if no
+/// block holds it.
 fn get_message(
     key: &StorageKey,
     table: &impl ReadableTable<(u64, u64), &'static [u8]>,
     conversation: u64,
     seq: u64,
 ) -> Result<Option<Message>> {
-    let Some(guard) = table.get((conversation, seq))? else {
+    let Some(first) = blocks::floor(table, conversation, seq)? else {
         return Ok(None);
     };
-    decode_message(key, conversation, seq, guard.value())
-        .map(Some)
-        .map_err(|bad| StoreError::Corrupt {
-            table: "messages",
-            corruption: bad.corruption,
-        })
+    let Some(guard) = table.get((conversation, first))? else {
+        return Ok(None);
+    };
+    let entries =
+        blocks::open(key, conversation, first, guard.value()).map_err(corrupt("message_blocks"))?;
+    Ok(blocks::entry(entries, first, seq).map(|entry| entry.into_message(conversation, seq)))
 }
 
 fn get_session(
@@ -307,15 +281,6 @@ fn get_outbox(
             .map_err(corrupt("outbox"))?;
     Ok(Some(item))
 }
-
-/// One item of a range over `messages`.
-type MessageEntry<'a> = Result<
-    (
-        redb::AccessGuard<'a, (u64, u64)>,
-        redb::AccessGuard<'a, &'static [u8]>,
-    ),
-    redb::StorageError,
->;
 
 /// A read-only snapshot of the store.
 pub struct ReadTx<'a> {
@@ -367,34 +332,74 @@ impl ReadTx<'_> {
         order: Order,
         limit: usize,
     ) -> Result<Vec<Result<Message, CorruptMessage>>> {
-        let table = self.txn.open_table(schema::MESSAGES)?;
+        let table = self.txn.open_table(schema::MESSAGE_BLOCKS)?;
         let mut out = Vec::with_capacity(limit.min(256));
-        let mut push = |entry: MessageEntry<'_>| -> Result<()> {
-            let (k, v) = entry?;
-            let (conversation, seq) = k.value();
-            out.push(decode_message(self.key, conversation, seq, v.value()));
-            Ok(())
-        };
+        if limit == 0 {
+            return Ok(out);
+        }
         match order {
             Order::NewestFirst => {
                 let end = cursor.unwrap_or(u64::MAX);
-                for entry in table
-                    .range((conversation, 0)..(conversation, end))?
-                    .rev()
-                    .take(limit)
-                {
-                    push(entry)?;
+                for block in table.range((conversation, 0)..(conversation, end))?.rev() {
+                    let (k, v) = block?;
+                    let first = k.value().1;
+                    match blocks::open(self.key, conversation, first, v.value()) {
+                        Ok(entries) => {
+                            for (seq, entry) in blocks::numbered(first, entries).rev() {
+                                if seq < end {
+                                    out.push(Ok(entry.into_message(conversation, seq)));
+                                    if out.len() >= limit {
+                                        return Ok(out);
+                                    }
+                                }
+                            }
+                        }
+                        Err(corruption) => {
+                            out.push(Err(CorruptMessage {
+                                conversation,
+                                seq: first,
+                                corruption,
+                            }));
+                            if out.len() >= limit {
+                                return Ok(out);
+                            }
+                        }
+                    }
                 }
             }
             Order::OldestFirst => {
                 let Some(start) = cursor.unwrap_or(0).checked_add(1) else {
                     return Ok(out);
                 };
-                for entry in table
-                    .range((conversation, start)..=(conversation, u64::MAX))?
-                    .take(limit)
-                {
-                    push(entry)?;
+                let from = blocks::floor(&table, conversation, start)?.unwrap_or(start);
+                for block in table.range((conversation, from)..=(conversation, u64::MAX))? {
+                    let (k, v) = block?;
+                    let first = k.value().1;
+                    match blocks::open(self.key, conversation, first, v.value()) {
+                        Ok(entries) => {
+                            for (seq, entry) in blocks::numbered(first, entries) {
+                                if seq >= start {
+                                    out.push(Ok(entry.into_message(conversation, seq)));
+                                    if out.len() >= limit {
+                                        return Ok(out);
+                                    }
+                                }
+                            }
+                        }
+                        // A damaged block before the cursor was reported
+                        // on an earlier page.
+                        Err(_) if first < start => {}
+                        Err(corruption) => {
+                            out.push(Err(CorruptMessage {
+                                conversation,
+                                seq: first,
+                                corruption,
+                            }));
+                            if out.len() >= limit {
+                                return Ok(out);
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -407,8 +412,13 @@ impl ReadTx<'_> {
         let Some((conversation, seq)) = index.get(id)?.map(|guard| guard.value()) else {
             return Ok(None);
         };
-        let table = self.txn.open_table(schema::MESSAGES)?;
-        get_message(self.key, &table, conversation, seq)
+        let table = self.txn.open_table(schema::MESSAGE_BLOCKS)?;
+        get_message(self.key, &table, conversation, seq)?
+            .map(Some)
+            .ok_or(StoreError::Corrupt {
+                table: "message_blocks",
+                corruption: Corruption::Malformed,
+            })
     }
 
     /// Up to `limit` text messages of a conversation whose body contains
@@ -419,24 +429,26 @@ impl ReadTx<'_> {
     /// the seals protect. Records that do not open are skipped.
     pub fn search(&self, conversation: u64, needle: &str, limit: usize) -> Result<Vec<Message>> {
         let needle = needle.to_lowercase();
-        let table = self.txn.open_table(schema::MESSAGES)?;
+        let table = self.txn.open_table(schema::MESSAGE_BLOCKS)?;
         let mut out = Vec::new();
-        for entry in table
+        for block in table
             .range((conversation, 0)..=(conversation, u64::MAX))?
             .rev()
         {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = entry?;
-            let (conversation, seq) = k.value();
-            let Ok(message) = decode_message(self.key, conversation, seq, v.value()) else {
+            let (k, v) = block?;
+            let first = k.value().1;
+            let Ok(entries) = blocks::open(self.key, conversation, first, v.value()) else {
                 continue;
             };
-            if let Ok(Payload::Text(text)) = Payload::from_bytes(&message.content)
-                && text.body.to_lowercase().contains(&needle)
-            {
-                out.push(message);
+            for (seq, entry) in blocks::numbered(first, entries).rev() {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                if let Ok(Payload::Text(text)) = Payload::from_bytes(&entry.content)
+                    && text.body.to_lowercase().contains(&needle)
+                {
+                    out.push(entry.into_message(conversation, seq));
+                }
             }
         }
         Ok(out)
@@ -582,6 +594,10 @@ pub struct WriteTx<'a> {
     /// The session books written in this transaction (contact → encoded
     /// book), sealed and stored by [`WriteTx::finish`].
     sessions: std::collections::BTreeMap<[u8; 32], zeroize::Zeroizing<Vec<u8>>>,
+    /// Message blocks read or changed in this transaction, by
+    /// (conversation, first sequence); the changed ones are sealed and
+    /// written by [`WriteTx::finish`] (or [`WriteTx::flush_blocks`]).
+    blocks: std::collections::BTreeMap<(u64, u64), CachedBlock>,
     /// The next outbox id, once read; `dirty` if it must be written back.
     outbox_next: Option<u64>,
     outbox_next_dirty: bool,
@@ -605,7 +621,7 @@ struct Tables<'a> {
     sessions: TableSlot<'a, [u8; 32], &'static [u8]>,
     conversations: TableSlot<'a, u64, &'static [u8]>,
     activity: TableSlot<'a, (u64, u64), ()>,
-    messages: TableSlot<'a, (u64, u64), &'static [u8]>,
+    message_blocks: TableSlot<'a, (u64, u64), &'static [u8]>,
     message_ids: TableSlot<'a, [u8; 16], (u64, u64)>,
     outbox: TableSlot<'a, u64, &'static [u8]>,
     outbox_due: TableSlot<'a, (u64, u64), ()>,
@@ -632,6 +648,7 @@ impl<'a> WriteTx<'a> {
             tables: Tables::default(),
             conversations: std::collections::BTreeMap::new(),
             sessions: std::collections::BTreeMap::new(),
+            blocks: std::collections::BTreeMap::new(),
             outbox_next: None,
             outbox_next_dirty: false,
         }
@@ -641,6 +658,7 @@ impl<'a> WriteTx<'a> {
     /// session books, the outbox counter) and closes its tables; the caller
     /// then commits. Not called when the transaction is aborted.
     pub(crate) fn finish(mut self) -> Result<()> {
+        self.flush_blocks()?;
         let sessions = std::mem::take(&mut self.sessions);
         for (contact, bytes) in &sessions {
             let sealed = seal::seal(self.key, schema::SESSIONS.name(), contact, bytes);
@@ -818,28 +836,78 @@ impl<'a> WriteTx<'a> {
         self.put_session(session).map(|_| ())
     }
 
-    fn put_message(&mut self, message: &Message) -> Result<()> {
-        self.put_message_record(
-            message.conversation,
-            message.seq,
-            &MessageRecord::from_message(message),
-        )
+    /// Seals and writes the changed blocks this transaction holds (they
+    /// stay cached, clean).
+    fn flush_blocks(&mut self) -> Result<()> {
+        for (&(conversation, first), block) in self.blocks.iter_mut().filter(|(_, b)| b.dirty) {
+            let sealed = blocks::seal(self.key, conversation, first, &block.entries)?;
+            lazy(
+                self.txn,
+                &mut self.tables.message_blocks,
+                schema::MESSAGE_BLOCKS,
+            )?
+            .insert((conversation, first), sealed.as_slice())?;
+            block.dirty = false;
+        }
+        Ok(())
     }
 
-    fn put_message_record(
-        &mut self,
-        conversation: u64,
-        seq: u64,
-        record: &MessageRecord,
-    ) -> Result<()> {
-        let sealed = seal_record(
-            self.key,
-            schema::MESSAGES.name(),
-            &k_pair(conversation, seq),
-            record,
+    /// The first sequence of the block holding `seq`, looking at this
+    /// transaction's blocks and the table.
+    fn block_floor(&mut self, conversation: u64, seq: u64) -> Result<Option<u64>> {
+        let cached = self
+            .blocks
+            .range((conversation, 0)..=(conversation, seq))
+            .next_back()
+            .map(|(&(_, first), _)| first);
+        let table = lazy(
+            self.txn,
+            &mut self.tables.message_blocks,
+            schema::MESSAGE_BLOCKS,
         )?;
-        lazy(self.txn, &mut self.tables.messages, schema::MESSAGES)?
-            .insert((conversation, seq), sealed.as_slice())?;
+        let stored = blocks::floor(table, conversation, seq)?;
+        Ok(cached.max(stored))
+    }
+
+    /// The block starting at `first`, decoded into this transaction's
+    /// cache on first use. `Ok(None)` if there is none; a block that does
+    /// not open is [`StoreError::Corrupt`].
+    fn cached_block(&mut self, conversation: u64, first: u64) -> Result<Option<&mut CachedBlock>> {
+        if !self.blocks.contains_key(&(conversation, first)) {
+            let table = lazy(
+                self.txn,
+                &mut self.tables.message_blocks,
+                schema::MESSAGE_BLOCKS,
+            )?;
+            let Some(guard) = table.get((conversation, first))? else {
+                return Ok(None);
+            };
+            let entries = blocks::open(self.key, conversation, first, guard.value())
+                .map_err(corrupt("message_blocks"))?;
+            drop(guard);
+            self.blocks
+                .insert((conversation, first), CachedBlock::loaded(entries));
+        }
+        Ok(self.blocks.get_mut(&(conversation, first)))
+    }
+
+    /// Puts the entry for `seq` (the conversation's next sequence) into the
+    /// newest block if it continues it and has room, else into a new block
+    /// starting at `seq`.
+    fn put_entry(&mut self, conversation: u64, seq: u64, entry: BlockEntry) -> Result<()> {
+        if let Some(previous) = seq.checked_sub(1).filter(|&p| p > 0)
+            && let Some(first) = self.block_floor(conversation, previous)?
+            // A tail block that does not open is left as it is.
+            && let Ok(Some(block)) = self.cached_block(conversation, first)
+            && !block.is_full()
+            && first.checked_add(block.entries.len() as u64) == Some(seq)
+        {
+            block.push(entry);
+            return Ok(());
+        }
+        let mut block = CachedBlock::loaded(Vec::new());
+        block.push(entry);
+        self.blocks.insert((conversation, seq), block);
         Ok(())
     }
 
@@ -914,10 +982,10 @@ impl<'a> WriteTx<'a> {
             .ok_or(StoreError::FieldTooLong { field: "seq" })?;
         let id = message.id;
         let received_at = message.received_at;
-        self.put_message_record(
+        self.put_entry(
             conversation_id,
             seq,
-            &MessageRecord::V1 {
+            BlockEntry {
                 id: message.id,
                 sender: message.sender,
                 direction,
@@ -1019,17 +1087,37 @@ impl<'a> WriteTx<'a> {
         }
         let mut newly_read = 0u64;
         {
-            let table = lazy(self.txn, &mut self.tables.messages, schema::MESSAGES)?;
+            self.flush_blocks()?;
+            let table = lazy(
+                self.txn,
+                &mut self.tables.message_blocks,
+                schema::MESSAGE_BLOCKS,
+            )?;
             let start = conversation.read_up_to.saturating_add(1);
-            for entry in table.range((conversation_id, start)..=(conversation_id, up_to))? {
-                let (k, v) = entry?;
-                let (c, seq) = k.value();
-                let incoming = decode_message(self.key, c, seq, v.value())
-                    .map(|m| m.direction == Direction::Incoming)
-                    .unwrap_or(true);
-                if incoming {
-                    newly_read = newly_read.saturating_add(1);
+            let from = blocks::floor(table, conversation_id, start)?.unwrap_or(start);
+            // Sequences that no block holds (or whose block does not open)
+            // count as incoming.
+            let mut next = start;
+            for block in table.range((conversation_id, from)..=(conversation_id, up_to))? {
+                let (k, v) = block?;
+                let first = k.value().1;
+                let Ok(entries) = blocks::open(self.key, conversation_id, first, v.value()) else {
+                    continue;
+                };
+                for (seq, entry) in blocks::numbered(first, entries) {
+                    if seq < next || seq > up_to {
+                        continue;
+                    }
+                    let missing = seq - next;
+                    newly_read = newly_read.saturating_add(missing);
+                    if entry.direction == Direction::Incoming {
+                        newly_read = newly_read.saturating_add(1);
+                    }
+                    next = seq.saturating_add(1);
                 }
+            }
+            if next <= up_to {
+                newly_read = newly_read.saturating_add(up_to - next + 1);
             }
         }
         conversation.unread = if up_to == conversation.last_seq {
@@ -1049,12 +1137,18 @@ impl<'a> WriteTx<'a> {
     pub fn set_status(&mut self, id: &[u8; 16], status: MessageStatus) -> Result<()> {
         check_status(&status)?;
         let (conversation, seq) = self.existing_id(id)?.ok_or(StoreError::MessageNotFound)?;
-        let mut message = {
-            let table = lazy(self.txn, &mut self.tables.messages, schema::MESSAGES)?;
-            get_message(self.key, table, conversation, seq)?.ok_or(StoreError::MessageNotFound)?
-        };
-        message.status = status;
-        self.put_message(&message)
+        let first = self
+            .block_floor(conversation, seq)?
+            .ok_or(StoreError::MessageNotFound)?;
+        let block = self
+            .cached_block(conversation, first)?
+            .ok_or(StoreError::MessageNotFound)?;
+        let entry = block
+            .entry_mut(first, seq)
+            .ok_or(StoreError::MessageNotFound)?;
+        entry.status = status;
+        block.dirty = true;
+        Ok(())
     }
 
     /// Reschedules an outbox entry after a failed attempt.

@@ -299,9 +299,7 @@ fn verify(dir: &Path, reported: &[u64], bob: &mut Bob) -> u64 {
     let db = redb::ReadOnlyDatabase::open(dir.join(DATABASE_FILE_NAME)).unwrap();
     let txn = db.begin_read().unwrap();
     let ids = txn.open_table(schema::MESSAGE_IDS).unwrap().len().unwrap();
-    let messages = txn.open_table(schema::MESSAGES).unwrap().len().unwrap();
-    assert_eq!(ids, messages);
-    assert_eq!(messages, max);
+    assert_eq!(ids, max);
     max
 }
 

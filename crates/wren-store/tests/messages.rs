@@ -9,9 +9,10 @@
 mod common;
 
 use redb::ReadableTable;
+use redb::ReadableTableMetadata;
 use wren_store::{
-    Corruption, DATABASE_FILE_NAME, Direction, Incoming, IncomingOutcome, MessageStatus,
-    NewMessage, NewOutbox, Order, Outgoing, StoreError, schema,
+    BLOCK_MAX_MESSAGES, Corruption, DATABASE_FILE_NAME, Direction, Incoming, IncomingOutcome,
+    MessageStatus, NewMessage, NewOutbox, Order, Outgoing, StoreError, schema,
 };
 
 use common::*;
@@ -455,52 +456,69 @@ async fn corrupt_record_is_a_typed_error_for_that_record_only() {
     let (book, key) = contact();
     let bytes = book.to_bytes().to_vec();
     let conv = conversation(&store, key).await;
-    for n in 1..=3u64 {
+    // Three full blocks, starting at 1, 1 + B and 1 + 2B.
+    let b = BLOCK_MAX_MESSAGES as u64;
+    for n in 1..=3 * b {
         let book = wren_crypto::SessionBook::from_bytes(&bytes).unwrap();
         send(&store, conv, book, key, n, "text").await;
     }
     store.close().await.unwrap();
 
-    // Flip one byte inside message 2's sealed value, and swap in message
-    // 1's value at message 3's key.
+    // Flip one byte inside the second block's sealed value, and swap in
+    // the first block's value at the third block's key.
     {
         let db = redb::Database::open(dir.path().join(DATABASE_FILE_NAME)).unwrap();
         let txn = db.begin_write().unwrap();
         {
-            let mut table = txn.open_table(schema::MESSAGES).unwrap();
-            let mut value = table.get((conv, 2)).unwrap().unwrap().value().to_vec();
+            let mut table = txn.open_table(schema::MESSAGE_BLOCKS).unwrap();
+            assert_eq!(table.len().unwrap(), 3);
+            let mut value = table.get((conv, 1 + b)).unwrap().unwrap().value().to_vec();
             let middle = value.len() / 2;
             value[middle] ^= 0x40;
-            table.insert((conv, 2), value.as_slice()).unwrap();
+            table.insert((conv, 1 + b), value.as_slice()).unwrap();
             let first = table.get((conv, 1)).unwrap().unwrap().value().to_vec();
-            table.insert((conv, 3), first.as_slice()).unwrap();
+            table.insert((conv, 1 + 2 * b), first.as_slice()).unwrap();
         }
         txn.commit().unwrap();
     }
 
     let store = open_keyfile(dir.path()).await;
     let page = store
-        .read(move |tx| tx.messages(conv, None, Order::OldestFirst, 10))
+        .read(move |tx| tx.messages(conv, None, Order::OldestFirst, 200))
         .await
         .unwrap();
-    assert_eq!(page.len(), 3);
-    assert_eq!(page[0].as_ref().unwrap().seq, 1);
-    let bad = page[1].as_ref().unwrap_err();
-    assert_eq!((bad.seq, &bad.corruption), (2, &Corruption::Unauthentic));
-    let swapped = page[2].as_ref().unwrap_err();
+    // The first block's messages, then one error per damaged block.
+    assert_eq!(page.len(), BLOCK_MAX_MESSAGES + 2);
+    for (n, message) in (1..).zip(&page[..BLOCK_MAX_MESSAGES]) {
+        assert_eq!(message.as_ref().unwrap().seq, n);
+    }
+    let bad = page[BLOCK_MAX_MESSAGES].as_ref().unwrap_err();
+    assert_eq!(
+        (bad.seq, &bad.corruption),
+        (1 + b, &Corruption::Unauthentic)
+    );
+    let swapped = page[BLOCK_MAX_MESSAGES + 1].as_ref().unwrap_err();
     assert_eq!(
         (swapped.seq, &swapped.corruption),
-        (3, &Corruption::Unauthentic)
+        (1 + 2 * b, &Corruption::Unauthentic)
     );
+    // Newest first reports the same damage, from the other end.
+    let page = store
+        .read(move |tx| tx.messages(conv, None, Order::NewestFirst, 3))
+        .await
+        .unwrap();
+    assert_eq!(page[0].as_ref().unwrap_err().seq, 1 + 2 * b);
+    assert_eq!(page[1].as_ref().unwrap_err().seq, 1 + b);
+    assert_eq!(page[2].as_ref().unwrap().seq, b);
     let error = store
-        .read(|tx| tx.message_by_id(&id_of(2)))
+        .read(move |tx| tx.message_by_id(&id_of(b + 5)))
         .await
         .unwrap_err();
     assert!(
         matches!(
             error,
             StoreError::Corrupt {
-                table: "messages",
+                table: "message_blocks",
                 corruption: Corruption::Unauthentic
             }
         ),
@@ -513,17 +531,25 @@ async fn corrupt_record_is_a_typed_error_for_that_record_only() {
             .unwrap()
             .is_some()
     );
-    // Search skips the bad ones; writes keep working.
+    // Search skips the bad ones; writes keep working (in a new block: the
+    // damaged one is never written to) and read back.
     assert_eq!(
         store
-            .read(move |tx| tx.search(conv, "text", 10))
+            .read(move |tx| tx.search(conv, "text", 100))
             .await
             .unwrap()
             .len(),
-        1
+        BLOCK_MAX_MESSAGES
     );
     let book = wren_crypto::SessionBook::from_bytes(&bytes).unwrap();
-    assert_eq!(send(&store, conv, book, key, 4, "more").await.seq, 4);
+    let next = 3 * b + 1;
+    assert_eq!(send(&store, conv, book, key, next, "more").await.seq, next);
+    let found = store
+        .read(move |tx| tx.message_by_id(&id_of(next)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.seq, next);
     // A corrupt session is a typed error too.
     store.close().await.unwrap();
     {

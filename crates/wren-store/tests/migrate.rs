@@ -48,7 +48,7 @@ fn id_of(conversation: u64, n: u64) -> [u8; 16] {
 /// Message `n` of the main conversation: direction, body, final status.
 fn main_message(n: u64) -> (Direction, Vec<u8>, MessageStatus) {
     let body = format!("message {n} {}", "x".repeat((n as usize * 37) % 300)).into_bytes();
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         (Direction::Incoming, body, MessageStatus::Received)
     } else {
         let status = match n % 5 {
@@ -135,7 +135,7 @@ async fn write_fixture(dir: &Path) {
                             message,
                             outbox,
                         })?;
-                        if n % 2 == 0 {
+                        if n.is_multiple_of(2) {
                             tx.outbox_remove(recorded.outbox)?;
                         }
                         if status != MessageStatus::Sending {
@@ -208,7 +208,7 @@ async fn check_fixture(dir: &Path) {
         .unwrap();
     assert_eq!(summary.last_seq, MAIN_MESSAGES);
     assert_eq!(summary.read_up_to, 60);
-    let unread = (61..=MAIN_MESSAGES).filter(|n| n % 3 == 0).count() as u64;
+    let unread = (61..=MAIN_MESSAGES).filter(|n| n.is_multiple_of(3)).count() as u64;
     assert_eq!(summary.unread, unread);
 
     // Every message, oldest first, in pages of 40.
@@ -253,7 +253,7 @@ async fn check_fixture(dir: &Path) {
         .await
         .unwrap();
     let expected = (1..=MAIN_MESSAGES)
-        .filter(|n| n % 3 == 0 || n % 2 == 1)
+        .filter(|n| n.is_multiple_of(3) || !n.is_multiple_of(2))
         .count();
     assert_eq!(due.len(), expected);
     store.close().await.unwrap();

@@ -23,12 +23,36 @@ use common::{id_of, open_keyfile, text_frame};
 
 #[derive(Debug, Clone)]
 enum Op {
-    Send { contact: usize },
-    Receive { contact: usize, id: u64 },
-    MarkRead { contact: usize, up_to: u64 },
-    SetStatus { message: usize },
-    Reschedule { entry: usize, at: u64 },
-    Remove { entry: usize },
+    Send {
+        contact: usize,
+    },
+    Receive {
+        contact: usize,
+        id: u64,
+    },
+    MarkRead {
+        contact: usize,
+        up_to: u64,
+    },
+    SetStatus {
+        message: usize,
+    },
+    Reschedule {
+        entry: usize,
+        at: u64,
+    },
+    Remove {
+        entry: usize,
+    },
+    /// Many messages in one transaction (filling and crossing message
+    /// blocks), then a status change and a read marker in the same
+    /// transaction.
+    Burst {
+        contact: usize,
+        count: u64,
+        status_of: usize,
+        read_up_to: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -36,8 +60,16 @@ fn op() -> impl Strategy<Value = Op> {
         (0..3usize).prop_map(|contact| Op::Send { contact }),
         // Small id space for incoming: duplicates happen.
         (0..3usize, 1_000..1_012u64).prop_map(|(contact, id)| Op::Receive { contact, id }),
-        (0..3usize, 0..20u64).prop_map(|(contact, up_to)| Op::MarkRead { contact, up_to }),
-        (0..64usize).prop_map(|message| Op::SetStatus { message }),
+        (0..3usize, 0..200u64).prop_map(|(contact, up_to)| Op::MarkRead { contact, up_to }),
+        (0..256usize).prop_map(|message| Op::SetStatus { message }),
+        (0..3usize, 1..80u64, 0..256usize, 0..200u64).prop_map(
+            |(contact, count, status_of, read_up_to)| Op::Burst {
+                contact,
+                count,
+                status_of,
+                read_up_to
+            }
+        ),
         (0..16usize, 0..100u64).prop_map(|(entry, at)| Op::Reschedule { entry, at }),
         (0..16usize).prop_map(|entry| Op::Remove { entry }),
     ]
@@ -201,6 +233,66 @@ async fn apply(store: &Store, model: &mut Model, convs: &[u64], next_out: &mut u
                 .unwrap();
             model.outbox.insert(id, (at, attempts + 1));
         }
+        Op::Burst {
+            contact,
+            count,
+            status_of,
+            read_up_to,
+        } => {
+            let key = identity(contact);
+            let conv = convs[contact];
+            let start = *next_out;
+            *next_out += count;
+            let status_id = model.ids.keys().nth(status_of).copied();
+            let (recorded, unread) = store
+                .write(move |tx| {
+                    let mut recorded = Vec::new();
+                    for n in start + 1..=start + count {
+                        recorded.push(tx.record_outgoing(Outgoing {
+                            conversation: conv,
+                            session: &book(key),
+                            message: NewMessage {
+                                id: id_of(n),
+                                sender: [0; 32],
+                                sent_at: n,
+                                received_at: n,
+                                content: text_frame(id_of(n), &"b".repeat(n as usize % 700)),
+                                status: MessageStatus::Sending,
+                            },
+                            outbox: NewOutbox {
+                                recipient: key,
+                                envelope: vec![3],
+                                next_retry_ms: n,
+                            },
+                        })?);
+                    }
+                    if let Some(id) = status_id {
+                        tx.set_status(&id, MessageStatus::Read)?;
+                    }
+                    let unread = tx.mark_read(conv, read_up_to)?;
+                    Ok((recorded, unread))
+                })
+                .await
+                .unwrap();
+            for (n, recorded) in (start + 1..).zip(recorded) {
+                let seq = model.last_seq(conv) + 1;
+                assert_eq!(recorded.seq, seq);
+                model.messages.insert(
+                    (conv, seq),
+                    (id_of(n), Direction::Outgoing, MessageStatus::Sending),
+                );
+                model.ids.insert(id_of(n), (conv, seq));
+                model.outbox.insert(recorded.outbox, (n, 0));
+            }
+            if let Some(id) = status_id {
+                let at = model.ids[&id];
+                model.messages.get_mut(&at).unwrap().2 = MessageStatus::Read;
+            }
+            let target = read_up_to.min(model.last_seq(conv));
+            let read = model.read_up_to.entry(conv).or_insert(0);
+            *read = (*read).max(target);
+            assert_eq!(unread, model.unread(conv));
+        }
         Op::Remove { entry } => {
             let Some((&id, _)) = model.outbox.iter().nth(entry) else {
                 return;
@@ -211,6 +303,9 @@ async fn apply(store: &Store, model: &mut Model, convs: &[u64], next_out: &mut u
     }
 }
 
+/// Checks that store and model agree: every conversation's summary and
+/// messages (both directions, paged), every id in the index (and one that
+/// is not), and the outbox.
 async fn check(store: &Store, model: &Model, convs: &[u64]) {
     for &conv in convs {
         let (c, page) = store
@@ -237,15 +332,40 @@ async fn check(store: &Store, model: &Model, convs: &[u64]) {
             .map(|(k, v)| (*k, v.clone()))
             .collect();
         assert_eq!(stored, expected);
-    }
-    for (&id, &(conv, seq)) in &model.ids {
-        let m = store
-            .read(move |tx| tx.message_by_id(&id))
+        // Newest first in pages of 13, cursor by cursor, gives the reverse.
+        let pages = store
+            .read(move |tx| {
+                let mut cursor = None;
+                let mut pages = Vec::new();
+                loop {
+                    let page = tx.messages(conv, cursor, Order::NewestFirst, 13)?;
+                    let Some(last) = page.last() else { break };
+                    cursor = Some(last.as_ref().unwrap().seq);
+                    pages.extend(page.into_iter().map(|m| m.unwrap().seq));
+                }
+                Ok(pages)
+            })
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!((m.conversation, m.seq), (conv, seq));
+        let mut reversed: Vec<u64> = expected.iter().map(|((_, seq), _)| *seq).collect();
+        reversed.reverse();
+        assert_eq!(pages, reversed);
     }
+    let mut ids: Vec<[u8; 16]> = model.ids.keys().copied().collect();
+    ids.push(id_of(u64::MAX));
+    let expected: Vec<_> = ids.iter().map(|id| model.ids.get(id).copied()).collect();
+    let found = store
+        .read(move |tx| {
+            ids.iter()
+                .map(|id| {
+                    tx.message_by_id(id)
+                        .map(|m| m.map(|m| (m.conversation, m.seq)))
+                })
+                .collect::<wren_store::Result<Vec<_>>>()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found, expected);
     let due = store
         .read(|tx| tx.outbox_due(u64::MAX, usize::MAX))
         .await
@@ -270,10 +390,10 @@ async fn check(store: &Store, model: &Model, convs: &[u64]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
-    fn store_agrees_with_model(ops in proptest::collection::vec(op(), 1..40)) {
+    fn store_agrees_with_model(ops in proptest::collection::vec(op(), 1..60)) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime.block_on(async move {
             let dir = tempfile::tempdir().unwrap();
