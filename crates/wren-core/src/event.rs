@@ -1,0 +1,173 @@
+//! What the engine reports to the front end.
+//!
+//! # Delivery policy
+//!
+//! Events go out over a bounded channel
+//! ([`EVENT_CHANNEL_CAPACITY`](crate::limits::EVENT_CHANNEL_CAPACITY)). The
+//! engine never waits for a slow consumer: when the channel is full, the
+//! event is dropped and counted (see [`Node::dropped_events`](crate::Node::dropped_events)).
+//! Nothing is lost by that: every event describes state that is already
+//! durably stored or can be asked for (history, statuses, contacts,
+//! requests, conversations), so a front end that falls behind re-reads it.
+
+use serde::Serialize;
+use wren_net::Multiaddr;
+
+use crate::types::Status;
+
+/// Something that happened in the engine.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// The node listens on a new address.
+    Listening {
+        /// The address.
+        addr: Multiaddr,
+    },
+    /// A text message from a contact was stored (it is in the history).
+    MessageReceived {
+        /// The message id (32 hex digits).
+        id: String,
+        /// The sender's peer id.
+        from: String,
+        /// The sender's alias, if the user gave one.
+        alias: Option<String>,
+        /// The conversation.
+        conversation: u64,
+        /// Its sequence in the conversation.
+        seq: u64,
+        /// The text.
+        text: String,
+        /// When the sender sent it (ms since the Unix epoch, sender's clock).
+        sent_at: u64,
+    },
+    /// An outgoing message changed state.
+    StatusChanged {
+        /// The message id (32 hex digits).
+        id: String,
+        /// The conversation.
+        conversation: u64,
+        /// The new state.
+        status: Status,
+        /// Details, e.g. why it failed.
+        detail: Option<String>,
+    },
+    /// Someone who is not a contact asks to become one.
+    ContactRequest {
+        /// The requester's peer id.
+        from: String,
+        /// The display name from the requester's pairing code.
+        name: String,
+    },
+    /// A contact can now be used as a message recipient.
+    ContactAdded {
+        /// The contact's peer id.
+        contact: String,
+        /// The contact's alias, if any.
+        alias: Option<String>,
+    },
+    /// A contact accepted our contact request (its state is now added).
+    ContactAccepted {
+        /// The contact's peer id.
+        contact: String,
+    },
+    /// A connection to a contact opened.
+    ContactOnline {
+        /// The contact's peer id.
+        contact: String,
+    },
+    /// The last connection to a contact closed.
+    ContactOffline {
+        /// The contact's peer id.
+        contact: String,
+    },
+    /// mDNS found a Wren node on the local network.
+    PeerDiscovered {
+        /// Its peer id.
+        peer_id: String,
+        /// Its identity fingerprint.
+        fingerprint: String,
+    },
+    /// A node found by mDNS is no longer announced.
+    PeerExpired {
+        /// Its peer id.
+        peer_id: String,
+    },
+    /// Something went wrong in the background (the node keeps running).
+    Error {
+        /// What went wrong (never message text or key material).
+        detail: String,
+    },
+}
+
+impl std::fmt::Debug for NodeEvent {
+    /// Message texts are replaced by their length: plaintext never goes to logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MessageReceived {
+                id,
+                from,
+                conversation,
+                seq,
+                text,
+                ..
+            } => f
+                .debug_struct("MessageReceived")
+                .field("id", id)
+                .field("from", from)
+                .field("conversation", conversation)
+                .field("seq", seq)
+                .field("text_len", &text.len())
+                .finish_non_exhaustive(),
+            Self::Listening { addr } => f.debug_struct("Listening").field("addr", addr).finish(),
+            Self::StatusChanged {
+                id,
+                conversation,
+                status,
+                detail,
+            } => f
+                .debug_struct("StatusChanged")
+                .field("id", id)
+                .field("conversation", conversation)
+                .field("status", status)
+                .field("detail", detail)
+                .finish(),
+            Self::ContactRequest { from, name } => f
+                .debug_struct("ContactRequest")
+                .field("from", from)
+                .field("name", name)
+                .finish(),
+            Self::ContactAdded { contact, alias } => f
+                .debug_struct("ContactAdded")
+                .field("contact", contact)
+                .field("alias", alias)
+                .finish(),
+            Self::ContactAccepted { contact } => f
+                .debug_struct("ContactAccepted")
+                .field("contact", contact)
+                .finish(),
+            Self::ContactOnline { contact } => f
+                .debug_struct("ContactOnline")
+                .field("contact", contact)
+                .finish(),
+            Self::ContactOffline { contact } => f
+                .debug_struct("ContactOffline")
+                .field("contact", contact)
+                .finish(),
+            Self::PeerDiscovered {
+                peer_id,
+                fingerprint,
+            } => f
+                .debug_struct("PeerDiscovered")
+                .field("peer_id", peer_id)
+                .field("fingerprint", fingerprint)
+                .finish(),
+            Self::PeerExpired { peer_id } => f
+                .debug_struct("PeerExpired")
+                .field("peer_id", peer_id)
+                .finish(),
+            Self::Error { detail } => f.debug_struct("Error").field("detail", detail).finish(),
+        }
+    }
+}

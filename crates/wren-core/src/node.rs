@@ -1,0 +1,235 @@
+//! The [`Node`] handle: a cheap, cloneable front to the engine task.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+use wren_net::Multiaddr;
+use wren_store::Unlock;
+
+use crate::config::NodeConfig;
+use crate::engine::{self, Command};
+use crate::error::NodeError;
+use crate::event::NodeEvent;
+use crate::types::{
+    ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RequestInfo, SentMessage,
+};
+
+/// A handle to a running node.
+///
+/// Every method sends one command over a bounded channel to the engine task
+/// (waiting while the channel is full) and awaits its reply. Clones share
+/// the engine; the engine stops on [`Node::shutdown`] or when every handle
+/// is dropped. Methods fail with [`NodeError::Shutdown`] once it stopped.
+///
+/// A `CONTACT` argument is a contact's alias or its peer id.
+#[derive(Clone, Debug)]
+pub struct Node {
+    commands: mpsc::Sender<Command>,
+    identity: Arc<Identity>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Node {
+    /// Creates a store in `home` with a new identity named `name` (1 to 64
+    /// bytes, no control characters), its signed prekeys and a pool of
+    /// one-time prekeys. Fails with [`NodeError::AlreadyInitialised`] if the
+    /// home already has an identity.
+    pub async fn init(home: &Path, name: &str, unlock: Unlock) -> Result<Identity, NodeError> {
+        engine::init(home, name, unlock).await
+    }
+
+    /// Opens the store in `config.home`, starts the network with the
+    /// identity's key and spawns the engine task on the current tokio
+    /// runtime. Returns the handle and the event stream (see
+    /// [`crate::event`] for its delivery policy).
+    ///
+    /// Fails with [`NodeError::NotInitialised`] if the home has no identity.
+    pub async fn open(config: NodeConfig) -> Result<(Node, mpsc::Receiver<NodeEvent>), NodeError> {
+        let started = engine::start(config).await?;
+        Ok((
+            Node {
+                commands: started.commands,
+                identity: Arc::new(started.identity),
+                dropped: started.dropped,
+            },
+            started.events,
+        ))
+    }
+
+    async fn call<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, NodeError>>) -> Command,
+    ) -> Result<T, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| NodeError::Shutdown)?;
+        answer.await.map_err(|_| NodeError::Shutdown)?
+    }
+
+    /// This node's identity.
+    pub async fn identity(&self) -> Identity {
+        Identity::clone(&self.identity)
+    }
+
+    /// A pairing code (`wren:1/…`) signed now, carrying the current signed
+    /// prekey and the node's listen addresses as network hints.
+    pub async fn pairing_code(&self) -> Result<String, NodeError> {
+        self.call(|reply| Command::PairingCode { reply }).await
+    }
+
+    /// The addresses the node listens on now.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
+        self.call(|reply| Command::ListenAddrs { reply }).await
+    }
+
+    /// Adds a contact from its pairing code or its peer id, and sends it our
+    /// contact request (the first message of a new session, carrying our
+    /// own pairing code). The contact can be used as a recipient as soon as
+    /// this returns; messages are delivered once it accepts.
+    ///
+    /// A peer id must be reachable: found by mDNS or with a known address;
+    /// its prekey bundle is fetched and checked against its identity.
+    /// Fails with [`NodeError::BadCode`], [`NodeError::UnknownPeer`],
+    /// [`NodeError::Unreachable`], [`NodeError::AliasTaken`] or
+    /// [`NodeError::IsSelf`].
+    pub async fn add_contact(
+        &self,
+        code_or_peer_id: &str,
+        alias: Option<String>,
+    ) -> Result<ContactInfo, NodeError> {
+        let target = code_or_peer_id.to_owned();
+        self.call(|reply| Command::AddContact {
+            target,
+            alias,
+            reply,
+        })
+        .await
+    }
+
+    /// Every contact.
+    pub async fn contacts(&self) -> Result<Vec<ContactInfo>, NodeError> {
+        self.call(|reply| Command::Contacts { reply }).await
+    }
+
+    /// Contact requests waiting for the user's decision, oldest first.
+    pub async fn contact_requests(&self) -> Result<Vec<RequestInfo>, NodeError> {
+        self.call(|reply| Command::ContactRequests { reply }).await
+    }
+
+    /// Accepts the contact request from `contact` (a peer id, or a display
+    /// name that identifies exactly one request): the requester becomes a
+    /// contact, [`NodeEvent::ContactAdded`] is emitted and its messages are
+    /// delivered.
+    pub async fn accept(&self, contact: &str) -> Result<ContactInfo, NodeError> {
+        self.accept_with_alias(contact, None).await
+    }
+
+    /// [`Node::accept`], giving the new contact an alias.
+    pub async fn accept_with_alias(
+        &self,
+        contact: &str,
+        alias: Option<String>,
+    ) -> Result<ContactInfo, NodeError> {
+        let contact = contact.to_owned();
+        self.call(|reply| Command::Accept {
+            contact,
+            alias,
+            reply,
+        })
+        .await
+    }
+
+    /// Declines (drops) the contact request from `contact`.
+    pub async fn decline(&self, contact: &str) -> Result<(), NodeError> {
+        let contact = contact.to_owned();
+        self.call(|reply| Command::Decline { contact, reply }).await
+    }
+
+    /// Wren nodes found on the local network (empty with mDNS off).
+    pub async fn nearby(&self) -> Result<Vec<NearbyPeer>, NodeError> {
+        self.call(|reply| Command::Nearby { reply }).await
+    }
+
+    /// The safety number shared with `contact` (60 digits in 12 groups; the
+    /// same on both sides).
+    pub async fn safety_number(&self, contact: &str) -> Result<String, NodeError> {
+        let contact = contact.to_owned();
+        self.call(|reply| Command::SafetyNumber { contact, reply })
+            .await
+    }
+
+    /// Marks `contact` as verified (the user compared the safety number).
+    pub async fn verify(&self, contact: &str) -> Result<ContactInfo, NodeError> {
+        let contact = contact.to_owned();
+        self.call(|reply| Command::Verify { contact, reply }).await
+    }
+
+    /// Sends a text to `to` (a contact). Returns once the message, the
+    /// ratchet step that encrypted it and its outbox entry are durably
+    /// committed: from then on it survives a crash and is delivered.
+    pub async fn send_text(&self, to: &str, text: &str) -> Result<SentMessage, NodeError> {
+        let to = to.to_owned();
+        let text = text.to_owned();
+        self.call(|reply| Command::SendText { to, text, reply })
+            .await
+    }
+
+    /// Sends a failed message again (same id and ciphertext): it goes back
+    /// to the outbox, at the end of its recipient's queue.
+    pub async fn retry(&self, message_id: &str) -> Result<(), NodeError> {
+        let id = message_id.to_owned();
+        self.call(|reply| Command::Retry { id, reply }).await
+    }
+
+    /// Conversations, most recent activity first.
+    pub async fn conversations(&self) -> Result<Vec<ConversationInfo>, NodeError> {
+        self.call(|reply| Command::Conversations { reply }).await
+    }
+
+    /// A page of the text messages exchanged with `contact`, oldest first:
+    /// the `limit` (at most [`MAX_HISTORY_PAGE`](crate::limits::MAX_HISTORY_PAGE))
+    /// messages before sequence `before` (`None`: the newest). Includes the
+    /// user's own messages.
+    pub async fn history(
+        &self,
+        contact: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageInfo>, NodeError> {
+        let contact = contact.to_owned();
+        self.call(|reply| Command::History {
+            contact,
+            before,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// Marks a conversation (by id, or by contact) read up to its last
+    /// message, and sends the contact an encrypted read receipt for the
+    /// newly read messages. Returns how many messages were newly read.
+    pub async fn mark_read(&self, conversation_or_contact: &str) -> Result<usize, NodeError> {
+        let target = conversation_or_contact.to_owned();
+        self.call(|reply| Command::MarkRead { target, reply }).await
+    }
+
+    /// Events dropped so far because the event channel was full.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Stops the engine: stops the network, lets the store finish and
+    /// closes it. When this returns, the home can be opened again.
+    /// Calling it again is harmless.
+    pub async fn shutdown(&self) -> Result<(), NodeError> {
+        match self.call(|reply| Command::Shutdown { reply }).await {
+            Ok(()) | Err(NodeError::Shutdown) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+}

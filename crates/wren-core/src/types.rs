@@ -1,0 +1,187 @@
+//! The values the [`Node`](crate::Node) API returns.
+//!
+//! Plain data, `Clone` and serde-serialisable; peer ids are base58 text
+//! (`12D3KooW…`), message ids 32 lowercase hex digits, times milliseconds
+//! since the Unix epoch.
+
+use serde::Serialize;
+use wren_net::Multiaddr;
+
+/// This node's identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// The libp2p peer id, which is also the full identity key.
+    pub peer_id: String,
+    /// The display name put in pairing codes.
+    pub name: String,
+    /// The identity's fingerprint: 30 digits in six groups, to read aloud.
+    pub fingerprint: String,
+}
+
+/// Where a contact relationship stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactState {
+    /// We added the contact's code and sent our contact request; the
+    /// contact has not answered yet. Messages can already be sent: they are
+    /// delivered once the contact accepts.
+    Pending,
+    /// Both sides are contacts: the contact accepted our request, we
+    /// accepted theirs, or both added each other's codes.
+    Added,
+}
+
+/// A contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactInfo {
+    /// The contact's peer id (its identity key).
+    pub peer_id: String,
+    /// The alias the user gave, if any. An alias or the peer id names the
+    /// contact in every `CONTACT` argument.
+    pub alias: Option<String>,
+    /// The display name from the contact's pairing code.
+    pub name: String,
+    /// Whether the user marked the safety number as compared.
+    pub verified: bool,
+    /// Where the relationship stands.
+    pub state: ContactState,
+    /// Whether a connection to the contact is open now.
+    pub online: bool,
+    /// The safety number of our two identities (60 digits in 12 groups).
+    pub safety_number: String,
+}
+
+/// A contact request waiting for the user's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestInfo {
+    /// The requester's peer id (authenticated by the transport and by the
+    /// signed pairing code in the request).
+    pub peer_id: String,
+    /// The display name from the requester's pairing code.
+    pub name: String,
+    /// The greeting that came with the request, if any.
+    pub greeting: Option<String>,
+    /// The safety number of our two identities.
+    pub safety_number: String,
+    /// When the request arrived (ms since the Unix epoch).
+    pub received_at: u64,
+}
+
+/// A Wren node found on the local network by mDNS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NearbyPeer {
+    /// Its peer id.
+    pub peer_id: String,
+    /// Its identity fingerprint (30 digits in six groups).
+    pub fingerprint: String,
+    /// The addresses it announced.
+    pub addrs: Vec<Multiaddr>,
+}
+
+/// An outgoing message, durably committed (to history and the outbox).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentMessage {
+    /// The message id (32 hex digits).
+    pub id: String,
+    /// The conversation it belongs to.
+    pub conversation: u64,
+    /// Its sequence number in the conversation.
+    pub seq: u64,
+}
+
+/// A conversation's summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationInfo {
+    /// The conversation id.
+    pub id: u64,
+    /// The contact's peer id.
+    pub contact: String,
+    /// The contact's alias, else its display name.
+    pub title: String,
+    /// Incoming messages not yet marked read.
+    pub unread: u64,
+    /// Last activity (ms since the Unix epoch).
+    pub last_activity: u64,
+    /// The start of the last text message, if any.
+    pub last_preview: Option<String>,
+}
+
+/// The delivery state of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Outgoing: durably in the outbox, not yet handed to the network.
+    Sending,
+    /// Outgoing: handed to the network (a request to the peer is under way).
+    Sent,
+    /// Outgoing: handed to a relay's mailbox (reserved: no relays yet).
+    Relayed,
+    /// Outgoing: the peer's device stored it.
+    Delivered,
+    /// Outgoing: the peer read it. Incoming: the user marked it read.
+    Read,
+    /// Outgoing: given up; the reason is in the `detail` next to it.
+    Failed,
+    /// Incoming: stored, not yet read.
+    Received,
+}
+
+impl Status {
+    /// The lowercase name (`"sending"`, `"delivered"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Relayed => "relayed",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+            Self::Received => "received",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A text message in a conversation's history.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct MessageInfo {
+    /// The message id (32 hex digits).
+    pub id: String,
+    /// The conversation it belongs to.
+    pub conversation: u64,
+    /// Its sequence number in the conversation.
+    pub seq: u64,
+    /// The sender's peer id (ours for outgoing messages).
+    pub from: String,
+    /// Whether the local user wrote it.
+    pub outgoing: bool,
+    /// The text.
+    pub text: String,
+    /// When the sender sent it (ms since the Unix epoch, sender's clock).
+    pub sent_at: u64,
+    /// When this device stored it (ms since the Unix epoch).
+    pub received_at: u64,
+    /// Its delivery state.
+    pub status: Status,
+    /// Why it failed, for [`Status::Failed`].
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Debug for MessageInfo {
+    /// The text's length only: plaintext never goes to logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageInfo")
+            .field("id", &self.id)
+            .field("conversation", &self.conversation)
+            .field("seq", &self.seq)
+            .field("outgoing", &self.outgoing)
+            .field("text_len", &self.text.len())
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
