@@ -172,6 +172,29 @@ pub fn decode<T: DeserializeOwned, const LIMIT: usize>(bytes: &[u8]) -> Result<T
     Ok(value)
 }
 
+/// Decodes exactly one `T` that borrows from `bytes` (byte strings and
+/// strings as slices of the input: no copy, no allocation for them), with
+/// the same limit and checks as [`decode`].
+pub fn decode_borrowed<'a, T: Deserialize<'a>, const LIMIT: usize>(
+    bytes: &'a [u8],
+) -> Result<T, CodecError> {
+    if bytes.len() > LIMIT {
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            max: LIMIT,
+        });
+    }
+    let (value, read) =
+        bincode::serde::borrow_decode_from_slice(bytes, wire_config().with_limit::<LIMIT>())
+            .map_err(map_decode_error)?;
+    if read != bytes.len() {
+        return Err(CodecError::TrailingBytes {
+            count: bytes.len().saturating_sub(read),
+        });
+    }
+    Ok(value)
+}
+
 /// A top-level wire type, encoded as `[VERSION] || bincode(self)`.
 ///
 /// Every frame type is an enum: its bincode encoding starts with the variant
@@ -411,6 +434,32 @@ mod tests {
     struct Blob {
         #[serde(with = "bytes")]
         data: Vec<u8>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct BlobRef<'a> {
+        #[serde(borrow)]
+        data: &'a [u8],
+    }
+
+    #[test]
+    fn borrowed_decoding_slices_the_input_and_keeps_every_check() {
+        let bytes = encode(&Blob { data: vec![7; 10] }).unwrap();
+        let view = decode_borrowed::<BlobRef<'_>, 64>(&bytes).unwrap();
+        assert_eq!(view.data, &[7; 10]);
+        assert_eq!(view.data.as_ptr(), bytes[1..].as_ptr());
+        assert!(matches!(
+            decode_borrowed::<BlobRef<'_>, 8>(&bytes),
+            Err(CodecError::TooLarge { len: 11, max: 8 })
+        ));
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(matches!(
+            decode_borrowed::<BlobRef<'_>, 64>(&trailing),
+            Err(CodecError::TrailingBytes { count: 1 })
+        ));
+        // A length prefix beyond the input is an error, not a panic.
+        assert!(decode_borrowed::<BlobRef<'_>, 64>(&[20, 1, 2]).is_err());
     }
 
     #[test]

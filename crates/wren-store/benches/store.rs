@@ -55,9 +55,10 @@ const ENVELOPE_BYTES: usize = 220;
 const ENTRY_BYTES: usize = BODY_BYTES + 62;
 /// Seal overhead (version, nonce, tag).
 const SEAL_BYTES: usize = 41;
-/// Sealed size of a conversation record and of an outbox record.
+/// Sealed size of a conversation record; encoded size of an outbox record
+/// (not sealed).
 const CONVERSATION_BYTES: usize = 110;
-const OUTBOX_BYTES: usize = ENVELOPE_BYTES + 60 + SEAL_BYTES;
+const OUTBOX_BYTES: usize = ENVELOPE_BYTES + 60;
 
 fn id_of(n: u64) -> [u8; 16] {
     let mut id = [0u8; 16];
@@ -283,6 +284,23 @@ fn appends(c: &mut Criterion) {
     eprintln!("bytes written per single-message commit: raw {raw_bytes}, store {store_bytes}");
 }
 
+/// Reads every decoded field of every message of a page.
+fn touch(page: &wren_store::MessagePage) {
+    for view in page.iter() {
+        let view = view.unwrap();
+        black_box((
+            view.seq(),
+            view.id(),
+            view.sender(),
+            view.direction(),
+            view.sent_at(),
+            view.received_at(),
+            view.content(),
+            view.status(),
+        ));
+    }
+}
+
 fn last50(c: &mut Criterion) {
     let total: u64 = std::env::var("WREN_BENCH_MESSAGES")
         .ok()
@@ -351,7 +369,42 @@ fn last50(c: &mut Criterion) {
             black_box(out)
         })
     });
+    // The same read timed inside the store thread: decoding and
+    // decryption without the hop to the store thread and back.
+    group.bench_function("store_in_thread", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                total += rt
+                    .block_on(store.read(move |tx| {
+                        let start = std::time::Instant::now();
+                        let page = tx.page(conv, None, Order::NewestFirst, 50)?;
+                        touch(&page);
+                        let elapsed = start.elapsed();
+                        assert_eq!(page.len(), 50);
+                        Ok(elapsed)
+                    }))
+                    .unwrap();
+            }
+            total
+        })
+    });
+    // The hop alone: an empty read.
+    group.bench_function("store_hop", |b| {
+        b.iter(|| rt.block_on(store.read(|_| Ok(()))).unwrap())
+    });
     group.bench_function("store", |b| {
+        b.iter(|| {
+            let page = rt
+                .block_on(store.read(move |tx| tx.page(conv, None, Order::NewestFirst, 50)))
+                .unwrap();
+            touch(&page);
+            assert_eq!(page.len(), 50);
+            page
+        })
+    });
+    // Owned messages (a copy of every content) instead of views.
+    group.bench_function("store_owned", |b| {
         b.iter(|| {
             let page = rt
                 .block_on(store.read(move |tx| tx.messages(conv, None, Order::NewestFirst, 50)))

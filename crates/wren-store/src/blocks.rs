@@ -8,14 +8,17 @@
 //! is never written to again (the next message starts a new block), so a
 //! damaged block loses nothing more than it already has.
 
+use std::ops::Range;
+
 use redb::{ReadableTable, TableHandle};
 use wren_proto::codec;
+use zeroize::Zeroizing;
 
 use crate::error::{Corruption, Result, StoreError};
 use crate::key::StorageKey;
 use crate::records::{
     BLOCK_LIMIT, BLOCK_MAX_MESSAGES, BLOCK_TARGET_BYTES, BlockEntry, BlockRecord, BlockRecordRef,
-    entry_cost,
+    BlockRecordView, Head, entry_cost,
 };
 use crate::schema;
 use crate::seal;
@@ -143,4 +146,51 @@ pub(crate) fn numbered(
         .into_iter()
         .enumerate()
         .map(move |(index, entry)| (first.saturating_add(index as u64), entry))
+}
+
+/// A message found in a decrypted block: its sequence, fixed fields, and
+/// where its content and failure reason lie in the plaintext.
+pub(crate) struct Located {
+    pub(crate) seq: u64,
+    pub(crate) head: Head,
+    pub(crate) content: Range<usize>,
+    pub(crate) reason: Range<usize>,
+}
+
+/// Opens a block and locates its messages without copying them.
+pub(crate) fn open_located(
+    key: &StorageKey,
+    conversation: u64,
+    first: u64,
+    sealed: &[u8],
+) -> Result<(Zeroizing<Vec<u8>>, Vec<Located>), Corruption> {
+    let plaintext = seal::open(
+        key,
+        schema::MESSAGE_BLOCKS.name(),
+        &key_bytes(conversation, first),
+        sealed,
+    )?;
+    let BlockRecordView::V1(entries) =
+        codec::decode_borrowed::<BlockRecordView<'_>, BLOCK_LIMIT>(&plaintext)
+            .map_err(Corruption::Decode)?;
+    if entries.is_empty() || entries.len() > BLOCK_MAX_MESSAGES {
+        return Err(Corruption::Malformed);
+    }
+    let base = plaintext.as_ptr() as usize;
+    let range = |part: &[u8]| {
+        let start = (part.as_ptr() as usize).saturating_sub(base);
+        start..start.saturating_add(part.len())
+    };
+    let mut located = Vec::with_capacity(entries.len());
+    for (seq, entry) in (first..).zip(&entries) {
+        let head = Head::parse(entry.head).ok_or(Corruption::Malformed)?;
+        located.push(Located {
+            seq,
+            head,
+            content: range(entry.content),
+            reason: range(entry.reason.as_bytes()),
+        });
+    }
+    drop(entries);
+    Ok((plaintext, located))
 }

@@ -96,6 +96,7 @@ mod blocks;
 mod error;
 mod key;
 mod migrate;
+mod page;
 mod records;
 pub mod schema;
 mod seal;
@@ -104,6 +105,7 @@ mod tx;
 
 pub use error::{Corruption, Result, StoreError};
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
+pub use page::{MessagePage, MessageView};
 pub use records::{
     BLOCK_MAX_MESSAGES, BLOCK_TARGET_BYTES, Contact, Conversation, ConversationKind, Direction,
     MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES, MAX_FAILURE_REASON_BYTES, MAX_TITLE_BYTES, Message,

@@ -14,7 +14,7 @@ use wren_proto::codec;
 use crate::blocks::{self, CachedBlock};
 use crate::error::{Corruption, Result, StoreError};
 use crate::key::StorageKey;
-use crate::records::{MESSAGE_LIMIT, MessageRecord, VERSION_LIMIT};
+use crate::records::{MESSAGE_LIMIT, MessageRecord, OUTBOX_LIMIT, OutboxRecord, VERSION_LIMIT};
 use crate::schema::{self, SCHEMA_VERSION};
 use crate::seal;
 
@@ -79,6 +79,7 @@ pub(crate) fn migrate(txn: &redb::WriteTransaction, from: u32, key: &StorageKey)
     }
     if from < 2 {
         messages_into_blocks(txn, key)?;
+        unseal_outbox(txn, key)?;
     }
     create_tables(txn)
 }
@@ -134,5 +135,46 @@ fn messages_into_blocks(txn: &redb::WriteTransaction, key: &StorageKey) -> Resul
     write(current.take())?;
     drop(old);
     txn.delete_table(schema::MESSAGES_V1)?;
+    Ok(())
+}
+
+/// Version 1 → 2: outbox records are stored unsealed (see
+/// [`schema::OUTBOX`]). A record that no longer opened is dropped with its
+/// schedule entry: it could never have been sent.
+fn unseal_outbox(txn: &redb::WriteTransaction, key: &StorageKey) -> Result<()> {
+    let mut outbox = txn.open_table(schema::OUTBOX)?;
+    let mut due = txn.open_table(schema::OUTBOX_DUE)?;
+    let mut rows = Vec::new();
+    for row in outbox.iter()? {
+        let (k, v) = row?;
+        let id = k.value();
+        let record = seal::open(key, schema::OUTBOX.name(), &id.to_be_bytes(), v.value())
+            .ok()
+            .and_then(|plaintext| codec::decode::<OutboxRecord, OUTBOX_LIMIT>(&plaintext).ok());
+        rows.push((id, record));
+    }
+    let mut dropped = Vec::new();
+    for (id, record) in rows {
+        match record {
+            Some(record) => {
+                let bytes = codec::encode(&record).map_err(StoreError::Encode)?;
+                outbox.insert(id, bytes.as_slice())?;
+            }
+            None => {
+                outbox.remove(id)?;
+                dropped.push(id);
+            }
+        }
+    }
+    if !dropped.is_empty() {
+        let stale: Vec<(u64, u64)> = due
+            .iter()?
+            .filter_map(|entry| entry.ok().map(|(k, _)| k.value()))
+            .filter(|(_, id)| dropped.contains(id))
+            .collect();
+        for key in stale {
+            due.remove(key)?;
+        }
+    }
     Ok(())
 }

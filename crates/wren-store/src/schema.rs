@@ -63,7 +63,12 @@ pub(crate) const MESSAGES_V1: TableDefinition<'static, (u64, u64), &[u8]> =
 pub const MESSAGE_IDS: TableDefinition<'static, [u8; 16], (u64, u64)> =
     TableDefinition::new("message_ids");
 
-/// Outbox: entry id → sealed outbox record.
+/// Outbox: entry id → outbox record, **not sealed** (since schema version
+/// 2). Its envelope is end-to-end ciphertext, exactly the bytes the network
+/// and relays see when it is sent; the rest (recipient, conversation,
+/// sequence, attempts, retry time) is metadata the other tables' keys
+/// already show. Sealing it again would protect nothing and cost a seal per
+/// message on the write path.
 pub const OUTBOX: TableDefinition<'static, u64, &[u8]> = TableDefinition::new("outbox");
 
 /// Outbox schedule: (next retry ms, entry id) → (). Maintained with the

@@ -19,6 +19,26 @@ pub const DATABASE_FILE_NAME: &str = "wren.redb";
 /// waits in `send().await` instead of growing memory.
 const QUEUE_DEPTH: usize = 64;
 
+/// How long the store thread keeps polling for the next request after
+/// finishing one, before it sleeps. Requests come in bursts (a history page
+/// after a scroll, the engine's writes); catching the next one without a
+/// sleep and wake-up halves the round trip. Costs at most this much CPU per
+/// request.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// The next request: polled for up to [`SPIN`], then waited for.
+fn next_request(inbox: &mut mpsc::Receiver<Request>) -> Option<Request> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < SPIN {
+        match inbox.try_recv() {
+            Ok(request) => return Some(request),
+            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            Err(mpsc::error::TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    inbox.blocking_recv()
+}
+
 /// The database and its key, owned by the store thread.
 struct Inner {
     db: Database,
@@ -70,7 +90,7 @@ impl Store {
                         return;
                     }
                 };
-                while let Some(request) = inbox.blocking_recv() {
+                while let Some(request) = next_request(&mut inbox) {
                     match request {
                         Request::Run(job) => job(&inner),
                         Request::Close(done) => {

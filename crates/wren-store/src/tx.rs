@@ -19,6 +19,7 @@ use wren_proto::{Payload, Versioned, codec};
 use crate::blocks::{self, CachedBlock};
 use crate::error::{Corruption, Result, StoreError};
 use crate::key::StorageKey;
+use crate::page::MessagePage;
 use crate::records::{
     BlockEntry, CONTACT_LIMIT, CONTACT_REQUEST_LIMIT, CONVERSATION_LIMIT, Contact, ContactRecord,
     ContactRequestRecord, Conversation, ConversationKind, ConversationRecord, Direction,
@@ -268,8 +269,8 @@ fn get_session(
         })
 }
 
+/// An outbox entry. Not sealed: see [`schema::OUTBOX`].
 fn get_outbox(
-    key: &StorageKey,
     table: &impl ReadableTable<u64, &'static [u8]>,
     id: u64,
 ) -> Result<Option<OutboxItem>> {
@@ -277,8 +278,10 @@ fn get_outbox(
         return Ok(None);
     };
     let OutboxRecord::V1(item) =
-        open_record::<_, OUTBOX_LIMIT>(key, schema::OUTBOX.name(), &k_u64(id), guard.value())
-            .map_err(corrupt("outbox"))?;
+        codec::decode::<_, OUTBOX_LIMIT>(guard.value()).map_err(|error| StoreError::Corrupt {
+            table: "outbox",
+            corruption: Corruption::Decode(error),
+        })?;
     Ok(Some(item))
 }
 
@@ -324,7 +327,9 @@ impl ReadTx<'_> {
     /// `cursor` (a sequence; `None`: from the newest for
     /// [`Order::NewestFirst`], from the oldest for [`Order::OldestFirst`]).
     /// The cursor itself is excluded, so the last item's `seq` is the next
-    /// page's cursor. A record that does not open is reported in place.
+    /// page's cursor. A block that does not open is reported in place, once,
+    /// with its first sequence. Owned messages: see [`ReadTx::page`] for
+    /// the same without copying.
     pub fn messages(
         &self,
         conversation: u64,
@@ -332,78 +337,98 @@ impl ReadTx<'_> {
         order: Order,
         limit: usize,
     ) -> Result<Vec<Result<Message, CorruptMessage>>> {
+        Ok(self
+            .page(conversation, cursor, order, limit)?
+            .into_messages())
+    }
+
+    /// [`ReadTx::messages`] as a [`MessagePage`]: the decrypted blocks with
+    /// each message located in them, nothing copied.
+    pub fn page(
+        &self,
+        conversation: u64,
+        cursor: Option<u64>,
+        order: Order,
+        limit: usize,
+    ) -> Result<MessagePage> {
         let table = self.txn.open_table(schema::MESSAGE_BLOCKS)?;
-        let mut out = Vec::with_capacity(limit.min(256));
+        let mut page = MessagePage::new(conversation, limit);
         if limit == 0 {
-            return Ok(out);
+            return Ok(page);
         }
+        // Adds a block's wanted messages; returns whether the page is full.
+        let add = |page: &mut MessagePage,
+                   first: u64,
+                   sealed: &[u8],
+                   wanted: &dyn Fn(u64) -> bool,
+                   newest_first: bool,
+                   report_corrupt: bool|
+         -> bool {
+            match blocks::open_located(self.key, conversation, first, sealed) {
+                Ok((plaintext, located)) => {
+                    let block = page.add_block(plaintext);
+                    let mut push = |l: blocks::Located| {
+                        if page.len() < limit && wanted(l.seq) {
+                            page.push(l.seq, l.head, block, l.content, l.reason);
+                        }
+                    };
+                    if newest_first {
+                        located.into_iter().rev().for_each(&mut push);
+                    } else {
+                        located.into_iter().for_each(&mut push);
+                    }
+                }
+                Err(corruption) if report_corrupt => page.push_corrupt(CorruptMessage {
+                    conversation,
+                    seq: first,
+                    corruption,
+                }),
+                Err(_) => {}
+            }
+            page.len() >= limit
+        };
         match order {
             Order::NewestFirst => {
                 let end = cursor.unwrap_or(u64::MAX);
                 for block in table.range((conversation, 0)..(conversation, end))?.rev() {
                     let (k, v) = block?;
-                    let first = k.value().1;
-                    match blocks::open(self.key, conversation, first, v.value()) {
-                        Ok(entries) => {
-                            for (seq, entry) in blocks::numbered(first, entries).rev() {
-                                if seq < end {
-                                    out.push(Ok(entry.into_message(conversation, seq)));
-                                    if out.len() >= limit {
-                                        return Ok(out);
-                                    }
-                                }
-                            }
-                        }
-                        Err(corruption) => {
-                            out.push(Err(CorruptMessage {
-                                conversation,
-                                seq: first,
-                                corruption,
-                            }));
-                            if out.len() >= limit {
-                                return Ok(out);
-                            }
-                        }
+                    if add(
+                        &mut page,
+                        k.value().1,
+                        v.value(),
+                        &|seq| seq < end,
+                        true,
+                        true,
+                    ) {
+                        break;
                     }
                 }
             }
             Order::OldestFirst => {
                 let Some(start) = cursor.unwrap_or(0).checked_add(1) else {
-                    return Ok(out);
+                    return Ok(page);
                 };
                 let from = blocks::floor(&table, conversation, start)?.unwrap_or(start);
                 for block in table.range((conversation, from)..=(conversation, u64::MAX))? {
                     let (k, v) = block?;
                     let first = k.value().1;
-                    match blocks::open(self.key, conversation, first, v.value()) {
-                        Ok(entries) => {
-                            for (seq, entry) in blocks::numbered(first, entries) {
-                                if seq >= start {
-                                    out.push(Ok(entry.into_message(conversation, seq)));
-                                    if out.len() >= limit {
-                                        return Ok(out);
-                                    }
-                                }
-                            }
-                        }
-                        // A damaged block before the cursor was reported
-                        // on an earlier page.
-                        Err(_) if first < start => {}
-                        Err(corruption) => {
-                            out.push(Err(CorruptMessage {
-                                conversation,
-                                seq: first,
-                                corruption,
-                            }));
-                            if out.len() >= limit {
-                                return Ok(out);
-                            }
-                        }
+                    // A damaged block before the cursor was reported on an
+                    // earlier page.
+                    let report = first >= start;
+                    if add(
+                        &mut page,
+                        first,
+                        v.value(),
+                        &|seq| seq >= start,
+                        false,
+                        report,
+                    ) {
+                        break;
                     }
                 }
             }
         }
-        Ok(out)
+        Ok(page)
     }
 
     /// The message with this protocol id.
@@ -486,7 +511,7 @@ impl ReadTx<'_> {
         for entry in due.range((0, 0)..=(now_ms, u64::MAX))?.take(limit) {
             let (k, _) = entry?;
             let (_, id) = k.value();
-            match get_outbox(self.key, &outbox, id) {
+            match get_outbox(&outbox, id) {
                 Ok(Some(item)) => out.push((id, Ok(item))),
                 Ok(None) => {}
                 Err(error) => out.push((id, Err(error))),
@@ -939,13 +964,8 @@ impl<'a> WriteTx<'a> {
 
     fn put_outbox(&mut self, item: OutboxItem) -> Result<()> {
         let (id, next_retry_ms) = (item.id, item.next_retry_ms);
-        let sealed = seal_record(
-            self.key,
-            schema::OUTBOX.name(),
-            &k_u64(id),
-            &OutboxRecord::V1(item),
-        )?;
-        lazy(self.txn, &mut self.tables.outbox, schema::OUTBOX)?.insert(id, sealed.as_slice())?;
+        let bytes = codec::encode(&OutboxRecord::V1(item)).map_err(StoreError::Encode)?;
+        lazy(self.txn, &mut self.tables.outbox, schema::OUTBOX)?.insert(id, bytes.as_slice())?;
         lazy(self.txn, &mut self.tables.outbox_due, schema::OUTBOX_DUE)?
             .insert((next_retry_ms, id), ())?;
         Ok(())
@@ -1155,7 +1175,7 @@ impl<'a> WriteTx<'a> {
     pub fn outbox_reschedule(&mut self, id: u64, attempts: u32, next_retry_ms: u64) -> Result<()> {
         let mut item = {
             let table = lazy(self.txn, &mut self.tables.outbox, schema::OUTBOX)?;
-            get_outbox(self.key, table, id)?.ok_or(StoreError::OutboxEntryNotFound)?
+            get_outbox(table, id)?.ok_or(StoreError::OutboxEntryNotFound)?
         };
         lazy(self.txn, &mut self.tables.outbox_due, schema::OUTBOX_DUE)?
             .remove((item.next_retry_ms, id))?;
@@ -1170,8 +1190,7 @@ impl<'a> WriteTx<'a> {
     pub fn outbox_remove(&mut self, id: u64) -> Result<bool> {
         let (retry, existed) = {
             let table = lazy(self.txn, &mut self.tables.outbox, schema::OUTBOX)?;
-            let retry =
-                get_outbox(self.key, table, id).map(|item| item.map(|item| item.next_retry_ms));
+            let retry = get_outbox(table, id).map(|item| item.map(|item| item.next_retry_ms));
             (retry, table.remove(id)?.is_some())
         };
         let due = lazy(self.txn, &mut self.tables.outbox_due, schema::OUTBOX_DUE)?;
