@@ -58,6 +58,10 @@ pub enum NodeError {
     /// The store failed.
     #[error("store error: {0}")]
     Store(#[from] StoreError),
+    /// A transaction failed and nothing of it was stored (for a group of
+    /// `send_text` commands committed together, each gets this error).
+    #[error("nothing was stored: {0}")]
+    Commit(String),
     /// The network layer failed to start or run a command.
     #[error("network error: {0}")]
     Net(#[from] NetError),

@@ -29,8 +29,6 @@
 //! ordering, retries) are specified in docs/protocol.md, Part VI.
 
 mod config;
-// The engine loop arrives in the next step; until then commands are only built.
-#[allow(dead_code)]
 mod engine;
 mod error;
 pub mod event;

@@ -7,17 +7,38 @@
 //!                                                        wren-net
 //! ```
 
+mod contacts;
+mod messages;
+mod meta;
+mod outbox;
+mod receive;
+
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
-use wren_net::Multiaddr;
-use wren_store::Unlock;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+use wren_crypto::{
+    IdentityKey, IdentityKeyPair, OneTimePrekeyPair, PeerId, PrekeyBundle, SessionBook,
+    SignedPrekeys,
+};
+use wren_net::{Ack, BundleReply, InboundReply, Multiaddr, Net, NetConfig, NetEvent, SendError};
+use wren_proto::{DisplayName, Payload, Versioned};
+use wren_store::{Contact, DATABASE_FILE_NAME, MessageStatus, Order, Store, StoreError, Unlock};
 
+use self::meta::{ContactMeta, OtkPool, StoredState};
+use self::outbox::{MessageRef, OutEntry, Outbox};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::event::NodeEvent;
+use crate::limits::{
+    COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY, NET_EVENT_CAPACITY,
+    ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_POOL,
+};
 use crate::types::{
     ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RequestInfo, SentMessage,
 };
@@ -99,16 +120,863 @@ pub(crate) struct Started {
     pub(crate) dropped: Arc<AtomicU64>,
 }
 
+/// Most contacts dialled when the node starts (so that they learn where we
+/// are and flush their outboxes to us).
+const MAX_STARTUP_DIALS: usize = 256;
+
+/// Capacity of the channel from the engine's helper tasks (sends, bundle
+/// fetches) back to it.
+const INTERNAL_CHANNEL_CAPACITY: usize = 256;
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The identity summary of a key pair.
+fn identity_of(me: &IdentityKeyPair, name: &str) -> Identity {
+    Identity {
+        peer_id: me.public().peer_id().to_string(),
+        name: name.to_owned(),
+        fingerprint: me.public().fingerprint().to_string(),
+    }
+}
+
 /// Creates a store with a new identity.
-pub(crate) async fn init(
-    _home: &Path,
-    _name: &str,
-    _unlock: Unlock,
-) -> Result<Identity, NodeError> {
-    Err(NodeError::Unavailable("init"))
+pub(crate) async fn init(home: &Path, name: &str, unlock: Unlock) -> Result<Identity, NodeError> {
+    let name = DisplayName::new(name)
+        .map_err(|_| {
+            NodeError::InvalidArgument("display name (1 to 64 bytes, no control characters)")
+        })?
+        .as_str()
+        .to_owned();
+    let store = Store::open(home, unlock).await?;
+    let result = init_store(&store, name).await;
+    store.close().await?;
+    result
+}
+
+async fn init_store(store: &Store, name: String) -> Result<Identity, NodeError> {
+    if store.read(|tx| tx.identity()).await?.is_some() {
+        return Err(NodeError::AlreadyInitialised);
+    }
+    let me = IdentityKeyPair::generate(&mut rand::rng());
+    let identity = identity_of(&me, &name);
+    store
+        .write(move |tx| {
+            let mut rng = rand::rng();
+            let prekeys = SignedPrekeys::new(&me, now_ms() / 1_000, &mut rng);
+            tx.set_identity(&me, &name)?;
+            tx.set_signed_prekeys(&prekeys)?;
+            let pool = OtkPool {
+                next_handout: 1,
+                next_id: 1,
+            };
+            let pool = refill(tx, pool, &mut rng)?;
+            meta::write_otk_pool(tx, &pool)?;
+            meta::write_contact_index(tx, &[])?;
+            meta::write_request_index(tx, &[])?;
+            Ok(())
+        })
+        .await?;
+    Ok(identity)
+}
+
+/// Generates [`ONE_TIME_PREKEY_POOL`] one-time prekeys after the pool's
+/// last id.
+fn refill(
+    tx: &mut wren_store::WriteTx<'_>,
+    mut pool: OtkPool,
+    rng: &mut rand::rngs::ThreadRng,
+) -> Result<OtkPool, StoreError> {
+    for _ in 0..ONE_TIME_PREKEY_POOL {
+        let id = pool.next_id;
+        if id == u32::MAX {
+            break;
+        }
+        tx.put_one_time_prekey(id, &OneTimePrekeyPair::generate(id, rng))?;
+        pool.next_id = id + 1;
+    }
+    Ok(pool)
+}
+
+/// What the engine knows about a contact.
+#[derive(Debug, Clone)]
+pub(crate) struct ContactEntry {
+    pub(crate) key: IdentityKey,
+    pub(crate) peer: PeerId,
+    pub(crate) contact: Contact,
+    pub(crate) meta: ContactMeta,
+}
+
+/// A contact request waiting for the user.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRequest {
+    pub(crate) key: IdentityKey,
+    pub(crate) name: String,
+    pub(crate) greeting: Option<String>,
+    pub(crate) received_at: u64,
+}
+
+/// Everything loaded from the store when the node opens.
+struct Loaded {
+    me: IdentityKeyPair,
+    name: String,
+    prekeys: SignedPrekeys,
+    prekeys_changed: bool,
+    otk: OtkPool,
+    contacts: Vec<(IdentityKey, Contact, ContactMeta)>,
+    requests: Vec<PendingRequest>,
+    outbox: Vec<(u64, [u8; 32], OutEntry, bool)>,
+    corrupt_outbox: Vec<u64>,
+}
+
+fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
+    let Some((me, name)) = tx.identity()? else {
+        return Ok(None);
+    };
+    let now_secs = now_ms() / 1_000;
+    let (prekeys, prekeys_changed) = match tx.signed_prekeys()? {
+        Some(mut prekeys) => {
+            let rotate = prekeys.needs_rotation(now_secs);
+            if rotate {
+                prekeys.rotate(&me, now_secs, &mut rand::rng());
+            }
+            (prekeys, rotate)
+        }
+        None => (SignedPrekeys::new(&me, now_secs, &mut rand::rng()), true),
+    };
+    let otk = meta::read_otk_pool(tx)?.unwrap_or(OtkPool {
+        next_handout: 1,
+        next_id: 1,
+    });
+    let mut contacts = Vec::new();
+    for key in meta::read_contact_index(tx)? {
+        let Ok(identity) = IdentityKey::from_bytes(&key) else {
+            continue;
+        };
+        let Some(contact) = tx.contact(&key)? else {
+            continue;
+        };
+        let meta = meta::read_contact_meta(tx, &key)?.unwrap_or(ContactMeta {
+            name: String::new(),
+            state: StoredState::Added,
+        });
+        contacts.push((identity, contact, meta));
+    }
+    let mut requests = Vec::new();
+    for key in meta::read_request_index(tx)? {
+        let (Ok(identity), Some(stored)) =
+            (IdentityKey::from_bytes(&key), tx.contact_request(&key)?)
+        else {
+            continue;
+        };
+        if let Some(request) = contacts::parse_request(&stored.payload, &identity) {
+            requests.push(PendingRequest {
+                key: identity,
+                name: request.1.display_name().to_owned(),
+                greeting: request.0.greeting.clone(),
+                received_at: stored.received_at,
+            });
+        }
+    }
+    let mut outbox = Vec::new();
+    let mut corrupt_outbox = Vec::new();
+    for (id, item) in tx.outbox_due(u64::MAX, usize::MAX)? {
+        let Ok(item) = item else {
+            corrupt_outbox.push(id);
+            continue;
+        };
+        let mut message = None;
+        let mut failed = item.next_retry_ms == u64::MAX;
+        if item.seq > 0
+            && let Some(Ok(stored)) = tx
+                .messages(item.conversation, Some(item.seq - 1), Order::OldestFirst, 1)?
+                .into_iter()
+                .next()
+            && stored.seq == item.seq
+        {
+            failed |= matches!(stored.status, MessageStatus::Failed(_));
+            message = Some(MessageRef {
+                id: stored.id,
+                conversation: item.conversation,
+                visible: matches!(Payload::from_bytes(&stored.content), Ok(Payload::Text(_))),
+            });
+        }
+        outbox.push((
+            id,
+            item.recipient,
+            OutEntry {
+                envelope: item.envelope,
+                message,
+                attempts: item.attempts,
+            },
+            failed,
+        ));
+    }
+    Ok(Some(Loaded {
+        me,
+        name,
+        prekeys,
+        prekeys_changed,
+        otk,
+        contacts,
+        requests,
+        outbox,
+        corrupt_outbox,
+    }))
 }
 
 /// Opens the store and the network and spawns the engine task.
-pub(crate) async fn start(_config: NodeConfig) -> Result<Started, NodeError> {
-    Err(NodeError::Unavailable("open"))
+pub(crate) async fn start(config: NodeConfig) -> Result<Started, NodeError> {
+    if !config.home.join(DATABASE_FILE_NAME).exists() {
+        return Err(NodeError::NotInitialised);
+    }
+    let store = Store::open(&config.home, config.unlock).await?;
+    let loaded = match store.read(load).await {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => {
+            store.close().await?;
+            return Err(NodeError::NotInitialised);
+        }
+        Err(error) => {
+            let _ = store.close().await;
+            return Err(error.into());
+        }
+    };
+    match open_with(store.clone(), loaded, config.listen, config.mdns).await {
+        Ok(started) => Ok(started),
+        Err(error) => {
+            let _ = store.close().await;
+            Err(error)
+        }
+    }
+}
+
+async fn open_with(
+    store: Store,
+    loaded: Loaded,
+    listen: Vec<Multiaddr>,
+    mdns: bool,
+) -> Result<Started, NodeError> {
+    let Loaded {
+        me,
+        name,
+        prekeys,
+        prekeys_changed,
+        otk,
+        contacts,
+        requests,
+        outbox: outbox_items,
+        corrupt_outbox,
+    } = loaded;
+    let me = Arc::new(me);
+    let prekeys = Arc::new(prekeys);
+    if prekeys_changed || !corrupt_outbox.is_empty() {
+        let bytes = prekeys.to_bytes();
+        store
+            .write(move |tx| {
+                if prekeys_changed {
+                    let prekeys =
+                        SignedPrekeys::from_bytes(&bytes).map_err(|_| StoreError::Corrupt {
+                            table: "signed_prekeys",
+                            corruption: wren_store::Corruption::KeyMaterial,
+                        })?;
+                    tx.set_signed_prekeys(&prekeys)?;
+                }
+                for id in corrupt_outbox {
+                    tx.outbox_remove(id)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    let mut net_config = NetConfig::new(me.to_libp2p_keypair());
+    net_config.listen = listen;
+    net_config.mdns = mdns;
+    net_config.event_capacity = NET_EVENT_CAPACITY;
+    let (net, net_events) = wren_net::spawn(net_config)?;
+
+    let identity = identity_of(&me, &name);
+    let mut outbox = Outbox::default();
+    for (id, recipient, entry, failed) in outbox_items {
+        if failed {
+            outbox.park(recipient, id, entry);
+        } else {
+            outbox.push(recipient, id, entry);
+        }
+    }
+    let contacts: HashMap<[u8; 32], ContactEntry> = contacts
+        .into_iter()
+        .map(|(key, contact, meta)| {
+            (
+                key.to_bytes(),
+                ContactEntry {
+                    key,
+                    peer: key.peer_id(),
+                    contact,
+                    meta,
+                },
+            )
+        })
+        .collect();
+    let (command_tx, command_rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
+    let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CHANNEL_CAPACITY);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let engine = Engine {
+        store,
+        net,
+        my_key: me.public().to_bytes(),
+        me,
+        name,
+        prekeys,
+        otk,
+        contacts,
+        requests,
+        books: HashMap::new(),
+        outbox,
+        read_early: HashSet::new(),
+        addressed: HashSet::new(),
+        connected: HashSet::new(),
+        nearby: HashMap::new(),
+        events: event_tx,
+        dropped: Arc::clone(&dropped),
+        internal_tx,
+        internal_rx,
+        net_events,
+        commands: command_rx,
+    };
+    tokio::spawn(engine.run());
+    Ok(Started {
+        commands: command_tx,
+        events: event_rx,
+        identity,
+        dropped,
+    })
+}
+
+/// A result from one of the engine's helper tasks.
+pub(crate) enum Internal {
+    /// A batch send finished.
+    Sent {
+        recipient: [u8; 32],
+        ids: Vec<u64>,
+        result: Result<Vec<Ack>, SendError>,
+    },
+    /// A bundle fetch for `add_contact` by peer id finished.
+    Bundle {
+        peer: PeerId,
+        alias: Option<String>,
+        result: Result<Vec<u8>, SendError>,
+        reply: Reply<ContactInfo>,
+    },
+}
+
+/// The engine: owns every piece of mutable state.
+pub(crate) struct Engine {
+    pub(crate) store: Store,
+    pub(crate) net: Net,
+    pub(crate) me: Arc<IdentityKeyPair>,
+    pub(crate) my_key: [u8; 32],
+    pub(crate) name: String,
+    pub(crate) prekeys: Arc<SignedPrekeys>,
+    pub(crate) otk: OtkPool,
+    pub(crate) contacts: HashMap<[u8; 32], ContactEntry>,
+    /// Oldest first.
+    pub(crate) requests: Vec<PendingRequest>,
+    /// Session books cached after use; always equal to the stored ones.
+    pub(crate) books: HashMap<[u8; 32], SessionBook>,
+    pub(crate) outbox: Outbox,
+    /// Outgoing messages whose read receipt came before their delivery
+    /// acknowledgement was processed (so "delivered" must not follow "read").
+    pub(crate) read_early: HashSet<[u8; 16]>,
+    /// Recipients whose stored addresses were given to the network since
+    /// their last failed attempt.
+    pub(crate) addressed: HashSet<[u8; 32]>,
+    pub(crate) connected: HashSet<PeerId>,
+    pub(crate) nearby: HashMap<PeerId, Vec<Multiaddr>>,
+    events: mpsc::Sender<NodeEvent>,
+    dropped: Arc<AtomicU64>,
+    pub(crate) internal_tx: mpsc::Sender<Internal>,
+    internal_rx: mpsc::Receiver<Internal>,
+    net_events: mpsc::Receiver<NetEvent>,
+    pub(crate) commands: mpsc::Receiver<Command>,
+}
+
+/// Whether the loop goes on.
+enum Flow {
+    Continue,
+    Stop(Option<Reply<()>>),
+}
+
+impl Engine {
+    /// Sends an event without waiting: when the channel is full the event
+    /// is dropped and counted.
+    pub(crate) fn emit(&self, event: NodeEvent) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    async fn run(mut self) {
+        self.startup().await;
+        let stop = loop {
+            self.pump();
+            let wake = self.outbox.next_due();
+            let flow = tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(command) => self.command(command).await,
+                    None => Flow::Stop(None),
+                },
+                Some(internal) = self.internal_rx.recv() => {
+                    self.internal(internal).await;
+                    Flow::Continue
+                }
+                event = self.net_events.recv() => match event {
+                    Some(event) => {
+                        self.net_event(event).await;
+                        Flow::Continue
+                    }
+                    None => Flow::Stop(None),
+                },
+                () = sleep_until(wake), if wake.is_some() => Flow::Continue,
+            };
+            if let Flow::Stop(reply) = flow {
+                break reply;
+            }
+        };
+        let _ = self.net.shutdown().await;
+        let closed = self.store.clone().close().await;
+        if let Some(reply) = stop {
+            let _ = reply.send(closed.map_err(NodeError::from));
+        }
+    }
+
+    /// Dials contacts so they learn where we are now.
+    async fn startup(&mut self) {
+        let mut dials = Vec::new();
+        for entry in self.contacts.values().take(MAX_STARTUP_DIALS) {
+            let addrs = parse_addrs(&entry.contact.addresses);
+            dials.push((entry.peer, addrs));
+        }
+        let net = self.net.clone();
+        tokio::spawn(async move {
+            for (peer, addrs) in dials {
+                if !addrs.is_empty() {
+                    let _ = net.add_addresses(peer, addrs).await;
+                }
+                let _ = net.dial(peer).await;
+            }
+        });
+    }
+
+    /// Starts every batch that is due.
+    fn pump(&mut self) {
+        for batch in self.outbox.due(Instant::now()) {
+            for message in &batch.newly_sent {
+                self.emit(NodeEvent::StatusChanged {
+                    id: hex::encode(message.id),
+                    conversation: message.conversation,
+                    status: crate::Status::Sent,
+                    detail: None,
+                });
+            }
+            let Ok(key) = IdentityKey::from_bytes(&batch.recipient) else {
+                continue;
+            };
+            let peer = key.peer_id();
+            let addrs = if self.addressed.insert(batch.recipient) {
+                self.contacts
+                    .get(&batch.recipient)
+                    .map(|entry| parse_addrs(&entry.contact.addresses))
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let net = self.net.clone();
+            let done = self.internal_tx.clone();
+            tokio::spawn(async move {
+                if !addrs.is_empty() {
+                    let _ = net.add_addresses(peer, addrs).await;
+                }
+                let result = net.send_direct(peer, batch.envelopes).await;
+                let _ = done
+                    .send(Internal::Sent {
+                        recipient: batch.recipient,
+                        ids: batch.ids,
+                        result,
+                    })
+                    .await;
+            });
+        }
+    }
+
+    async fn command(&mut self, first: Command) -> Flow {
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                Command::SendText { to, text, reply } => {
+                    let mut sends = vec![(to, text, reply)];
+                    while sends.len() < crate::limits::MAX_GROUP_COMMIT {
+                        match self.commands.try_recv() {
+                            Ok(Command::SendText { to, text, reply }) => {
+                                sends.push((to, text, reply))
+                            }
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.send_texts(sends).await;
+                }
+                Command::Shutdown { reply } => return Flow::Stop(Some(reply)),
+                other => self.other_command(other).await,
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn other_command(&mut self, command: Command) {
+        match command {
+            Command::PairingCode { reply } => {
+                let _ = reply.send(self.my_code().await);
+            }
+            Command::ListenAddrs { reply } => {
+                let _ = reply.send(self.net.listen_addrs().await.map_err(NodeError::from));
+            }
+            Command::AddContact {
+                target,
+                alias,
+                reply,
+            } => self.add_contact(target, alias, reply).await,
+            Command::Contacts { reply } => {
+                let _ = reply.send(Ok(self.contact_list()));
+            }
+            Command::ContactRequests { reply } => {
+                let _ = reply.send(Ok(self.request_list()));
+            }
+            Command::Accept {
+                contact,
+                alias,
+                reply,
+            } => {
+                let _ = reply.send(self.accept(&contact, alias).await);
+            }
+            Command::Decline { contact, reply } => {
+                let _ = reply.send(self.decline(&contact).await);
+            }
+            Command::Nearby { reply } => {
+                let _ = reply.send(Ok(self.nearby_list()));
+            }
+            Command::SafetyNumber { contact, reply } => {
+                let result = self.resolve(&contact).map(|entry| {
+                    wren_crypto::SafetyNumber::new(self.me.public(), &entry.key).to_string()
+                });
+                let _ = reply.send(result);
+            }
+            Command::Verify { contact, reply } => {
+                let _ = reply.send(self.verify(&contact).await);
+            }
+            Command::Retry { id, reply } => {
+                let _ = reply.send(self.retry(&id).await);
+            }
+            Command::Conversations { reply } => {
+                let _ = reply.send(self.conversations().await);
+            }
+            Command::History {
+                contact,
+                before,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(self.history(&contact, before, limit).await);
+            }
+            Command::MarkRead { target, reply } => {
+                let _ = reply.send(self.mark_read(&target).await);
+            }
+            // Handled by `command`.
+            Command::SendText { reply, .. } => {
+                let _ = reply.send(Err(NodeError::Unavailable("send")));
+            }
+            Command::Shutdown { reply } => {
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    async fn internal(&mut self, internal: Internal) {
+        match internal {
+            Internal::Sent {
+                recipient,
+                ids,
+                result,
+            } => self.send_finished(recipient, ids, result).await,
+            Internal::Bundle {
+                peer,
+                alias,
+                result,
+                reply,
+            } => {
+                let outcome = self.bundle_fetched(peer, alias, result).await;
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+
+    async fn net_event(&mut self, event: NetEvent) {
+        match event {
+            NetEvent::Listening { addr } => self.emit(NodeEvent::Listening { addr }),
+            NetEvent::Connected { peer } => {
+                self.connected.insert(peer);
+                if let Some(key) = self.contact_key(&peer) {
+                    self.outbox.wake(&key);
+                    self.emit(NodeEvent::ContactOnline {
+                        contact: peer.to_string(),
+                    });
+                }
+            }
+            NetEvent::Disconnected { peer } => {
+                self.connected.remove(&peer);
+                if self.contact_key(&peer).is_some() {
+                    self.emit(NodeEvent::ContactOffline {
+                        contact: peer.to_string(),
+                    });
+                }
+            }
+            NetEvent::PeerDiscovered { peer, addrs } => {
+                let fingerprint = IdentityKey::from_peer_id(&peer)
+                    .map(|key| key.fingerprint().to_string())
+                    .unwrap_or_default();
+                self.nearby.insert(peer, addrs);
+                if let Some(key) = self.contact_key(&peer) {
+                    self.addressed.remove(&key);
+                    self.outbox.wake(&key);
+                }
+                self.emit(NodeEvent::PeerDiscovered {
+                    peer_id: peer.to_string(),
+                    fingerprint,
+                });
+            }
+            NetEvent::PeerExpired { peer } => {
+                self.nearby.remove(&peer);
+                self.emit(NodeEvent::PeerExpired {
+                    peer_id: peer.to_string(),
+                });
+            }
+            NetEvent::DirectRequest {
+                peer,
+                envelopes,
+                reply,
+            } => self.direct_request(peer, envelopes, reply).await,
+            NetEvent::BundleRequest { peer, reply } => self.bundle_request(peer, reply).await,
+            NetEvent::GroupMessage {
+                propagation_source,
+                message_id,
+                ..
+            } => {
+                // Groups are not supported yet: neither delivered nor forwarded.
+                let net = self.net.clone();
+                tokio::spawn(async move {
+                    let _ = net
+                        .report_validation(
+                            message_id,
+                            propagation_source,
+                            wren_net::Acceptance::Ignore,
+                        )
+                        .await;
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The contact's key, if `peer` is a contact.
+    pub(crate) fn contact_key(&self, peer: &PeerId) -> Option<[u8; 32]> {
+        let key = IdentityKey::from_peer_id(peer).ok()?.to_bytes();
+        self.contacts.contains_key(&key).then_some(key)
+    }
+
+    /// Answers a `/wren/bundle/1` request with our signed prekey bundle and
+    /// one one-time prekey, handed out durably before the answer.
+    async fn bundle_request(&mut self, peer: PeerId, reply: BundleReply) {
+        debug!(%peer, "bundle request");
+        let spk = *self.prekeys.current().public();
+        let mut pool = self.otk;
+        let result = self
+            .store
+            .write(move |tx| {
+                let mut one_time = None;
+                while one_time.is_none() && pool.next_handout < pool.next_id {
+                    let id = pool.next_handout;
+                    pool.next_handout += 1;
+                    // `take` + `put` reads the secret back in this transaction.
+                    if let Some(pair) = tx.take_one_time_prekey(id)? {
+                        tx.put_one_time_prekey(id, &pair)?;
+                        one_time = Some(*pair.public());
+                    }
+                }
+                if pool.next_id.saturating_sub(pool.next_handout) < ONE_TIME_PREKEY_LOW_WATER {
+                    pool = refill(tx, pool, &mut rand::rng())?;
+                }
+                meta::write_otk_pool(tx, &pool)?;
+                Ok((one_time, pool))
+            })
+            .await;
+        let net = self.net.clone();
+        match result {
+            Ok((one_time, pool)) => {
+                self.otk = pool;
+                let bundle = PrekeyBundle::new(*self.me.public(), spk, one_time).to_bytes();
+                tokio::spawn(async move {
+                    let _ = net.respond_bundle(reply, bundle).await;
+                });
+            }
+            Err(error) => {
+                warn!(%error, "cannot hand out a prekey bundle");
+                tokio::spawn(async move {
+                    let _ = net.respond_bundle_busy(reply).await;
+                });
+            }
+        }
+    }
+
+    /// One inbound `/wren/dm/1` batch: processed and committed in one
+    /// transaction, then acknowledged, then reported.
+    async fn direct_request(&mut self, peer: PeerId, envelopes: Vec<Vec<u8>>, reply: InboundReply) {
+        let count = envelopes.len();
+        let net = self.net.clone();
+        let Ok(sender) = IdentityKey::from_peer_id(&peer) else {
+            let acks = vec![Ack::Rejected(crate::limits::reject::UNKNOWN_SENDER); count];
+            tokio::spawn(async move {
+                let _ = net.respond_direct(reply, acks).await;
+            });
+            return;
+        };
+        let key = sender.to_bytes();
+        let relation = if key == self.my_key {
+            receive::Relation::Unknown
+        } else if let Some(entry) = self.contacts.get(&key) {
+            receive::Relation::Contact {
+                contact: Box::new(entry.contact.clone()),
+                meta: entry.meta.clone(),
+            }
+        } else if self.requests.iter().any(|r| r.key == sender) {
+            receive::Relation::Pending
+        } else {
+            receive::Relation::Unknown
+        };
+        let input = receive::BatchInput {
+            me: Arc::clone(&self.me),
+            prekeys: Arc::clone(&self.prekeys),
+            sender,
+            relation,
+            book: self.books.remove(&key),
+            envelopes,
+            now_ms: now_ms(),
+            requests: self.requests.iter().map(|r| r.key.to_bytes()).collect(),
+        };
+        let output = match self
+            .store
+            .write(move |tx| receive::process(tx, input))
+            .await
+        {
+            Ok(output) => output,
+            Err(error) => {
+                warn!(%error, "storing a batch failed; answering busy");
+                tokio::spawn(async move {
+                    let _ = net.respond_direct_busy(reply).await;
+                });
+                return;
+            }
+        };
+        let acks = output.acks;
+        tokio::spawn(async move {
+            let _ = net.respond_direct(reply, acks).await;
+        });
+        if let Some(book) = output.book {
+            self.books.insert(key, book);
+        }
+        if let Some(new) = output.new_request {
+            self.requests.retain(|r| r.key != sender);
+            self.requests.push(PendingRequest {
+                key: sender,
+                name: new.name.clone(),
+                greeting: new.greeting,
+                received_at: new.received_at,
+            });
+            self.emit(NodeEvent::ContactRequest {
+                from: peer.to_string(),
+                name: new.name,
+            });
+        }
+        let mut alive = !output.texts.is_empty() || !output.read.is_empty();
+        if let Some((contact, meta)) = output.contact
+            && let Some(entry) = self.contacts.get_mut(&key)
+        {
+            entry.contact = contact;
+            entry.meta = meta;
+            alive = true;
+        }
+        if output.accepted {
+            self.emit(NodeEvent::ContactAccepted {
+                contact: peer.to_string(),
+            });
+        }
+        for queued in output.queued {
+            self.outbox.push(
+                key,
+                queued.outbox,
+                OutEntry {
+                    envelope: queued.envelope,
+                    message: Some(MessageRef {
+                        id: queued.id,
+                        conversation: queued.conversation,
+                        visible: false,
+                    }),
+                    attempts: 0,
+                },
+            );
+        }
+        let alias = self.contacts.get(&key).and_then(|e| alias_of(&e.contact));
+        for text in output.texts {
+            self.emit(NodeEvent::MessageReceived {
+                id: hex::encode(text.id),
+                from: peer.to_string(),
+                alias: alias.clone(),
+                conversation: text.conversation,
+                seq: text.seq,
+                text: text.text,
+                sent_at: text.sent_at,
+            });
+        }
+        if alive {
+            self.outbox.wake(&key);
+        }
+        if !output.read.is_empty() {
+            self.apply_read_receipts(key, output.read).await;
+        }
+    }
+}
+
+/// The alias of a contact, if the user gave one.
+pub(crate) fn alias_of(contact: &Contact) -> Option<String> {
+    (!contact.alias.is_empty()).then(|| contact.alias.clone())
+}
+
+/// Parses stored address strings, skipping invalid ones.
+pub(crate) fn parse_addrs(addrs: &[String]) -> Vec<Multiaddr> {
+    addrs.iter().filter_map(|a| a.parse().ok()).collect()
+}
+
+async fn sleep_until(when: Option<Instant>) {
+    match when {
+        Some(when) => tokio::time::sleep_until(when).await,
+        None => std::future::pending().await,
+    }
 }

@@ -1,0 +1,763 @@
+//! Messages: sending (group commit), delivery results, read receipts,
+//! retries, conversations, history and read markers.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use tokio::time::Instant;
+use tracing::{debug, warn};
+use wren_crypto::{OutboundMessage, SessionBook};
+use wren_net::{Ack, SendError};
+use wren_proto::{Envelope, MessageId, Payload, Receipt, Text, Timestamp, Versioned};
+use wren_store::{
+    ConversationKind, Direction, Message, MessageStatus, NewMessage, NewOutbox, Order, Outgoing,
+    StoreError,
+};
+
+use super::outbox::{MessageRef, OutEntry};
+use super::receive;
+use super::{Engine, Reply, alias_of, now_ms};
+use crate::error::NodeError;
+use crate::event::NodeEvent;
+use crate::limits::{
+    MAX_CONVERSATIONS, MAX_HISTORY_PAGE, MAX_RECEIPT_IDS, MAX_SEND_ATTEMPTS, PREVIEW_CHARS, reject,
+};
+use crate::types::{ConversationInfo, MessageInfo, SentMessage, Status};
+
+/// One `send_text` of a group commit, resolved.
+struct Draft {
+    contact: [u8; 32],
+    id: [u8; 16],
+    content: Vec<u8>,
+}
+
+/// What the group commit stored for one draft.
+struct Committed {
+    conversation: u64,
+    seq: u64,
+    outbox: u64,
+    envelope: Vec<u8>,
+}
+
+/// A message's status as the API shows it.
+pub(crate) fn status_of(status: &MessageStatus) -> (Status, Option<String>) {
+    match status {
+        MessageStatus::Sending => (Status::Sending, None),
+        MessageStatus::Sent => (Status::Sent, None),
+        MessageStatus::Delivered => (Status::Delivered, None),
+        MessageStatus::Read => (Status::Read, None),
+        MessageStatus::Failed(reason) => (Status::Failed, Some(reason.clone())),
+        MessageStatus::Received => (Status::Received, None),
+    }
+}
+
+/// The first characters of a text.
+fn preview(text: &str) -> String {
+    text.chars().take(PREVIEW_CHARS).collect()
+}
+
+/// Parses a message id (32 hex digits).
+fn parse_id(id: &str) -> Result<[u8; 16], NodeError> {
+    MessageId::from_str(id.trim())
+        .map(|id| *id.as_bytes())
+        .map_err(|_| NodeError::UnknownMessage(id.to_owned()))
+}
+
+impl Engine {
+    /// Encrypts and commits a group of `send_text` commands in one
+    /// transaction, then answers each.
+    pub(crate) async fn send_texts(&mut self, sends: Vec<(String, String, Reply<SentMessage>)>) {
+        let now = now_ms();
+        let mut drafts = Vec::with_capacity(sends.len());
+        let mut replies = Vec::with_capacity(sends.len());
+        for (to, text, reply) in sends {
+            let contact = match self.resolve(&to) {
+                Ok(entry) => entry.key.to_bytes(),
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                    continue;
+                }
+            };
+            if text.len() > wren_proto::limits::MAX_TEXT_BYTES {
+                let _ = reply.send(Err(NodeError::InvalidArgument(
+                    "text longer than 32 768 bytes",
+                )));
+                continue;
+            }
+            let id = receive::random_id();
+            let payload = Payload::Text(Text {
+                id: id.into(),
+                sent_at: Timestamp::from_millis(now),
+                body: text,
+                reply_to: None,
+            });
+            let Ok(content) = payload.to_bytes() else {
+                let _ = reply.send(Err(NodeError::InvalidArgument("text")));
+                continue;
+            };
+            drafts.push(Draft {
+                contact,
+                id,
+                content,
+            });
+            replies.push(reply);
+        }
+        if drafts.is_empty() {
+            return;
+        }
+        let mut books: HashMap<[u8; 32], Option<SessionBook>> = HashMap::new();
+        for draft in &drafts {
+            books
+                .entry(draft.contact)
+                .or_insert_with(|| self.books.remove(&draft.contact));
+        }
+        let me = self.my_key;
+        let count = drafts.len();
+        let keys: Vec<([u8; 32], [u8; 16])> = drafts.iter().map(|d| (d.contact, d.id)).collect();
+        let result = self
+            .store
+            .write(move |tx| {
+                let mut conversations: HashMap<[u8; 32], u64> = HashMap::new();
+                let mut results: Vec<Result<Committed, NodeError>> = Vec::with_capacity(count);
+                for draft in drafts {
+                    let slot = books.entry(draft.contact).or_insert(None);
+                    if slot.is_none() {
+                        *slot = tx.session(&draft.contact)?;
+                    }
+                    let Some(book) = slot.as_mut() else {
+                        results.push(Err(NodeError::Session(
+                            wren_crypto::SessionError::AuthenticationFailed,
+                        )));
+                        continue;
+                    };
+                    let envelope = match book.encrypt(&draft.content, &mut rand::rng()) {
+                        Ok(OutboundMessage::Prekey(message)) => Envelope::Prekey { message },
+                        Ok(OutboundMessage::Normal(message)) => Envelope::Message { message },
+                        Err(error) => {
+                            results.push(Err(NodeError::Session(error)));
+                            continue;
+                        }
+                    };
+                    let Ok(envelope) = envelope.to_bytes() else {
+                        results.push(Err(NodeError::InvalidArgument("text")));
+                        continue;
+                    };
+                    let conversation = match conversations.get(&draft.contact) {
+                        Some(id) => *id,
+                        None => {
+                            let id = tx.direct_conversation(&draft.contact, now)?;
+                            conversations.insert(draft.contact, id);
+                            id
+                        }
+                    };
+                    let recorded = tx.record_outgoing(Outgoing {
+                        conversation,
+                        session: book,
+                        message: NewMessage {
+                            id: draft.id,
+                            sender: me,
+                            sent_at: now,
+                            received_at: now,
+                            content: draft.content,
+                            status: MessageStatus::Sending,
+                        },
+                        outbox: NewOutbox {
+                            recipient: draft.contact,
+                            envelope: envelope.clone(),
+                            next_retry_ms: now,
+                        },
+                    })?;
+                    results.push(Ok(Committed {
+                        conversation,
+                        seq: recorded.seq,
+                        outbox: recorded.outbox,
+                        envelope,
+                    }));
+                }
+                Ok((results, books))
+            })
+            .await;
+        let (results, books) = match result {
+            Ok(done) => done,
+            Err(error) => {
+                // Nothing was stored; the cached books were dropped with the
+                // transaction and are read again from the store next time.
+                let detail = error.to_string();
+                warn!(%detail, "group commit failed");
+                for reply in replies {
+                    let _ = reply.send(Err(NodeError::Commit(detail.clone())));
+                }
+                return;
+            }
+        };
+        for (contact, book) in books {
+            if let Some(book) = book {
+                self.books.insert(contact, book);
+            }
+        }
+        for ((result, reply), (contact, id)) in results.into_iter().zip(replies).zip(keys) {
+            match result {
+                Ok(committed) => {
+                    let _ = reply.send(Ok(SentMessage {
+                        id: hex::encode(id),
+                        conversation: committed.conversation,
+                        seq: committed.seq,
+                    }));
+                    self.emit(NodeEvent::StatusChanged {
+                        id: hex::encode(id),
+                        conversation: committed.conversation,
+                        status: Status::Sending,
+                        detail: None,
+                    });
+                    self.outbox.push(
+                        contact,
+                        committed.outbox,
+                        OutEntry {
+                            envelope: committed.envelope,
+                            message: Some(MessageRef {
+                                id,
+                                conversation: committed.conversation,
+                                visible: true,
+                            }),
+                            attempts: 0,
+                        },
+                    );
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        }
+    }
+}
+
+/// What a finished send changes for one entry.
+enum Verdict {
+    Delivered,
+    Rejected(u16),
+}
+
+impl Engine {
+    /// A batch send finished: apply the acknowledgements (one transaction),
+    /// then back off or go on.
+    pub(crate) async fn send_finished(
+        &mut self,
+        recipient: [u8; 32],
+        ids: Vec<u64>,
+        result: Result<Vec<Ack>, SendError>,
+    ) {
+        let now = Instant::now();
+        let acks = match result {
+            Ok(acks) => acks,
+            Err(error) => {
+                debug!(%error, "send failed");
+                self.addressed.remove(&recipient);
+                self.attempt_failed(recipient, now, &error.to_string())
+                    .await;
+                return;
+            }
+        };
+        let mut verdicts = Vec::new();
+        let mut pending = false;
+        for (id, ack) in ids.iter().zip(acks) {
+            match ack {
+                Ack::Stored => verdicts.push((*id, Verdict::Delivered)),
+                Ack::Rejected(reject::PENDING) => pending = true,
+                Ack::Rejected(code) => verdicts.push((*id, Verdict::Rejected(code))),
+            }
+        }
+        let mut changes = Vec::new();
+        if let Some(queue) = self.outbox.queues.get(&recipient) {
+            for (id, verdict) in verdicts {
+                if let Some(entry) = queue.entries.get(&id) {
+                    changes.push((id, entry.message, verdict));
+                }
+            }
+        }
+        let read_early: Vec<bool> = changes
+            .iter()
+            .map(|(_, m, _)| m.is_some_and(|m| self.read_early.contains(&m.id)))
+            .collect();
+        let plan: Vec<(u64, Option<[u8; 16]>, Option<MessageStatus>)> = changes
+            .iter()
+            .zip(&read_early)
+            .map(|((id, message, verdict), early)| {
+                let status = match verdict {
+                    Verdict::Delivered if *early => None,
+                    Verdict::Delivered => Some(MessageStatus::Delivered),
+                    Verdict::Rejected(code) => {
+                        Some(MessageStatus::Failed(reject::describe(*code).to_owned()))
+                    }
+                };
+                (*id, message.map(|m| m.id), status)
+            })
+            .collect();
+        let stored = self
+            .store
+            .write(move |tx| {
+                for (id, message, status) in plan {
+                    match &status {
+                        Some(MessageStatus::Failed(_)) => {
+                            // Parked: kept for a retry, never due.
+                            tx.outbox_reschedule(id, 0, u64::MAX)?;
+                        }
+                        _ => {
+                            tx.outbox_remove(id)?;
+                        }
+                    }
+                    if let (Some(message), Some(status)) = (message, status) {
+                        match tx.set_status(&message, status) {
+                            Ok(()) | Err(StoreError::MessageNotFound) => {}
+                            Err(other) => return Err(other),
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(error) = stored {
+            warn!(%error, "recording acknowledgements failed; will resend");
+            self.attempt_failed(recipient, now, "local storage failed")
+                .await;
+            return;
+        }
+        for ((id, message, verdict), early) in changes.into_iter().zip(read_early) {
+            match verdict {
+                Verdict::Delivered => {
+                    self.outbox.remove(&recipient, &[id]);
+                    if let Some(message) = message {
+                        self.read_early.remove(&message.id);
+                        if message.visible && !early {
+                            self.emit(NodeEvent::StatusChanged {
+                                id: hex::encode(message.id),
+                                conversation: message.conversation,
+                                status: Status::Delivered,
+                                detail: None,
+                            });
+                        }
+                    }
+                }
+                Verdict::Rejected(code) => {
+                    self.outbox.park_from_queue(&recipient, id);
+                    if let Some(message) = message
+                        && message.visible
+                    {
+                        self.emit(NodeEvent::StatusChanged {
+                            id: hex::encode(message.id),
+                            conversation: message.conversation,
+                            status: Status::Failed,
+                            detail: Some(reject::describe(code).to_owned()),
+                        });
+                    }
+                }
+            }
+        }
+        if pending {
+            self.attempt_failed(recipient, now, reject::describe(reject::PENDING))
+                .await;
+        } else {
+            self.outbox.finish(&recipient, false, now);
+        }
+    }
+
+    /// An attempt failed: back off; persist the head's attempts; give the
+    /// head up after [`MAX_SEND_ATTEMPTS`].
+    async fn attempt_failed(&mut self, recipient: [u8; 32], now: Instant, reason: &str) {
+        let Some((head, attempts, exhausted)) = self.outbox.finish(&recipient, true, now) else {
+            return;
+        };
+        let message = self
+            .outbox
+            .queues
+            .get(&recipient)
+            .and_then(|q| q.entries.get(&head))
+            .and_then(|e| e.message);
+        let next_retry = if exhausted {
+            u64::MAX
+        } else {
+            now_ms().saturating_add(
+                u64::try_from(super::outbox::backoff(attempts).as_millis()).unwrap_or(u64::MAX),
+            )
+        };
+        let detail = format!("gave up after {MAX_SEND_ATTEMPTS} attempts: {reason}");
+        let failed = exhausted.then(|| MessageStatus::Failed(truncate(&detail)));
+        let stored = self
+            .store
+            .write(move |tx| {
+                tx.outbox_reschedule(head, attempts, next_retry)?;
+                if let (Some(message), Some(status)) = (message, failed) {
+                    match tx.set_status(&message.id, status) {
+                        Ok(()) | Err(StoreError::MessageNotFound) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(error) = stored {
+            warn!(%error, "recording a failed attempt failed");
+            return;
+        }
+        if exhausted {
+            self.outbox.park_from_queue(&recipient, head);
+            if let Some(message) = message
+                && message.visible
+            {
+                self.emit(NodeEvent::StatusChanged {
+                    id: hex::encode(message.id),
+                    conversation: message.conversation,
+                    status: Status::Failed,
+                    detail: Some(truncate(&detail)),
+                });
+            }
+        }
+    }
+
+    /// Applies read receipts from `contact`: only to our outgoing messages
+    /// in the conversation with that contact.
+    pub(crate) async fn apply_read_receipts(&mut self, contact: [u8; 32], ids: Vec<[u8; 16]>) {
+        let checked = self
+            .store
+            .read(move |tx| {
+                let Some(conversation) = tx.direct_conversation(&contact)? else {
+                    return Ok(Vec::new());
+                };
+                let mut out = Vec::new();
+                for id in ids {
+                    let Ok(Some(message)) = tx.message_by_id(&id) else {
+                        continue;
+                    };
+                    if message.conversation != conversation
+                        || message.direction != Direction::Outgoing
+                    {
+                        continue;
+                    }
+                    let unacked =
+                        matches!(message.status, MessageStatus::Sending | MessageStatus::Sent);
+                    if matches!(
+                        message.status,
+                        MessageStatus::Sending | MessageStatus::Sent | MessageStatus::Delivered
+                    ) {
+                        let visible =
+                            matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_)));
+                        out.push((id, conversation, visible, unacked));
+                    }
+                }
+                Ok(out)
+            })
+            .await;
+        let Ok(checked) = checked else {
+            return;
+        };
+        if checked.is_empty() {
+            return;
+        }
+        let ids: Vec<[u8; 16]> = checked.iter().map(|c| c.0).collect();
+        let stored = self
+            .store
+            .write(move |tx| {
+                for id in ids {
+                    tx.set_status(&id, MessageStatus::Read)?;
+                }
+                Ok(())
+            })
+            .await;
+        if stored.is_err() {
+            return;
+        }
+        for (id, conversation, visible, unacked) in checked {
+            if unacked {
+                self.read_early.insert(id);
+            }
+            if visible {
+                self.emit(NodeEvent::StatusChanged {
+                    id: hex::encode(id),
+                    conversation,
+                    status: Status::Read,
+                    detail: None,
+                });
+            }
+        }
+    }
+
+    /// `retry`: a failed message goes back into its recipient's queue.
+    pub(crate) async fn retry(&mut self, id: &str) -> Result<(), NodeError> {
+        let bytes = parse_id(id)?;
+        let parked = self
+            .outbox
+            .unpark(&bytes)
+            .ok_or_else(|| NodeError::UnknownMessage(id.to_owned()))?;
+        let now = now_ms();
+        let outbox = parked.outbox;
+        let stored = self
+            .store
+            .write(move |tx| {
+                tx.outbox_reschedule(outbox, 0, now)?;
+                match tx.set_status(&bytes, MessageStatus::Sending) {
+                    Ok(()) | Err(StoreError::MessageNotFound) => Ok(()),
+                    Err(other) => Err(other),
+                }
+            })
+            .await;
+        if let Err(error) = stored {
+            // Put it back as it was.
+            self.outbox
+                .park_from_queue(&parked.recipient, parked.outbox);
+            return Err(error.into());
+        }
+        self.addressed.remove(&parked.recipient);
+        if let Some(message) = parked.entry.message
+            && message.visible
+        {
+            self.emit(NodeEvent::StatusChanged {
+                id: hex::encode(message.id),
+                conversation: message.conversation,
+                status: Status::Sending,
+                detail: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// `conversations`: direct conversations with contacts, most recent
+    /// first.
+    pub(crate) async fn conversations(&mut self) -> Result<Vec<ConversationInfo>, NodeError> {
+        let rows = self
+            .store
+            .read(|tx| {
+                let mut out = Vec::new();
+                for conversation in tx.conversations(MAX_CONVERSATIONS)? {
+                    let Ok(conversation) = conversation else {
+                        continue;
+                    };
+                    let ConversationKind::Direct { contact } = conversation.kind else {
+                        continue;
+                    };
+                    let mut preview_text = None;
+                    let page = tx.messages(conversation.id, None, Order::NewestFirst, 16)?;
+                    for message in page.into_iter().flatten() {
+                        if let Ok(Payload::Text(text)) = Payload::from_bytes(&message.content) {
+                            preview_text = Some(preview(&text.body));
+                            break;
+                        }
+                    }
+                    out.push((conversation, contact, preview_text));
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(conversation, contact, last_preview)| {
+                let entry = self.contacts.get(&contact)?;
+                let title = alias_of(&entry.contact)
+                    .or_else(|| (!entry.meta.name.is_empty()).then(|| entry.meta.name.clone()))
+                    .unwrap_or_else(|| entry.peer.to_string());
+                Some(ConversationInfo {
+                    id: conversation.id,
+                    contact: entry.peer.to_string(),
+                    title,
+                    unread: conversation.unread,
+                    last_activity: conversation.last_activity,
+                    last_preview,
+                })
+            })
+            .collect())
+    }
+
+    /// `history`: up to `limit` texts before `before`, oldest first.
+    pub(crate) async fn history(
+        &mut self,
+        contact: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageInfo>, NodeError> {
+        let entry = self.resolve(contact)?;
+        let key = entry.key.to_bytes();
+        let their_peer = entry.peer.to_string();
+        let my_peer = self.me.public().peer_id().to_string();
+        let limit = limit.min(MAX_HISTORY_PAGE);
+        let messages: Vec<Message> = self
+            .store
+            .read(move |tx| {
+                let mut out = Vec::new();
+                let Some(conversation) = tx.direct_conversation(&key)? else {
+                    return Ok(out);
+                };
+                let mut cursor = before;
+                while out.len() < limit {
+                    let page =
+                        tx.messages(conversation, cursor, Order::NewestFirst, limit.max(32))?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    for item in page {
+                        let seq = match &item {
+                            Ok(message) => message.seq,
+                            Err(corrupt) => corrupt.seq,
+                        };
+                        cursor = Some(seq);
+                        if let Ok(message) = item
+                            && out.len() < limit
+                            && matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_)))
+                        {
+                            out.push(message);
+                        }
+                    }
+                    if cursor.is_some_and(|c| c <= 1) {
+                        break;
+                    }
+                }
+                out.reverse();
+                Ok(out)
+            })
+            .await?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|message| {
+                let Ok(Payload::Text(text)) = Payload::from_bytes(&message.content) else {
+                    return None;
+                };
+                let outgoing = message.direction == Direction::Outgoing;
+                let (mut status, detail) = status_of(&message.status);
+                if status == Status::Sending && self.outbox.sent.contains(&message.id) {
+                    status = Status::Sent;
+                }
+                Some(MessageInfo {
+                    id: hex::encode(message.id),
+                    conversation: message.conversation,
+                    seq: message.seq,
+                    from: if outgoing {
+                        my_peer.clone()
+                    } else {
+                        their_peer.clone()
+                    },
+                    outgoing,
+                    text: text.body,
+                    sent_at: message.sent_at,
+                    received_at: message.received_at,
+                    status,
+                    detail,
+                })
+            })
+            .collect())
+    }
+
+    /// `mark_read`: marks the conversation read to its end, and sends the
+    /// contact a read receipt for the newly read incoming texts.
+    pub(crate) async fn mark_read(&mut self, target: &str) -> Result<usize, NodeError> {
+        let target = target.trim();
+        let key = match target.parse::<u64>() {
+            Ok(id) => {
+                let conversation = self
+                    .store
+                    .read(move |tx| tx.conversation(id))
+                    .await?
+                    .ok_or_else(|| NodeError::UnknownConversation(target.to_owned()))?;
+                match conversation.kind {
+                    ConversationKind::Direct { contact }
+                        if self.contacts.contains_key(&contact) =>
+                    {
+                        contact
+                    }
+                    _ => return Err(NodeError::UnknownConversation(target.to_owned())),
+                }
+            }
+            Err(_) => self.resolve(target)?.key.to_bytes(),
+        };
+        let unread = self
+            .store
+            .read(move |tx| {
+                let Some(id) = tx.direct_conversation(&key)? else {
+                    return Ok(None);
+                };
+                let Some(conversation) = tx.conversation(id)? else {
+                    return Ok(None);
+                };
+                let mut ids = Vec::new();
+                let mut cursor = Some(conversation.read_up_to);
+                loop {
+                    let page = tx.messages(id, cursor, Order::OldestFirst, 1_000)?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    for item in page {
+                        let Ok(message) = item else {
+                            continue;
+                        };
+                        cursor = Some(message.seq);
+                        if message.seq > conversation.last_seq {
+                            break;
+                        }
+                        if message.direction == Direction::Incoming
+                            && message.status == MessageStatus::Received
+                            && matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_)))
+                        {
+                            ids.push(message.id);
+                        }
+                    }
+                    if cursor.is_some_and(|c| c >= conversation.last_seq) {
+                        break;
+                    }
+                }
+                Ok(Some((id, conversation.last_seq, ids)))
+            })
+            .await?;
+        let Some((conversation, last_seq, ids)) = unread else {
+            return Ok(0);
+        };
+        let count = ids.len();
+        let cached = self.books.remove(&key);
+        let now = now_ms();
+        let result = self
+            .store
+            .write(move |tx| {
+                tx.mark_read(conversation, last_seq)?;
+                for id in &ids {
+                    match tx.set_status(id, MessageStatus::Read) {
+                        Ok(()) | Err(StoreError::MessageNotFound) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                let mut book = match cached {
+                    Some(book) => Some(book),
+                    None => tx.session(&key)?,
+                };
+                let mut queued = Vec::new();
+                if let Some(book) = book.as_mut() {
+                    for chunk in ids.chunks(MAX_RECEIPT_IDS) {
+                        let receipt = Payload::ReadReceipt(Receipt {
+                            ids: chunk.iter().map(|id| MessageId::from(*id)).collect(),
+                        });
+                        if let Some(q) =
+                            receive::queue_hidden(tx, book, &receipt, receive::random_id(), now)?
+                        {
+                            queued.push(q);
+                        }
+                    }
+                }
+                Ok((book, queued))
+            })
+            .await?;
+        let (book, queued) = result;
+        if let Some(book) = book {
+            self.books.insert(key, book);
+        }
+        for q in queued {
+            self.push_queued(key, q);
+        }
+        Ok(count)
+    }
+}
+
+/// A failure reason within the store's bound.
+fn truncate(reason: &str) -> String {
+    let mut out = String::new();
+    for c in reason.chars() {
+        if out.len() + c.len_utf8() > wren_store::MAX_FAILURE_REASON_BYTES {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}

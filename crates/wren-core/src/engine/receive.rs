@@ -1,0 +1,509 @@
+//! Processing one inbound `/wren/dm/1` batch inside one store write
+//! transaction (runs on the store thread).
+//!
+//! Every envelope gets exactly one acknowledgement, in order. Nothing here
+//! panics on untrusted input: every decoder is bounded and every failure is
+//! a rejection code (see [`crate::limits::reject`]). A store error aborts
+//! the whole transaction (the engine then answers "busy", so the sender
+//! retries the batch).
+
+use std::sync::Arc;
+
+use wren_crypto::{
+    IdentityKey, IdentityKeyPair, OneTimePrekeyPair, PairingCode, PrekeyMessage, SessionBook,
+    SessionError, SignedPrekeys,
+};
+use wren_net::Ack;
+use wren_proto::{ContactRequest, Envelope, Payload, Receipt, Versioned};
+use wren_store::{
+    Contact, Incoming, IncomingOutcome, MessageStatus, NewMessage, NewOutbox, Outgoing, StoreError,
+    StoredContactRequest, WriteTx,
+};
+
+use super::meta::{self, ContactMeta, StoredState};
+use crate::limits::{MAX_PENDING_REQUESTS, reject};
+
+/// How the batch's sender relates to us when the batch arrives.
+pub(crate) enum Relation {
+    /// A contact: its record and our record about it.
+    Contact {
+        contact: Box<Contact>,
+        meta: ContactMeta,
+    },
+    /// Its contact request waits for the user's decision.
+    Pending,
+    /// Neither.
+    Unknown,
+}
+
+/// Everything the transaction needs, owned (it runs on the store thread).
+pub(crate) struct BatchInput {
+    pub(crate) me: Arc<IdentityKeyPair>,
+    pub(crate) prekeys: Arc<SignedPrekeys>,
+    pub(crate) sender: IdentityKey,
+    pub(crate) relation: Relation,
+    /// The sender's session book from the engine's cache, if cached.
+    pub(crate) book: Option<SessionBook>,
+    pub(crate) envelopes: Vec<Vec<u8>>,
+    pub(crate) now_ms: u64,
+    /// The pending requests, oldest first.
+    pub(crate) requests: Vec<[u8; 32]>,
+}
+
+/// A text stored by the batch.
+pub(crate) struct ReceivedText {
+    pub(crate) id: [u8; 16],
+    pub(crate) conversation: u64,
+    pub(crate) seq: u64,
+    pub(crate) text: String,
+    pub(crate) sent_at: u64,
+}
+
+/// An outgoing hidden message (a receipt) the batch queued.
+pub(crate) struct Queued {
+    pub(crate) outbox: u64,
+    pub(crate) id: [u8; 16],
+    pub(crate) conversation: u64,
+    pub(crate) envelope: Vec<u8>,
+}
+
+/// A contact request the batch stored.
+pub(crate) struct NewRequest {
+    pub(crate) name: String,
+    pub(crate) greeting: Option<String>,
+    pub(crate) received_at: u64,
+}
+
+/// What the committed transaction did.
+pub(crate) struct BatchOutput {
+    pub(crate) acks: Vec<Ack>,
+    /// The sender's book after the batch (if it has one).
+    pub(crate) book: Option<SessionBook>,
+    pub(crate) texts: Vec<ReceivedText>,
+    /// Ids named by read receipts from the contact (not yet applied).
+    pub(crate) read: Vec<[u8; 16]>,
+    pub(crate) new_request: Option<NewRequest>,
+    /// The pending requests after the batch, if they changed.
+    pub(crate) requests: Option<Vec<[u8; 32]>>,
+    /// The contact's records after the batch, if they changed.
+    pub(crate) contact: Option<(Contact, ContactMeta)>,
+    /// The contact went from pending to added in this batch.
+    pub(crate) accepted: bool,
+    pub(crate) queued: Vec<Queued>,
+}
+
+/// What one decrypted envelope carried.
+struct Opened {
+    /// The decoded payload (`Err` if the plaintext is not a payload frame).
+    payload: Result<Payload, ()>,
+    /// The plaintext: the payload frame as received.
+    content: Vec<u8>,
+    /// The one-time prekey a new session consumed, if any.
+    consumed: Option<(u32, OneTimePrekeyPair)>,
+}
+
+/// Why an envelope was not opened.
+enum Refused {
+    /// Already processed: acknowledge as stored.
+    Duplicate,
+    /// Refused with this code.
+    Code(u16),
+}
+
+fn session_refusal(error: &SessionError) -> Refused {
+    match error {
+        SessionError::Replay => Refused::Duplicate,
+        SessionError::Malformed(_) => Refused::Code(reject::MALFORMED),
+        _ => Refused::Code(reject::UNDECRYPTABLE),
+    }
+}
+
+/// A copy of a book (books are not `Clone`: they hold secrets).
+fn copy_book(book: &SessionBook) -> Option<SessionBook> {
+    SessionBook::from_bytes(&book.to_bytes()).ok()
+}
+
+/// Opens an envelope with `book`, taking the named one-time prekey for a
+/// new session (and putting it back if it was not used). The book is
+/// changed only if the envelope decrypts.
+fn open(
+    tx: &mut WriteTx<'_>,
+    input: &BatchInput,
+    book: &mut SessionBook,
+    envelope: &Envelope,
+) -> Result<Result<Opened, Refused>, StoreError> {
+    let now_secs = input.now_ms / 1_000;
+    let (content, consumed) = match envelope {
+        Envelope::Prekey { message } => {
+            let Ok(message) = PrekeyMessage::parse(message) else {
+                return Ok(Err(Refused::Code(reject::MALFORMED)));
+            };
+            if message.identity() != &input.sender {
+                return Ok(Err(Refused::Code(reject::BAD_REQUEST)));
+            }
+            let signed = input.prekeys.get(message.signed_prekey_id(), now_secs);
+            let one_time = match message.one_time_prekey_id() {
+                Some(id) => tx.take_one_time_prekey(id)?.map(|pair| (id, pair)),
+                None => None,
+            };
+            let outcome = book.receive_prekey(
+                &input.me,
+                signed,
+                one_time.as_ref().map(|(_, p)| p),
+                &message,
+            );
+            match outcome {
+                Ok(outcome) if outcome.new_session => (outcome.plaintext, one_time),
+                Ok(outcome) => {
+                    if let Some((id, pair)) = &one_time {
+                        tx.put_one_time_prekey(*id, pair)?;
+                    }
+                    (outcome.plaintext, None)
+                }
+                Err(error) => {
+                    if let Some((id, pair)) = &one_time {
+                        tx.put_one_time_prekey(*id, pair)?;
+                    }
+                    return Ok(Err(session_refusal(&error)));
+                }
+            }
+        }
+        Envelope::Message { message } => match book.decrypt(message) {
+            Ok(plaintext) => (plaintext, None),
+            Err(error) => return Ok(Err(session_refusal(&error))),
+        },
+        Envelope::Group { .. } | Envelope::Mailbox(_) => {
+            return Ok(Err(Refused::Code(reject::UNSUPPORTED)));
+        }
+    };
+    let payload = Payload::from_bytes(&content).map_err(|_| ());
+    Ok(Ok(Opened {
+        payload,
+        content,
+        consumed,
+    }))
+}
+
+/// Checks a contact request: its pairing code parses, is validly signed and
+/// names the sender. Returns the parsed code.
+fn check_request(request: &ContactRequest, sender: &IdentityKey) -> Option<PairingCode> {
+    let code = PairingCode::parse(&request.pairing_code).ok()?;
+    (code.identity() == sender).then_some(code)
+}
+
+/// The contact's known addresses after learning `code`'s hints (bounded).
+pub(crate) fn merge_hints(contact: &mut Contact, code: &PairingCode) {
+    for hint in code.hints() {
+        let (list, text) = match hint {
+            wren_crypto::NetworkHint::Address(text) => (&mut contact.addresses, text),
+            wren_crypto::NetworkHint::Relay(text) => (&mut contact.relays, text),
+        };
+        if text.len() <= wren_store::MAX_ADDRESS_BYTES && !list.contains(text) {
+            list.insert(0, text.clone());
+            list.truncate(wren_store::MAX_CONTACT_ADDRESSES);
+        }
+    }
+}
+
+/// Encrypts `payload` for the book's contact and records it as a hidden
+/// outgoing message (a receipt) with its outbox entry.
+pub(crate) fn queue_hidden(
+    tx: &mut WriteTx<'_>,
+    book: &mut SessionBook,
+    payload: &Payload,
+    id: [u8; 16],
+    now_ms: u64,
+) -> Result<Option<Queued>, StoreError> {
+    let contact = book.remote_identity().to_bytes();
+    let Ok(content) = payload.to_bytes() else {
+        return Ok(None);
+    };
+    let Ok(message) = book.encrypt(&content, &mut rand::rng()) else {
+        return Ok(None);
+    };
+    let envelope = match message {
+        wren_crypto::OutboundMessage::Prekey(message) => Envelope::Prekey { message },
+        wren_crypto::OutboundMessage::Normal(message) => Envelope::Message { message },
+    };
+    let Ok(envelope) = envelope.to_bytes() else {
+        return Ok(None);
+    };
+    let conversation = tx.direct_conversation(&contact, now_ms)?;
+    let recorded = tx.record_outgoing(Outgoing {
+        conversation,
+        session: book,
+        message: NewMessage {
+            id,
+            sender: [0; 32],
+            sent_at: now_ms,
+            // Hidden messages do not move the conversation's activity.
+            received_at: 0,
+            content,
+            status: MessageStatus::Sending,
+        },
+        outbox: NewOutbox {
+            recipient: contact,
+            envelope: envelope.clone(),
+            next_retry_ms: now_ms,
+        },
+    })?;
+    Ok(Some(Queued {
+        outbox: recorded.outbox,
+        id,
+        conversation,
+        envelope,
+    }))
+}
+
+/// A fresh random message id.
+pub(crate) fn random_id() -> [u8; 16] {
+    use rand::Rng;
+    let mut id = [0u8; 16];
+    rand::rng().fill_bytes(&mut id);
+    id
+}
+
+/// Processes the batch. Returns `Err` only for store failures (the
+/// transaction is then aborted).
+pub(crate) fn process(
+    tx: &mut WriteTx<'_>,
+    mut input: BatchInput,
+) -> Result<BatchOutput, StoreError> {
+    let sender = input.sender.to_bytes();
+    let mut out = BatchOutput {
+        acks: Vec::with_capacity(input.envelopes.len()),
+        book: None,
+        texts: Vec::new(),
+        read: Vec::new(),
+        new_request: None,
+        requests: None,
+        contact: None,
+        accepted: false,
+        queued: Vec::new(),
+    };
+    let mut book = match input.book.take() {
+        Some(book) => Some(book),
+        None => tx.session(&sender)?,
+    };
+    let mut book_changed = false;
+    let envelopes = std::mem::take(&mut input.envelopes);
+    for bytes in &envelopes {
+        let ack = match Envelope::from_bytes(bytes) {
+            Err(_) => Ack::Rejected(reject::MALFORMED),
+            Ok(envelope) => match &mut input.relation {
+                Relation::Contact { .. } => {
+                    let Some(current) = book.as_mut() else {
+                        // A contact without a session (never happens for
+                        // contacts made here): start one from its message.
+                        book = Some(SessionBook::new(input.sender));
+                        out.acks.push(Ack::Rejected(reject::UNDECRYPTABLE));
+                        continue;
+                    };
+                    from_contact(
+                        tx,
+                        &mut input,
+                        current,
+                        &envelope,
+                        &mut out,
+                        &mut book_changed,
+                    )?
+                }
+                Relation::Pending => from_pending(&input, book.as_ref(), &envelope),
+                Relation::Unknown => {
+                    let (ack, new_book) = from_unknown(tx, &mut input, &envelope, &mut out)?;
+                    if let Some(new_book) = new_book {
+                        book = Some(new_book);
+                        book_changed = true;
+                        input.relation = Relation::Pending;
+                    }
+                    ack
+                }
+            },
+        };
+        out.acks.push(ack);
+    }
+    if book_changed && let Some(book) = &book {
+        tx.set_session(book)?;
+    }
+    out.book = book;
+    Ok(out)
+}
+
+/// An envelope from a contact.
+fn from_contact(
+    tx: &mut WriteTx<'_>,
+    input: &mut BatchInput,
+    book: &mut SessionBook,
+    envelope: &Envelope,
+    out: &mut BatchOutput,
+    book_changed: &mut bool,
+) -> Result<Ack, StoreError> {
+    let opened = match open(tx, input, book, envelope)? {
+        Ok(opened) => opened,
+        Err(Refused::Duplicate) => return Ok(Ack::Stored),
+        Err(Refused::Code(code)) => return Ok(Ack::Rejected(code)),
+    };
+    // The ratchet moved: the book must be stored whatever the payload is.
+    *book_changed = true;
+    let Relation::Contact { contact, meta } = &mut input.relation else {
+        return Ok(Ack::Rejected(reject::UNKNOWN_SENDER));
+    };
+    // Any authenticated message from the contact means it has us as a
+    // contact too.
+    let confirm = |meta: &mut ContactMeta, out: &mut BatchOutput| {
+        if meta.state == StoredState::Pending {
+            meta.state = StoredState::Added;
+            out.accepted = true;
+        }
+    };
+    let payload = match opened.payload {
+        Ok(payload) => payload,
+        Err(()) => return Ok(Ack::Rejected(reject::BAD_PAYLOAD)),
+    };
+    let sender = input.sender.to_bytes();
+    match payload {
+        Payload::Text(text) => {
+            confirm(meta, out);
+            let conversation = tx.direct_conversation(&sender, input.now_ms)?;
+            let outcome = tx.record_incoming(Incoming {
+                conversation,
+                session: book,
+                message: NewMessage {
+                    id: *text.id.as_bytes(),
+                    sender,
+                    sent_at: text.sent_at.as_millis(),
+                    received_at: input.now_ms,
+                    content: opened.content,
+                    status: MessageStatus::Received,
+                },
+                receipt: None,
+            })?;
+            if let IncomingOutcome::Stored { seq, .. } = outcome {
+                out.texts.push(ReceivedText {
+                    id: *text.id.as_bytes(),
+                    conversation,
+                    seq,
+                    text: text.body,
+                    sent_at: text.sent_at.as_millis(),
+                });
+            }
+            Ok(Ack::Stored)
+        }
+        Payload::ReadReceipt(Receipt { ids }) => {
+            confirm(meta, out);
+            out.read.extend(ids.iter().map(|id| *id.as_bytes()));
+            Ok(Ack::Stored)
+        }
+        Payload::DeliveryReceipt(_) => {
+            // Sent when the contact accepts our request.
+            confirm(meta, out);
+            Ok(Ack::Stored)
+        }
+        Payload::ContactRequest(request) => {
+            let Some(code) = check_request(&request, &input.sender) else {
+                return Ok(Ack::Rejected(reject::BAD_REQUEST));
+            };
+            // We had added the sender ourselves: accept automatically.
+            confirm(meta, out);
+            meta.name = code.display_name().to_owned();
+            merge_hints(contact, &code);
+            let accept = Payload::DeliveryReceipt(Receipt {
+                ids: vec![request.id],
+            });
+            if let Some(queued) = queue_hidden(tx, book, &accept, random_id(), input.now_ms)? {
+                out.queued.push(queued);
+            }
+            tx.put_contact(&sender, contact)?;
+            meta::write_contact_meta(tx, &sender, meta)?;
+            out.contact = Some((Contact::clone(contact), meta.clone()));
+            Ok(Ack::Stored)
+        }
+        Payload::SenderKeyDistribution { .. } => Ok(Ack::Rejected(reject::UNSUPPORTED)),
+    }
+    .and_then(|ack| {
+        if out.accepted && out.contact.is_none() {
+            meta::write_contact_meta(tx, &sender, meta)?;
+            out.contact = Some((Contact::clone(contact), meta.clone()));
+        }
+        Ok(ack)
+    })
+}
+
+/// An envelope from an identity whose request waits for the user: a
+/// retransmission of the request is acknowledged, anything else is refused
+/// with [`reject::PENDING`] without touching the stored session.
+fn from_pending(input: &BatchInput, book: Option<&SessionBook>, envelope: &Envelope) -> Ack {
+    let Envelope::Prekey { message } = envelope else {
+        return Ack::Rejected(reject::PENDING);
+    };
+    let (Ok(message), Some(book)) = (PrekeyMessage::parse(message), book) else {
+        return Ack::Rejected(reject::PENDING);
+    };
+    let Some(mut trial) = copy_book(book) else {
+        return Ack::Rejected(reject::PENDING);
+    };
+    let signed = input
+        .prekeys
+        .get(message.signed_prekey_id(), input.now_ms / 1_000);
+    match trial.receive_prekey(&input.me, signed, None, &message) {
+        Err(SessionError::Replay) => Ack::Stored,
+        _ => Ack::Rejected(reject::PENDING),
+    }
+}
+
+/// An envelope from an unknown identity: only a valid contact request is
+/// accepted (stored as a pending request, with the new session).
+fn from_unknown(
+    tx: &mut WriteTx<'_>,
+    input: &mut BatchInput,
+    envelope: &Envelope,
+    out: &mut BatchOutput,
+) -> Result<(Ack, Option<SessionBook>), StoreError> {
+    if !matches!(envelope, Envelope::Prekey { .. }) {
+        return Ok((Ack::Rejected(reject::UNKNOWN_SENDER), None));
+    }
+    if input.requests.len() >= MAX_PENDING_REQUESTS {
+        return Ok((Ack::Rejected(reject::TOO_MANY_REQUESTS), None));
+    }
+    let sender = input.sender.to_bytes();
+    let mut book = SessionBook::new(input.sender);
+    let opened = match open(tx, input, &mut book, envelope)? {
+        Ok(opened) => opened,
+        Err(Refused::Duplicate) => return Ok((Ack::Rejected(reject::UNKNOWN_SENDER), None)),
+        Err(Refused::Code(code)) => return Ok((Ack::Rejected(code), None)),
+    };
+    // A refused request leaves nothing behind: the new session is dropped
+    // and the one-time prekey it used goes back to the store, so a forged
+    // request cannot burn a prekey handed out to someone else.
+    let refuse = |tx: &mut WriteTx<'_>, code: u16| -> Result<_, StoreError> {
+        if let Some((id, pair)) = &opened.consumed {
+            tx.put_one_time_prekey(*id, pair)?;
+        }
+        Ok((Ack::Rejected(code), None))
+    };
+    let request = match &opened.payload {
+        Ok(Payload::ContactRequest(request)) => request,
+        Ok(_) => return refuse(tx, reject::UNKNOWN_SENDER),
+        Err(()) => return refuse(tx, reject::BAD_PAYLOAD),
+    };
+    let Some(code) = check_request(request, &input.sender) else {
+        return refuse(tx, reject::BAD_REQUEST);
+    };
+    tx.put_contact_request(
+        &sender,
+        &StoredContactRequest {
+            payload: opened.content.clone(),
+            received_at: input.now_ms,
+        },
+    )?;
+    input.requests.retain(|key| key != &sender);
+    input.requests.push(sender);
+    meta::write_request_index(tx, &input.requests)?;
+    out.requests = Some(input.requests.clone());
+    out.new_request = Some(NewRequest {
+        name: code.display_name().to_owned(),
+        greeting: request.greeting.clone(),
+        received_at: input.now_ms,
+    });
+    Ok((Ack::Stored, Some(book)))
+}

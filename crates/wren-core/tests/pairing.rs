@@ -1,0 +1,284 @@
+//! Pairing through codes: request, accept, decline, automatic acceptance
+//! when both sides added each other, safety numbers.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{TestNode, start};
+use wren_core::{ContactState, NodeError, NodeEvent};
+
+async fn received(node: &mut TestNode, from: &str) -> String {
+    let from = from.to_owned();
+    node.next(|e| match e {
+        NodeEvent::MessageReceived { from: f, text, .. } if *f == from => Some(text.clone()),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_via_codes_and_accept() {
+    let mut a = start("Ada").await;
+    let mut b = start("Bob").await;
+    let code = b.node.pairing_code().await.unwrap();
+    assert!(code.starts_with("wren:1/"));
+
+    let info = a.node.add_contact(&code, Some("bob".into())).await.unwrap();
+    assert_eq!(info.peer_id, b.peer_id);
+    assert_eq!(info.name, "Bob");
+    assert_eq!(info.state, ContactState::Pending);
+    // Usable as a recipient at once.
+    let bp = b.peer_id.clone();
+    a.next(|e| match e {
+        NodeEvent::ContactAdded { contact, alias } if *contact == bp => {
+            assert_eq!(alias.as_deref(), Some("bob"));
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+
+    // B sees a request, not a conversation.
+    let ap = a.peer_id.clone();
+    let name = b
+        .next(|e| match e {
+            NodeEvent::ContactRequest { from, name } if *from == ap => Some(name.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(name, "Ada");
+    let requests = b.node.contact_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].peer_id, a.peer_id);
+    assert!(b.node.conversations().await.unwrap().is_empty());
+    assert!(b.node.contacts().await.unwrap().is_empty());
+    assert!(matches!(
+        b.node.send_text(&a.peer_id, "no").await,
+        Err(NodeError::UnknownContact(_))
+    ));
+
+    // Accept by display name.
+    let accepted = b.node.accept("Ada").await.unwrap();
+    assert_eq!(accepted.peer_id, a.peer_id);
+    assert_eq!(accepted.state, ContactState::Added);
+    b.next(|e| match e {
+        NodeEvent::ContactAdded { contact, .. } if *contact == ap => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(b.node.contact_requests().await.unwrap().is_empty());
+    a.next(|e| match e {
+        NodeEvent::ContactAccepted { contact } if *contact == bp => Some(()),
+        _ => None,
+    })
+    .await;
+    let contacts = a.node.contacts().await.unwrap();
+    assert_eq!(contacts[0].state, ContactState::Added);
+
+    // Both sides show the same safety number.
+    let sa = a.node.safety_number("bob").await.unwrap();
+    let sb = b.node.safety_number(&a.peer_id).await.unwrap();
+    assert_eq!(sa, sb);
+    assert_eq!(sa, contacts[0].safety_number);
+    assert_eq!(sa.split(' ').count(), 12);
+    assert!(!contacts[0].verified);
+    assert!(a.node.verify("bob").await.unwrap().verified);
+
+    // And they talk.
+    a.node.send_text("bob", "hi Bob").await.unwrap();
+    assert_eq!(received(&mut b, &a.peer_id).await, "hi Bob");
+    b.node.send_text(&a.peer_id, "hi Ada").await.unwrap();
+    assert_eq!(received(&mut a, &b.peer_id).await, "hi Ada");
+
+    // Typed errors.
+    assert!(matches!(
+        a.node.add_contact("wren:1/AAAA", None).await,
+        Err(NodeError::BadCode(_))
+    ));
+    let own = a.node.pairing_code().await.unwrap();
+    assert!(matches!(
+        a.node.add_contact(&own, None).await,
+        Err(NodeError::IsSelf)
+    ));
+    let mut c = start("Cy").await;
+    let code_c = c.node.pairing_code().await.unwrap();
+    assert!(matches!(
+        a.node.add_contact(&code_c, Some("bob".into())).await,
+        Err(NodeError::AliasTaken(_))
+    ));
+    assert!(matches!(
+        a.node.add_contact(&c.peer_id, None).await,
+        Err(NodeError::UnknownPeer)
+    ));
+    let _ = &mut c;
+    for n in [&a, &b, &c] {
+        n.node.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decline_drops_the_request() {
+    let mut a = start("Ada").await;
+    let mut b = start("Bob").await;
+    let code = b.node.pairing_code().await.unwrap();
+    a.node.add_contact(&code, Some("bob".into())).await.unwrap();
+    let ap = a.peer_id.clone();
+    b.next(|e| match e {
+        NodeEvent::ContactRequest { from, .. } if *from == ap => Some(()),
+        _ => None,
+    })
+    .await;
+    b.node.decline(&a.peer_id).await.unwrap();
+    assert!(b.node.contact_requests().await.unwrap().is_empty());
+    assert!(b.node.contacts().await.unwrap().is_empty());
+    assert!(matches!(
+        b.node.accept(&a.peer_id).await,
+        Err(NodeError::NoSuchRequest(_))
+    ));
+    // A's later message is refused as from an unknown identity.
+    let sent = a.node.send_text("bob", "anyone?").await.unwrap();
+    let id = sent.id.clone();
+    let detail = a
+        .next(|e| match e {
+            NodeEvent::StatusChanged {
+                id: i,
+                status: wren_core::Status::Failed,
+                detail,
+                ..
+            } if *i == id => Some(detail.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(detail.unwrap().contains("not a contact"));
+    assert!(b.node.conversations().await.unwrap().is_empty());
+    a.node.shutdown().await.unwrap();
+    b.node.shutdown().await.unwrap();
+}
+
+/// Both add each other's codes at the same moment: each request is accepted
+/// automatically (or the add accepts the other's request), nobody is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_adds_accept_automatically() {
+    let mut a = start("Ada").await;
+    let mut b = start("Bob").await;
+    let code_a = a.node.pairing_code().await.unwrap();
+    let code_b = b.node.pairing_code().await.unwrap();
+    let (ra, rb) = tokio::join!(
+        a.node.add_contact(&code_b, Some("bob".into())),
+        b.node.add_contact(&code_a, Some("ada".into())),
+    );
+    ra.unwrap();
+    rb.unwrap();
+    a.node.send_text("bob", "from Ada").await.unwrap();
+    b.node.send_text("ada", "from Bob").await.unwrap();
+    let bp = b.peer_id.clone();
+    let ap = a.peer_id.clone();
+    let mut requests = 0;
+    let text = a
+        .next(|e| match e {
+            NodeEvent::ContactRequest { .. } => {
+                requests += 1;
+                None
+            }
+            NodeEvent::MessageReceived { from, text, .. } if *from == bp => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "from Bob");
+    let text = b
+        .next(|e| match e {
+            NodeEvent::ContactRequest { .. } => {
+                requests += 1;
+                None
+            }
+            NodeEvent::MessageReceived { from, text, .. } if *from == ap => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "from Ada");
+    assert_eq!(requests, 0, "nobody is asked");
+    assert!(a.node.contact_requests().await.unwrap().is_empty());
+    assert!(b.node.contact_requests().await.unwrap().is_empty());
+    assert_eq!(
+        a.node.safety_number("bob").await.unwrap(),
+        b.node.safety_number("ada").await.unwrap()
+    );
+    // The sessions converged: more messages both ways still decrypt.
+    for i in 0..5 {
+        a.node.send_text("bob", &format!("a{i}")).await.unwrap();
+        b.node.send_text("ada", &format!("b{i}")).await.unwrap();
+    }
+    for i in 0..5 {
+        assert_eq!(received(&mut b, &a.peer_id).await, format!("a{i}"));
+        assert_eq!(received(&mut a, &b.peer_id).await, format!("b{i}"));
+    }
+    a.node.shutdown().await.unwrap();
+    b.node.shutdown().await.unwrap();
+}
+
+/// A adds B's code while B is offline; then B comes back and adds A's code:
+/// A already has B as a contact, so B's request is accepted automatically,
+/// and A's queued request reaches B, who has A as a contact too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_from_a_contact_is_accepted_automatically() {
+    let mut a = start("Ada").await;
+    let b = start("Bob").await;
+    let code_b = b.node.pairing_code().await.unwrap();
+    let b_home = b.home.clone();
+    let b_listen = b.listen.clone();
+    b.node.shutdown().await.unwrap();
+    let b_dir = b;
+
+    a.node
+        .add_contact(&code_b, Some("bob".into()))
+        .await
+        .unwrap();
+    a.node
+        .send_text("bob", "queued while you were away")
+        .await
+        .unwrap();
+    let code_a = a.node.pairing_code().await.unwrap();
+
+    let mut b = common::open(&b_home, b_listen).await;
+    b.node
+        .add_contact(&code_a, Some("ada".into()))
+        .await
+        .unwrap();
+    let ap = a.peer_id.clone();
+    let bp = b.peer_id.clone();
+    let mut requests = 0;
+    let text = b
+        .next(|e| match e {
+            NodeEvent::ContactRequest { .. } => {
+                requests += 1;
+                None
+            }
+            NodeEvent::MessageReceived { from, text, .. } if *from == ap => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "queued while you were away");
+    b.node.send_text("ada", "back").await.unwrap();
+    let text = a
+        .next(|e| match e {
+            NodeEvent::ContactRequest { .. } => {
+                requests += 1;
+                None
+            }
+            NodeEvent::MessageReceived { from, text, .. } if *from == bp => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "back");
+    assert_eq!(requests, 0);
+    assert!(a.node.contact_requests().await.unwrap().is_empty());
+    assert!(b.node.contact_requests().await.unwrap().is_empty());
+    a.node.shutdown().await.unwrap();
+    b.node.shutdown().await.unwrap();
+    drop(b_dir);
+}
