@@ -229,10 +229,7 @@ async fn request_from_a_contact_is_accepted_automatically() {
     let mut a = start("Ada").await;
     let b = start("Bob").await;
     let code_b = b.node.pairing_code().await.unwrap();
-    let b_home = b.home.clone();
-    let b_listen = b.listen.clone();
-    b.node.shutdown().await.unwrap();
-    let b_dir = b;
+    let stopped = b.stop().await;
 
     a.node
         .add_contact(&code_b, Some("bob".into()))
@@ -244,7 +241,7 @@ async fn request_from_a_contact_is_accepted_automatically() {
         .unwrap();
     let code_a = a.node.pairing_code().await.unwrap();
 
-    let mut b = common::open(&b_home, b_listen).await;
+    let mut b = stopped.reopen().await;
     b.node
         .add_contact(&code_a, Some("ada".into()))
         .await
@@ -280,5 +277,56 @@ async fn request_from_a_contact_is_accepted_automatically() {
     assert!(b.node.contact_requests().await.unwrap().is_empty());
     a.node.shutdown().await.unwrap();
     b.node.shutdown().await.unwrap();
-    drop(b_dir);
+}
+
+/// Deterministic form of the automatic acceptance: the node added a peer's
+/// code (the peer is a pending contact); the peer's own request then
+/// arrives and is accepted without asking, and the peer's messages go
+/// straight to the conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_from_a_pending_contact_is_accepted_without_asking() {
+    use common::raw::{Raw, request, seal, session, text};
+    use wren_net::Ack;
+
+    let mut b = start("Bob").await;
+    let m = Raw::new();
+    let m_peer = m.me.public().peer_id().to_string();
+    let info = b
+        .node
+        .add_contact(&m.code("Mia"), Some("mia".into()))
+        .await
+        .unwrap();
+    assert_eq!(info.state, ContactState::Pending);
+
+    let mut book = session(&m, &b.node.pairing_code().await.unwrap());
+    let envelopes = vec![
+        seal(&mut book, &request(m.code("Mia"))),
+        seal(&mut book, &text("hello Bob")),
+    ];
+    assert_eq!(m.send(&b, envelopes).await, [Ack::Stored, Ack::Stored]);
+    let mut requests = 0;
+    let mut accepted = false;
+    let received = b
+        .next(|e| match e {
+            NodeEvent::ContactRequest { .. } => {
+                requests += 1;
+                None
+            }
+            NodeEvent::ContactAccepted { contact } if *contact == m_peer => {
+                accepted = true;
+                None
+            }
+            NodeEvent::MessageReceived { from, text, .. } if *from == m_peer => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(received, "hello Bob");
+    assert!(accepted);
+    assert_eq!(requests, 0);
+    assert!(b.node.contact_requests().await.unwrap().is_empty());
+    let contacts = b.node.contacts().await.unwrap();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].state, ContactState::Added);
+    assert_eq!(contacts[0].name, "Mia");
+    b.node.shutdown().await.unwrap();
 }

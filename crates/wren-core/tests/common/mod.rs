@@ -11,6 +11,8 @@
     clippy::indexing_slicing
 )]
 
+pub(crate) mod raw;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,22 +91,35 @@ impl TestNode {
         .await
     }
 
+    /// Stops the node (its home stays).
+    pub(crate) async fn stop(self) -> Stopped {
+        self.node.shutdown().await.unwrap();
+        Stopped {
+            home: self.home,
+            listen: self.listen,
+            dir: self._dir,
+        }
+    }
+
     /// Stops the node and reopens its home on the same address.
     pub(crate) async fn restart(self) -> TestNode {
-        let TestNode {
-            node,
-            events,
-            home,
-            listen,
-            _dir,
-            ..
-        } = self;
-        node.shutdown().await.unwrap();
-        drop(node);
-        drop(events);
-        let mut reopened = open(&home, listen).await;
-        reopened._dir = _dir;
-        reopened
+        self.stop().await.reopen().await
+    }
+}
+
+/// A stopped node's home.
+pub(crate) struct Stopped {
+    pub(crate) home: PathBuf,
+    pub(crate) listen: Multiaddr,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Stopped {
+    /// Opens the home again on the same address.
+    pub(crate) async fn reopen(self) -> TestNode {
+        let mut node = open(&self.home, self.listen).await;
+        node._dir = self.dir;
+        node
     }
 }
 
