@@ -292,13 +292,9 @@ pub(crate) fn process(
             Err(_) => Ack::Rejected(reject::MALFORMED),
             Ok(envelope) => match &mut input.relation {
                 Relation::Contact { .. } => {
-                    let Some(current) = book.as_mut() else {
-                        // A contact without a session (never happens for
-                        // contacts made here): start one from its message.
-                        book = Some(SessionBook::new(input.sender));
-                        out.acks.push(Ack::Rejected(reject::UNDECRYPTABLE));
-                        continue;
-                    };
+                    // A contact without a stored session (its state was
+                    // lost) can still start a new one with a prekey message.
+                    let current = book.get_or_insert_with(|| SessionBook::new(input.sender));
                     from_contact(
                         tx,
                         &mut input,
