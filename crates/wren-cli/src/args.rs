@@ -1,0 +1,89 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use wren_core::Multiaddr;
+
+/// Wren's headless client.
+#[derive(Debug, Parser)]
+#[command(name = "wren-cli", version, about)]
+pub(crate) struct Args {
+    /// The profile directory (default: the OS data directory for Wren).
+    #[arg(long, global = true, env = "WREN_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Creates the identity (once per profile).
+    Init {
+        /// The display name contacts see.
+        #[arg(long)]
+        name: String,
+    },
+    /// Prints the pairing code (one line beginning `wren:`).
+    Id {
+        /// Also draws it as a QR code in the terminal.
+        #[arg(long)]
+        qr: bool,
+    },
+    /// Manages contacts.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Prints the history with a contact, oldest first.
+    History {
+        /// An alias or a peer id.
+        contact: String,
+        /// How many of the newest messages.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON array of message objects.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs the node until stdin closes, SIGINT or SIGTERM.
+    Run {
+        /// Listens on this address (repeatable; default: any port, TCP and QUIC).
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<Multiaddr>,
+        /// Events as JSON lines on stdout; commands as JSON lines on stdin.
+        #[arg(long)]
+        json: bool,
+        /// Does not announce or discover peers on the local network.
+        #[arg(long)]
+        no_mdns: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ContactsCommand {
+    /// Adds a contact from a pairing code or a peer id (fingerprint).
+    Add {
+        /// A `wren:` pairing code or a peer id.
+        code_or_peer_id: String,
+        /// What to call the contact.
+        #[arg(long)]
+        alias: Option<String>,
+    },
+    /// Lists the contacts.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists Wren peers found on the local network, with fingerprints.
+    Nearby {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints the safety number shared with a contact.
+    Verify {
+        /// An alias or a peer id.
+        contact: String,
+    },
+}

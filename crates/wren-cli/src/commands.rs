@@ -1,0 +1,172 @@
+//! The one-shot commands (`init`, `id`, `contacts …`, `history`), and
+//! dispatch to `run`.
+
+use anyhow::{Context, Result};
+use wren_core::{MessageInfo, Node, NodeConfig};
+
+use crate::args::{Args, Command, ContactsCommand};
+use crate::home;
+use crate::json;
+
+/// Runs the command the arguments name.
+pub(crate) async fn dispatch(args: Args) -> Result<()> {
+    let home = home::resolve(args.home)?;
+    match args.command {
+        Command::Init { name } => {
+            let identity = Node::init(&home, &name, home::unlock())
+                .await
+                .with_context(|| format!("cannot initialise {}", home.display()))?;
+            println!("{}", identity.peer_id);
+            Ok(())
+        }
+        Command::Id { qr } => {
+            let node = open(&home, false).await?;
+            let code = node.pairing_code().await;
+            node.shutdown().await.ok();
+            let code = code?;
+            println!("{code}");
+            if qr {
+                println!("{}", render_qr(&code)?);
+            }
+            Ok(())
+        }
+        Command::Contacts(command) => contacts(&home, command).await,
+        Command::History {
+            contact,
+            limit,
+            json: as_json,
+        } => {
+            let node = open(&home, false).await?;
+            let history = history(&node, &contact, limit).await;
+            node.shutdown().await.ok();
+            let history = history?;
+            if as_json {
+                let messages: Vec<_> = history.iter().map(json::message).collect();
+                println!("{}", serde_json::Value::Array(messages));
+            } else {
+                for message in &history {
+                    let who = if message.outgoing { "me" } else { &contact };
+                    println!(
+                        "[{}] {who}: {} ({})",
+                        message.sent_at, message.text, message.status
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Run {
+            listen,
+            json: as_json,
+            no_mdns,
+        } => {
+            let mut config = NodeConfig::new(&home);
+            config.unlock = home::unlock();
+            config.listen = listen;
+            config.mdns = !no_mdns;
+            crate::run::run(config, as_json).await
+        }
+    }
+}
+
+/// The newest `limit` messages with `contact`, oldest first, read page by
+/// page (the engine bounds each page).
+async fn history(node: &Node, contact: &str, limit: usize) -> Result<Vec<MessageInfo>> {
+    let mut pages = Vec::new();
+    let mut total = 0;
+    let mut before = None;
+    while total < limit {
+        let want = (limit - total).min(wren_core::limits::MAX_HISTORY_PAGE);
+        let page = node.history(contact, before, want).await?;
+        let Some(first) = page.first() else { break };
+        before = Some(first.seq);
+        total += page.len();
+        let short = page.len() < want;
+        pages.push(page);
+        if short {
+            break;
+        }
+    }
+    Ok(pages.into_iter().rev().flatten().collect())
+}
+
+/// Opens the node of `home` for a one-shot command.
+async fn open(home: &std::path::Path, mdns: bool) -> Result<Node> {
+    let mut config = NodeConfig::new(home);
+    config.unlock = home::unlock();
+    config.mdns = mdns;
+    let (node, _events) = Node::open(config)
+        .await
+        .with_context(|| format!("cannot open {}", home.display()))?;
+    Ok(node)
+}
+
+async fn contacts(home: &std::path::Path, command: ContactsCommand) -> Result<()> {
+    match command {
+        ContactsCommand::Add {
+            code_or_peer_id,
+            alias,
+        } => {
+            // Adding by peer id may need the LAN to find the peer.
+            let by_peer_id = !code_or_peer_id.starts_with("wren:");
+            let node = open(home, by_peer_id).await?;
+            let added = node.add_contact(&code_or_peer_id, alias).await;
+            node.shutdown().await.ok();
+            let added = added?;
+            println!("{}", added.alias.as_deref().unwrap_or(&added.peer_id));
+            Ok(())
+        }
+        ContactsCommand::List { json: as_json } => {
+            let node = open(home, false).await?;
+            let contacts = node.contacts().await;
+            node.shutdown().await.ok();
+            let contacts = contacts?;
+            if as_json {
+                println!("{}", serde_json::to_string(&contacts)?);
+            } else {
+                for contact in &contacts {
+                    println!(
+                        "{}\t{}\t{}{}",
+                        contact.alias.as_deref().unwrap_or("-"),
+                        contact.peer_id,
+                        contact.name,
+                        if contact.verified { "\tverified" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        ContactsCommand::Nearby { json: as_json } => {
+            let node = open(home, true).await?;
+            // mDNS answers within a second on a LAN.
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let nearby = node.nearby().await;
+            node.shutdown().await.ok();
+            let nearby = nearby?;
+            if as_json {
+                println!("{}", serde_json::to_string(&nearby)?);
+            } else {
+                for peer in &nearby {
+                    println!("{}\t{}", peer.peer_id, peer.fingerprint);
+                }
+            }
+            Ok(())
+        }
+        ContactsCommand::Verify { contact } => {
+            let node = open(home, false).await?;
+            let number = node.safety_number(&contact).await;
+            node.shutdown().await.ok();
+            println!("{}", number?);
+            Ok(())
+        }
+    }
+}
+
+/// The code as a QR code drawn with half-block characters (two modules per
+/// character cell).
+fn render_qr(code: &str) -> Result<String> {
+    let qr = qrcode::QrCode::new(code.as_bytes()).context("the code does not fit a QR code")?;
+    Ok(qr
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .quiet_zone(true)
+        .build())
+}

@@ -1,0 +1,364 @@
+//! `wren-cli run`: the node running, events out, commands in.
+//!
+//! Three tasks. The *event pump* moves engine events into the output
+//! queue as fast as they come (the engine drops events it cannot hand
+//! over, so it must never wait on stdout). The *command loop* reads stdin
+//! line by line and runs each command to completion before reading the
+//! next, so commands are processed in the order they arrive. The *writer*
+//! owns stdout: it turns queue items into lines and enforces the `status`
+//! contract — a message's first status line is the `sending` one carrying
+//! the command's `ref`, written once `send` has returned, that is once the
+//! message is durably in the outbox; engine status events that overtake it
+//! are held back until then.
+
+use std::collections::{HashMap, VecDeque};
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use wren_core::{Node, NodeConfig, NodeEvent, Status};
+
+use crate::json::{self, JsonCommand};
+
+/// Items waiting for stdout. Large, because the writer only waits on
+/// whoever reads our stdout, and the event pump must keep draining the
+/// engine meanwhile.
+const OUTPUT_QUEUE: usize = 65_536;
+
+/// Most sent-message refs remembered (for `ref` on later status lines).
+const MAX_REFS: usize = 65_536;
+
+/// Most engine status events held back while a send is in flight.
+const MAX_HELD: usize = 65_536;
+
+/// Longest command line accepted (a text is at most 32 KiB, escaped).
+const MAX_LINE_BYTES: usize = 256 * 1024;
+
+enum Output {
+    /// An engine event.
+    Event(NodeEvent),
+    /// A send command is about to run.
+    SendStarted,
+    /// It committed the message.
+    SendDone {
+        id: String,
+        conversation: u64,
+        reference: Option<Value>,
+    },
+    /// It failed (an `error` line is sent separately).
+    SendFailed,
+    /// A ready-made line.
+    Line(Value),
+}
+
+/// Runs the node until stdin closes, SIGINT or SIGTERM.
+pub(crate) async fn run(config: NodeConfig, as_json: bool) -> Result<()> {
+    let home = config.home.clone();
+    let (node, mut events) = Node::open(config)
+        .await
+        .with_context(|| format!("cannot open {}", home.display()))?;
+
+    // Ready once listening.
+    let mut early = Vec::new();
+    let mut listen = node.listen_addrs().await?;
+    while listen.is_empty() {
+        match events.recv().await {
+            Some(event) => early.push(event),
+            None => anyhow::bail!("the node stopped while starting"),
+        }
+        listen = node.listen_addrs().await?;
+    }
+    let identity = node.identity().await;
+    let code = node.pairing_code().await?;
+
+    let (out, queue) = mpsc::channel::<Output>(OUTPUT_QUEUE);
+    let writer = tokio::spawn(write_output(queue, as_json));
+    out.send(Output::Line(json!({
+        "event": "ready",
+        "peer_id": identity.peer_id,
+        "name": identity.name,
+        "listen": listen.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "code": code,
+    })))
+    .await
+    .ok();
+
+    let pump = {
+        let out = out.clone();
+        tokio::spawn(async move {
+            for event in early {
+                if out.send(Output::Event(event)).await.is_err() {
+                    return;
+                }
+            }
+            while let Some(event) = events.recv().await {
+                if out.send(Output::Event(event)).await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
+
+    let commands = read_commands(node.clone(), out.clone());
+    tokio::select! {
+        result = commands => result?,
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate() => {}
+    }
+    node.shutdown().await.ok();
+    pump.abort();
+    drop(out);
+    writer.await.ok();
+    Ok(())
+}
+
+/// Resolves on SIGTERM.
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// Reads and runs commands until stdin closes.
+async fn read_commands(node: Node, out: mpsc::Sender<Output>) -> Result<()> {
+    let mut lines = BufReader::new(tokio::io::stdin());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = lines.read_line(&mut line).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        if line.len() > MAX_LINE_BYTES {
+            out.send(Output::Line(json::error("command line too long", None)))
+                .await
+                .ok();
+            continue;
+        }
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match json::parse_command(text) {
+            Ok(command) => execute(&node, &out, command).await,
+            Err((detail, reference)) => {
+                out.send(Output::Line(json::error(detail, reference.as_ref())))
+                    .await
+                    .ok();
+            }
+        }
+    }
+}
+
+/// Runs one command; its answers and errors go to `out`.
+async fn execute(node: &Node, out: &mpsc::Sender<Output>, command: JsonCommand) {
+    let reference = command.reference().cloned();
+    let answer = match command {
+        JsonCommand::Send { to, text, .. } => {
+            out.send(Output::SendStarted).await.ok();
+            match node.send_text(&to, &text).await {
+                Ok(sent) => Output::SendDone {
+                    id: sent.id,
+                    conversation: sent.conversation,
+                    reference,
+                },
+                Err(error) => {
+                    out.send(Output::SendFailed).await.ok();
+                    Output::Line(json::error(error, reference.as_ref()))
+                }
+            }
+        }
+        // `contact_added` comes from the engine.
+        JsonCommand::AddContact { code, alias, .. } => match node.add_contact(&code, alias).await {
+            Ok(_) => return,
+            Err(error) => Output::Line(json::error(error, reference.as_ref())),
+        },
+        JsonCommand::Accept { contact, alias, .. } => {
+            match node.accept_with_alias(&contact, alias).await {
+                Ok(_) => return,
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
+        JsonCommand::Decline { contact, .. } => match node.decline(&contact).await {
+            Ok(()) => Output::Line(json::with_ref(
+                json!({"event": "declined", "contact": contact}),
+                reference.as_ref(),
+            )),
+            Err(error) => Output::Line(json::error(error, reference.as_ref())),
+        },
+        JsonCommand::Read { conversation, .. } => {
+            let conversation = match conversation {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            match node.mark_read(&conversation).await {
+                Ok(count) => Output::Line(json::with_ref(
+                    json!({"event": "marked_read", "conversation": conversation, "count": count}),
+                    reference.as_ref(),
+                )),
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
+        JsonCommand::Retry { id, .. } => match node.retry(&id).await {
+            Ok(()) => return,
+            Err(error) => Output::Line(json::error(error, reference.as_ref())),
+        },
+    };
+    out.send(answer).await.ok();
+}
+
+/// Owns stdout (see the module documentation).
+async fn write_output(mut queue: mpsc::Receiver<Output>, as_json: bool) {
+    let mut stdout = tokio::io::stdout();
+    let mut refs: HashMap<String, Option<Value>> = HashMap::new();
+    let mut ref_order: VecDeque<String> = VecDeque::new();
+    let mut in_flight = 0usize;
+    let mut held: VecDeque<NodeEvent> = VecDeque::new();
+    let mut batch = Vec::new();
+    while queue.recv_many(&mut batch, 1_024).await > 0 {
+        let mut text = String::new();
+        for item in batch.drain(..) {
+            let mut lines = Vec::new();
+            match item {
+                Output::Line(value) => lines.push(value),
+                Output::SendStarted => in_flight += 1,
+                Output::SendFailed => {
+                    in_flight = in_flight.saturating_sub(1);
+                    if in_flight == 0 {
+                        release(&mut held, &refs, &mut lines, None);
+                    }
+                }
+                Output::SendDone {
+                    id,
+                    conversation,
+                    reference,
+                } => {
+                    in_flight = in_flight.saturating_sub(1);
+                    lines.push(json::status(
+                        &id,
+                        conversation,
+                        Status::Sending,
+                        None,
+                        reference.as_ref(),
+                    ));
+                    if refs.len() >= MAX_REFS
+                        && let Some(oldest) = ref_order.pop_front()
+                    {
+                        refs.remove(&oldest);
+                    }
+                    refs.insert(id.clone(), reference);
+                    ref_order.push_back(id.clone());
+                    let only = if in_flight == 0 {
+                        None
+                    } else {
+                        Some(id.as_str())
+                    };
+                    release(&mut held, &refs, &mut lines, only);
+                }
+                Output::Event(event) => match &event {
+                    // The writer announces `sending` itself, with the ref.
+                    NodeEvent::StatusChanged {
+                        status: Status::Sending,
+                        id,
+                        ..
+                    } if refs.contains_key(id) || in_flight > 0 => {}
+                    NodeEvent::StatusChanged { id, .. }
+                        if in_flight > 0 && !refs.contains_key(id) =>
+                    {
+                        if held.len() < MAX_HELD {
+                            held.push_back(event);
+                        }
+                    }
+                    _ => lines.extend(render(&event, &refs)),
+                },
+            }
+            for line in lines {
+                if as_json {
+                    text.push_str(&line.to_string());
+                } else {
+                    text.push_str(&human(&line));
+                }
+                text.push('\n');
+            }
+        }
+        if stdout.write_all(text.as_bytes()).await.is_err() || stdout.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes held status events: those of `only` (or all when `None`), in
+/// the order they came.
+fn release(
+    held: &mut VecDeque<NodeEvent>,
+    refs: &HashMap<String, Option<Value>>,
+    lines: &mut Vec<Value>,
+    only: Option<&str>,
+) {
+    let mut keep = VecDeque::new();
+    for event in held.drain(..) {
+        let matches = match (&event, only) {
+            (_, None) => true,
+            (NodeEvent::StatusChanged { id, .. }, Some(only)) => id == only,
+            _ => true,
+        };
+        if matches {
+            if !matches!(
+                event,
+                NodeEvent::StatusChanged {
+                    status: Status::Sending,
+                    ..
+                }
+            ) {
+                lines.extend(render(&event, refs));
+            }
+        } else {
+            keep.push_back(event);
+        }
+    }
+    *held = keep;
+}
+
+/// An engine event as a line, with the ref of the message it concerns.
+fn render(event: &NodeEvent, refs: &HashMap<String, Option<Value>>) -> Option<Value> {
+    match event {
+        NodeEvent::StatusChanged {
+            id,
+            conversation,
+            status,
+            detail,
+        } => Some(json::status(
+            id,
+            *conversation,
+            *status,
+            detail.as_deref(),
+            refs.get(id).and_then(Option::as_ref),
+        )),
+        other => json::event(other),
+    }
+}
+
+/// A line for people: `event: key=value …`.
+fn human(line: &Value) -> String {
+    let Some(object) = line.as_object() else {
+        return line.to_string();
+    };
+    let kind = object.get("event").and_then(Value::as_str).unwrap_or("?");
+    let mut text = kind.to_owned();
+    text.push(':');
+    for (key, value) in object {
+        if key == "event" || value.is_null() {
+            continue;
+        }
+        let value = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        text.push_str(&format!(" {key}={value}"));
+    }
+    text
+}
