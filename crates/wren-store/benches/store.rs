@@ -29,7 +29,7 @@ use std::hint::black_box;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use wren_crypto::{IdentityKeyPair, SessionBook};
 use wren_store::{
@@ -417,4 +417,177 @@ fn last50(c: &mut Criterion) {
 }
 
 criterion_group!(benches, appends, last50);
-criterion_main!(benches);
+
+/// Paired mode (`WREN_BENCH_PAIRED=1`): raw and store alternate operation
+/// by operation, so that the disk's bimodal fsync latency and the machine's
+/// other load hit both sides alike; prints each side's median and the
+/// median of the per-pair ratios (with the 10th-90th percentiles).
+fn paired() {
+    let rounds: usize = std::env::var("WREN_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    let total: u64 = std::env::var("WREN_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let f = std::sync::Arc::new(fixture());
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(Store::open(dir.path(), Unlock::KeyFile))
+        .unwrap();
+    let contact = f.contact;
+    let conv = rt
+        .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
+        .unwrap();
+    let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
+    let (mut n, mut m) = (0u64, 0u64);
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        f();
+        start.elapsed().as_secs_f64()
+    };
+
+    let report = |name: &str, raw: Vec<f64>, store: Vec<f64>| {
+        let mut ratios: Vec<f64> = store.iter().zip(&raw).map(|(s, r)| s / r).collect();
+        ratios.sort_by(f64::total_cmp);
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "{name:<16} raw {:>9.1} µs  store {:>9.1} µs  ratio {:.3} (10-90 %: {:.3}-{:.3})",
+            median(raw) * 1e6,
+            median(store) * 1e6,
+            ratios[ratios.len() / 2],
+            ratios[ratios.len() / 10],
+            ratios[ratios.len() * 9 / 10],
+        );
+    };
+
+    let (mut raw_t, mut store_t) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        raw_t.push(time(&mut || {
+            m += 1;
+            raw_commit(&raw, &f, m, 1, None);
+        }));
+        store_t.push(time(&mut || {
+            n += 1;
+            let (f, k) = (f.clone(), n);
+            rt.block_on(store.write(move |tx| tx.record_outgoing(outgoing(&f, conv, k))))
+                .unwrap();
+        }));
+    }
+    report("append_single", raw_t, store_t);
+
+    let (mut raw_t, mut store_t) = (Vec::new(), Vec::new());
+    for _ in 0..rounds / 4 {
+        raw_t.push(time(&mut || {
+            raw_commit(&raw, &f, m + 1, 100, None);
+            m += 100;
+        }));
+        store_t.push(time(&mut || {
+            let (f, start) = (f.clone(), n);
+            n += 100;
+            rt.block_on(store.write(move |tx| {
+                for k in 1..=100 {
+                    tx.record_outgoing(outgoing(&f, conv, start + k))?;
+                }
+                Ok(())
+            }))
+            .unwrap();
+        }));
+    }
+    report("append_batch100", raw_t, store_t);
+    drop(store);
+    drop(raw);
+
+    // last50 on fresh files holding `total` messages each.
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(Store::open(dir.path(), Unlock::KeyFile))
+        .unwrap();
+    let conv = rt
+        .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
+        .unwrap();
+    let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
+    let cipher = XChaCha20Poly1305::new(&[9u8; 32].into());
+    let chunk = 32 * BLOCK_MAX_MESSAGES as u64;
+    let mut filled = 0u64;
+    while filled < total {
+        let (start, count) = (filled, chunk.min(total - filled));
+        filled += count;
+        let ff = f.clone();
+        rt.block_on(store.write(move |tx| {
+            for k in 1..=count {
+                tx.record_outgoing(outgoing(&ff, conv, start + k))?;
+            }
+            Ok(())
+        }))
+        .unwrap();
+        raw_commit(&raw, &f, start + 1, count, Some(&cipher));
+    }
+    let read_raw = || {
+        let txn = raw.begin_read().unwrap();
+        let table = txn.open_table(RAW_BLOCKS).unwrap();
+        let mut out = Vec::with_capacity(4);
+        let mut messages = 0;
+        for entry in table.range((1, 0)..=(1, u64::MAX)).unwrap().rev() {
+            let (_, v) = entry.unwrap();
+            let (nonce, ciphertext) = v.value().split_at(24);
+            let nonce: [u8; 24] = nonce.try_into().unwrap();
+            let block = cipher
+                .decrypt(
+                    &XNonce::from(nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad: b"blocks",
+                    },
+                )
+                .unwrap();
+            messages += block.len() / ENTRY_BYTES;
+            out.push(block);
+            if messages >= 50 {
+                break;
+            }
+        }
+        black_box(out);
+    };
+    let (mut raw_t, mut thread_t, mut async_t) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds * 5 {
+        raw_t.push(time(&mut || read_raw()));
+        thread_t.push(
+            rt.block_on(store.read(move |tx| {
+                let start = std::time::Instant::now();
+                let page = tx.page(conv, None, Order::NewestFirst, 50)?;
+                touch(&page);
+                let elapsed = start.elapsed().as_secs_f64();
+                assert_eq!(page.len(), 50);
+                Ok(elapsed)
+            }))
+            .unwrap(),
+        );
+        async_t.push(time(&mut || {
+            let page = rt
+                .block_on(store.read(move |tx| tx.page(conv, None, Order::NewestFirst, 50)))
+                .unwrap();
+            touch(&page);
+            assert_eq!(page.len(), 50);
+        }));
+    }
+    println!("last50 among {total} messages:");
+    report("  in thread", raw_t.clone(), thread_t);
+    report("  through API", raw_t, async_t);
+}
+
+fn main() {
+    if std::env::var_os("WREN_BENCH_PAIRED").is_some() {
+        paired();
+    } else {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}

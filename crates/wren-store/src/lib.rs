@@ -25,7 +25,9 @@
 //!
 //! # Sealing
 //!
-//! Every value except `meta` and the pure indexes is sealed with
+//! Every value except `meta`, the pure indexes and the outbox (whose
+//! envelopes are already end-to-end ciphertext, see [`schema::OUTBOX`]) is
+//! sealed with
 //! XChaCha20-Poly1305 under the 32-byte storage key, with a random 24-byte
 //! nonce per write. The issue asks for ChaCha20-Poly1305: XChaCha20 is its
 //! extended-nonce variant, chosen because a random 192-bit nonce is safe for
@@ -35,6 +37,11 @@
 //! codec (`wren_proto::codec`); every read decodes with a byte limit, and a
 //! record that does not open or decode is a typed [`StoreError::Corrupt`]
 //! (or [`CorruptMessage`] in a page) for that record only.
+//!
+//! Messages are sealed in blocks of up to [`BLOCK_MAX_MESSAGES`]
+//! consecutive messages of a conversation: reading a page of history opens
+//! a few seals instead of one per message. A damaged block is reported once
+//! in its place and never written to again.
 //!
 //! What is *not* sealed, and so visible to whoever copies the file: the
 //! keys of every table (conversation ids, sequence numbers, message ids,
@@ -75,12 +82,13 @@
 //! a newer version is [`StoreError::NewerSchema`]; the migration hook for
 //! older versions runs inside one write transaction.
 //!
-//! # Threat model (summary; to go into docs/threat-model.md)
+//! # Threat model (summary; docs/threat-model.md has it in full)
 //!
 //! - *Copy of the database file alone* (backup, synced folder, stolen
 //!   file): contents, keys, contacts' details, titles and settings are
 //!   sealed; the attacker learns the metadata listed above (record counts,
-//!   sizes, timing, contact identity keys, message ids).
+//!   block sizes, timing, contact identity keys, message ids) and the
+//!   outbox's envelopes, which are end-to-end ciphertext.
 //! - *Copy of the whole directory, key-file store*: everything is readable
 //!   (the key file is the key). The key file protects against the first
 //!   case only, and against other local users (mode 0600).

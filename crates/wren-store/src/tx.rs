@@ -920,6 +920,24 @@ impl<'a> WriteTx<'a> {
     /// newest block if it continues it and has room, else into a new block
     /// starting at `seq`.
     fn put_entry(&mut self, conversation: u64, seq: u64, entry: BlockEntry) -> Result<()> {
+        // Fast path: this transaction already holds the conversation's
+        // newest block (blocks are only ever created through this cache,
+        // so the table has nothing newer) and it has room.
+        if let Some((&(_, first), block)) = self
+            .blocks
+            .range_mut((conversation, 0)..=(conversation, seq))
+            .next_back()
+            && first.checked_add(block.entries.len() as u64) == Some(seq)
+        {
+            if block.is_full() {
+                let mut block = CachedBlock::loaded(Vec::new());
+                block.push(entry);
+                self.blocks.insert((conversation, seq), block);
+            } else {
+                block.push(entry);
+            }
+            return Ok(());
+        }
         if let Some(previous) = seq.checked_sub(1).filter(|&p| p > 0)
             && let Some(first) = self.block_floor(conversation, previous)?
             // A tail block that does not open is left as it is.
