@@ -56,6 +56,10 @@ pub(crate) enum Command {
         /// Does not announce or discover peers on the local network.
         #[arg(long)]
         no_mdns: bool,
+        /// Creates the identity with this display name first if the
+        /// profile has none (so one command starts a new profile).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 

@@ -58,7 +58,17 @@ pub(crate) async fn dispatch(args: Args) -> Result<()> {
             listen,
             json: as_json,
             no_mdns,
+            name,
         } => {
+            if let Some(name) = name {
+                match Node::init(&home, &name, home::unlock()).await {
+                    Ok(_) | Err(wren_core::NodeError::AlreadyInitialised) => {}
+                    Err(error) => {
+                        return Err(error)
+                            .with_context(|| format!("cannot initialise {}", home.display()));
+                    }
+                }
+            }
             let mut config = NodeConfig::new(&home);
             config.unlock = home::unlock();
             config.listen = listen;
