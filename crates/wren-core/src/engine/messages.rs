@@ -292,6 +292,25 @@ impl Engine {
                 (*id, message.map(|m| m.id), status)
             })
             .collect();
+        // Pipelining: the acknowledged entries leave the queue and the next
+        // batch goes out before the statuses are committed. If that commit
+        // fails, they go back (and are resent: the recipient acknowledges
+        // duplicates).
+        let mut removed = Vec::new();
+        for (id, _, verdict) in &changes {
+            match verdict {
+                Verdict::Delivered => {
+                    for entry in self.outbox.remove(&recipient, &[*id]) {
+                        removed.push((*id, entry));
+                    }
+                }
+                Verdict::Rejected(_) => self.outbox.park_from_queue(&recipient, *id),
+            }
+        }
+        if !pending {
+            self.outbox.finish(&recipient, false, now);
+            self.pump();
+        }
         let stored = self
             .store
             .write(move |tx| {
@@ -317,31 +336,38 @@ impl Engine {
             .await;
         if let Err(error) = stored {
             warn!(%error, "recording acknowledgements failed; will resend");
-            self.attempt_failed(recipient, now, "local storage failed")
-                .await;
+            for (id, entry) in removed {
+                self.outbox.push(recipient, id, entry);
+            }
+            for (_, message, verdict) in &changes {
+                if let (Verdict::Rejected(_), Some(message)) = (verdict, message) {
+                    self.outbox.unpark(&message.id);
+                }
+            }
+            if pending {
+                self.attempt_failed(recipient, now, "local storage failed")
+                    .await;
+            }
             return;
         }
-        for ((id, message, verdict), early) in changes.into_iter().zip(read_early) {
+        for ((_, message, verdict), early) in changes.into_iter().zip(read_early) {
+            let Some(message) = message else {
+                continue;
+            };
             match verdict {
                 Verdict::Delivered => {
-                    self.outbox.remove(&recipient, &[id]);
-                    if let Some(message) = message {
-                        self.read_early.remove(&message.id);
-                        if message.visible && !early {
-                            self.emit(NodeEvent::StatusChanged {
-                                id: hex::encode(message.id),
-                                conversation: message.conversation,
-                                status: Status::Delivered,
-                                detail: None,
-                            });
-                        }
+                    self.read_early.remove(&message.id);
+                    if message.visible && !early {
+                        self.emit(NodeEvent::StatusChanged {
+                            id: hex::encode(message.id),
+                            conversation: message.conversation,
+                            status: Status::Delivered,
+                            detail: None,
+                        });
                     }
                 }
                 Verdict::Rejected(code) => {
-                    self.outbox.park_from_queue(&recipient, id);
-                    if let Some(message) = message
-                        && message.visible
-                    {
+                    if message.visible {
                         self.emit(NodeEvent::StatusChanged {
                             id: hex::encode(message.id),
                             conversation: message.conversation,
@@ -355,8 +381,6 @@ impl Engine {
         if pending {
             self.attempt_failed(recipient, now, reject::describe(reject::PENDING))
                 .await;
-        } else {
-            self.outbox.finish(&recipient, false, now);
         }
     }
 
