@@ -330,3 +330,109 @@ async fn request_from_a_pending_contact_is_accepted_without_asking() {
     assert_eq!(contacts[0].name, "Mia");
     b.node.shutdown().await.unwrap();
 }
+
+/// Adding by peer id: only a reachable peer (here: connected), whose
+/// bundle is fetched over `/wren/bundle/1` and must be signed by that
+/// identity; a node's own bundle answers carry a one-time prekey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_by_peer_id_fetches_and_checks_the_bundle() {
+    use common::raw::Raw;
+    use wren_net::Ack;
+
+    let mut b = start("Bob").await;
+    // An honest peer, connected to B (it sent something).
+    let m = Raw::new();
+    let m_peer = m.me.public().peer_id().to_string();
+    assert!(matches!(
+        b.node.add_contact(&m_peer, None).await,
+        Err(NodeError::UnknownPeer)
+    ));
+    assert_eq!(
+        m.send(&b, vec![vec![0xff]]).await,
+        [Ack::Rejected(wren_core::limits::reject::MALFORMED)]
+    );
+    let info = b.node.add_contact(&m_peer, Some("m".into())).await.unwrap();
+    assert_eq!(info.peer_id, m_peer);
+    assert_eq!(info.state, ContactState::Pending);
+    b.next(|e| match e {
+        NodeEvent::ContactAdded { contact, .. } if *contact == m_peer => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // A peer that answers with someone else's bundle.
+    let honest = Raw::new();
+    let forger = Raw::with_bundle_of(Some(&honest));
+    let forger_peer = forger.me.public().peer_id().to_string();
+    forger.send(&b, vec![vec![0xff]]).await;
+    assert!(matches!(
+        b.node.add_contact(&forger_peer, None).await,
+        Err(NodeError::BadBundle)
+    ));
+    assert_eq!(b.node.contacts().await.unwrap().len(), 1);
+
+    // Two nodes: A adds B by peer id once they are connected.
+    let mut a = start("Ada").await;
+    let code_a = a.node.pairing_code().await.unwrap();
+    b.node
+        .add_contact(&code_a, Some("ada".into()))
+        .await
+        .unwrap();
+    let bp = b.peer_id.clone();
+    a.next(|e| match e {
+        NodeEvent::ContactRequest { from, .. } if *from == bp => Some(()),
+        _ => None,
+    })
+    .await;
+    // A adding B by peer id now is accepting its request.
+    let info = a
+        .node
+        .add_contact(&b.peer_id, Some("bob".into()))
+        .await
+        .unwrap();
+    assert_eq!(info.state, ContactState::Added);
+    assert!(a.node.contact_requests().await.unwrap().is_empty());
+    a.node.send_text("bob", "by peer id").await.unwrap();
+    let ap = a.peer_id.clone();
+    let text = b
+        .next(|e| match e {
+            NodeEvent::MessageReceived { from, text, .. } if *from == ap => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "by peer id");
+
+    // A third node fetches A's bundle over the network (with a one-time
+    // prekey) and pairs by peer id.
+    let mut c = start("Cy").await;
+    let code_a = a.node.pairing_code().await.unwrap();
+    c.node
+        .add_contact(&code_a, Some("ada".into()))
+        .await
+        .unwrap();
+    let cp = c.peer_id.clone();
+    a.next(|e| match e {
+        NodeEvent::ContactRequest { from, .. } if *from == cp => Some(()),
+        _ => None,
+    })
+    .await;
+    a.node.decline(&c.peer_id).await.unwrap();
+    // Connected (C's request came in): A adds C by peer id, with C's bundle.
+    let info = a
+        .node
+        .add_contact(&c.peer_id, Some("cy".into()))
+        .await
+        .unwrap();
+    assert_eq!(info.state, ContactState::Pending);
+    a.node.send_text("cy", "hello Cy").await.unwrap();
+    let text = c
+        .next(|e| match e {
+            NodeEvent::MessageReceived { from, text, .. } if *from == ap => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "hello Cy");
+    for n in [&a, &b, &c] {
+        n.node.shutdown().await.unwrap();
+    }
+}

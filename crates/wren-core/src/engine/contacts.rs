@@ -576,3 +576,54 @@ impl Engine {
         Ok(self.contact_info(&entry))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(list: &[&str]) -> Vec<Multiaddr> {
+        list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn hints_prefer_outer_addresses_and_keep_one_loopback() {
+        let hints = select_hints(&addrs(&[
+            "/ip4/127.0.0.1/tcp/4001",
+            "/ip4/0.0.0.0/tcp/4001",
+            "/ip4/192.168.1.5/tcp/4001",
+            "/ip4/192.168.1.5/udp/4001/quic-v1",
+        ]));
+        let texts: Vec<&str> = hints.iter().map(NetworkHint::as_str).collect();
+        assert_eq!(
+            texts,
+            [
+                "/ip4/192.168.1.5/tcp/4001",
+                "/ip4/192.168.1.5/udp/4001/quic-v1",
+                "/ip4/127.0.0.1/tcp/4001"
+            ]
+        );
+        let many: Vec<String> = (0..20).map(|i| format!("/ip4/10.0.0.{i}/tcp/1")).collect();
+        let mut list: Vec<&str> = many.iter().map(String::as_str).collect();
+        list.push("/ip4/127.0.0.1/tcp/1");
+        let hints = select_hints(&addrs(&list));
+        assert_eq!(hints.len(), wren_crypto::limits::MAX_NETWORK_HINTS);
+        assert_eq!(
+            hints.last().map(NetworkHint::as_str),
+            Some("/ip4/127.0.0.1/tcp/1")
+        );
+    }
+
+    #[test]
+    fn aliases_cannot_look_like_ids() {
+        assert!(check_alias("bob").is_ok());
+        assert!(check_alias("").is_err());
+        assert!(check_alias("12").is_err());
+        assert!(check_alias("a\nb").is_err());
+        assert!(check_alias(&"x".repeat(65)).is_err());
+        let peer = wren_crypto::IdentityKeyPair::generate(&mut rand::rng())
+            .public()
+            .peer_id()
+            .to_string();
+        assert!(check_alias(&peer).is_err());
+    }
+}

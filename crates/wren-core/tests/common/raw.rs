@@ -2,7 +2,9 @@
 //! crates, to send what a Wren node would never send.
 
 use tokio::sync::mpsc;
-use wren_crypto::{IdentityKeyPair, OutboundMessage, PairingCode, SessionBook, SignedPrekeys};
+use wren_crypto::{
+    IdentityKeyPair, OutboundMessage, PairingCode, PrekeyBundle, SessionBook, SignedPrekeys,
+};
 use wren_net::{Ack, Net, NetConfig, NetEvent, PeerId};
 use wren_proto::{ContactRequest, Envelope, MessageId, Payload, Text, Timestamp, Versioned};
 
@@ -16,15 +18,32 @@ pub(crate) struct Raw {
 }
 
 impl Raw {
+    /// A raw peer that acknowledges every batch and answers bundle
+    /// requests with its own bundle.
     pub(crate) fn new() -> Raw {
+        Self::with_bundle_of(None)
+    }
+
+    /// A raw peer whose bundle answers carry `other`'s bundle instead of
+    /// its own (a forged bundle), if given.
+    pub(crate) fn with_bundle_of(other: Option<&Raw>) -> Raw {
         let me = IdentityKeyPair::generate(&mut rand::rng());
         let prekeys = SignedPrekeys::new(&me, 1_700_000_000, &mut rand::rng());
+        let bundle = match other {
+            Some(other) => other.bundle(),
+            None => PrekeyBundle::new(*me.public(), *prekeys.current().public(), None).to_bytes(),
+        };
         let mut config = NetConfig::new(me.to_libp2p_keypair());
         config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
         config.mdns = false;
         let (net, events) = wren_net::spawn(config).unwrap();
-        tokio::spawn(answer_everything(net.clone(), events));
+        tokio::spawn(answer_everything(net.clone(), events, bundle));
         Raw { net, me, prekeys }
+    }
+
+    /// This peer's signed prekey bundle.
+    pub(crate) fn bundle(&self) -> Vec<u8> {
+        PrekeyBundle::new(*self.me.public(), *self.prekeys.current().public(), None).to_bytes()
     }
 
     /// A pairing code of this identity.
@@ -44,16 +63,22 @@ impl Raw {
     }
 }
 
-/// Acknowledges whatever the node under test sends us (its receipts).
-async fn answer_everything(net: Net, mut events: mpsc::Receiver<NetEvent>) {
+/// Acknowledges whatever the node under test sends us (requests,
+/// receipts) and answers bundle requests with `bundle`.
+async fn answer_everything(net: Net, mut events: mpsc::Receiver<NetEvent>, bundle: Vec<u8>) {
     while let Some(event) = events.recv().await {
-        if let NetEvent::DirectRequest {
-            envelopes, reply, ..
-        } = event
-        {
-            let _ = net
-                .respond_direct(reply, vec![Ack::Stored; envelopes.len()])
-                .await;
+        match event {
+            NetEvent::DirectRequest {
+                envelopes, reply, ..
+            } => {
+                let _ = net
+                    .respond_direct(reply, vec![Ack::Stored; envelopes.len()])
+                    .await;
+            }
+            NetEvent::BundleRequest { reply, .. } => {
+                let _ = net.respond_bundle(reply, bundle.clone()).await;
+            }
+            _ => {}
         }
     }
 }
