@@ -645,6 +645,7 @@ impl Engine {
     async fn other_command(&mut self, command: Command) {
         match command {
             Command::PairingCode { reply } => {
+                self.maybe_rotate().await;
                 let _ = reply.send(self.my_code().await);
             }
             Command::ListenAddrs { reply } => {
@@ -796,6 +797,34 @@ impl Engine {
         }
     }
 
+    /// Rotates the signed prekey when it is due (checked whenever the node
+    /// hands out its prekeys: in a pairing code or a bundle).
+    pub(crate) async fn maybe_rotate(&mut self) {
+        let now = now_ms() / 1_000;
+        if !self.prekeys.needs_rotation(now) {
+            return;
+        }
+        let bytes = self.prekeys.to_bytes();
+        let me = Arc::clone(&self.me);
+        let rotated = self
+            .store
+            .write(move |tx| {
+                let mut prekeys =
+                    SignedPrekeys::from_bytes(&bytes).map_err(|_| StoreError::Corrupt {
+                        table: "signed_prekeys",
+                        corruption: wren_store::Corruption::KeyMaterial,
+                    })?;
+                prekeys.rotate(&me, now, &mut rand::rng());
+                tx.set_signed_prekeys(&prekeys)?;
+                Ok(prekeys)
+            })
+            .await;
+        match rotated {
+            Ok(prekeys) => self.prekeys = Arc::new(prekeys),
+            Err(error) => warn!(%error, "rotating the signed prekey failed"),
+        }
+    }
+
     /// The contact's key, if `peer` is a contact.
     pub(crate) fn contact_key(&self, peer: &PeerId) -> Option<[u8; 32]> {
         let key = IdentityKey::from_peer_id(peer).ok()?.to_bytes();
@@ -806,6 +835,7 @@ impl Engine {
     /// one one-time prekey, handed out durably before the answer.
     async fn bundle_request(&mut self, peer: PeerId, reply: BundleReply) {
         debug!(%peer, "bundle request");
+        self.maybe_rotate().await;
         let spk = *self.prekeys.current().public();
         let mut pool = self.otk;
         let result = self
