@@ -450,6 +450,14 @@ fn paired() {
         f();
         start.elapsed().as_secs_f64()
     };
+    // Wall-clock time and the process's CPU time (all threads: the store
+    // thread's work counts, the fsync wait does not).
+    let time_both = |f: &mut dyn FnMut()| {
+        let cpu = cpu_time::ProcessTime::now();
+        let start = std::time::Instant::now();
+        f();
+        (start.elapsed().as_secs_f64(), cpu.elapsed().as_secs_f64())
+    };
 
     let report = |name: &str, raw: Vec<f64>, store: Vec<f64>| {
         let mut ratios: Vec<f64> = store.iter().zip(&raw).map(|(s, r)| s / r).collect();
@@ -468,28 +476,37 @@ fn paired() {
         );
     };
 
-    let (mut raw_t, mut store_t) = (Vec::new(), Vec::new());
+    let (mut raw_t, mut store_t, mut raw_c, mut store_c) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
-        raw_t.push(time(&mut || {
+        let (wall, cpu) = time_both(&mut || {
             m += 1;
             raw_commit(&raw, &f, m, 1, None);
-        }));
-        store_t.push(time(&mut || {
+        });
+        raw_t.push(wall);
+        raw_c.push(cpu);
+        let (wall, cpu) = time_both(&mut || {
             n += 1;
             let (f, k) = (f.clone(), n);
             rt.block_on(store.write(move |tx| tx.record_outgoing(outgoing(&f, conv, k))))
                 .unwrap();
-        }));
+        });
+        store_t.push(wall);
+        store_c.push(cpu);
     }
     report("append_single", raw_t, store_t);
+    report("  (CPU time)", raw_c, store_c);
 
-    let (mut raw_t, mut store_t) = (Vec::new(), Vec::new());
+    let (mut raw_t, mut store_t, mut raw_c, mut store_c) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds / 4 {
-        raw_t.push(time(&mut || {
+        let (wall, cpu) = time_both(&mut || {
             raw_commit(&raw, &f, m + 1, 100, None);
             m += 100;
-        }));
-        store_t.push(time(&mut || {
+        });
+        raw_t.push(wall);
+        raw_c.push(cpu);
+        let (wall, cpu) = time_both(&mut || {
             let (f, start) = (f.clone(), n);
             n += 100;
             rt.block_on(store.write(move |tx| {
@@ -499,9 +516,12 @@ fn paired() {
                 Ok(())
             }))
             .unwrap();
-        }));
+        });
+        store_t.push(wall);
+        store_c.push(cpu);
     }
     report("append_batch100", raw_t, store_t);
+    report("  (CPU time)", raw_c, store_c);
     drop(store);
     drop(raw);
 

@@ -1005,20 +1005,36 @@ impl<'a> WriteTx<'a> {
 
     /// Appends a message to a conversation (next sequence), indexes its id
     /// and updates the conversation's summary. Returns its sequence.
-    fn append_message(
-        &mut self,
-        conversation_id: u64,
-        message: NewMessage,
-        direction: Direction,
-    ) -> Result<u64> {
-        check_status(&message.status)?;
-        let seq = self
-            .cached_conversation(conversation_id)?
+    /// The next sequence of a conversation.
+    fn next_seq(&mut self, conversation_id: u64) -> Result<u64> {
+        self.cached_conversation(conversation_id)?
             .conversation
             .last_seq
             .checked_add(1)
-            .ok_or(StoreError::FieldTooLong { field: "seq" })?;
-        let id = message.id;
+            .ok_or(StoreError::FieldTooLong { field: "seq" })
+    }
+
+    /// Indexes `id` at `at` unless it is already indexed; returns where the
+    /// existing one is (the index is then unchanged). One B-tree operation
+    /// in the common case instead of a lookup and an insert.
+    fn claim_id(&mut self, id: &[u8; 16], at: (u64, u64)) -> Result<Option<(u64, u64)>> {
+        let table = lazy(self.txn, &mut self.tables.message_ids, schema::MESSAGE_IDS)?;
+        let previous = table.insert(id, at)?.map(|guard| guard.value());
+        if let Some(previous) = previous {
+            table.insert(id, previous)?;
+        }
+        Ok(previous)
+    }
+
+    /// Appends a message at `seq` (the conversation's next sequence, its id
+    /// already claimed) and updates the conversation's summary.
+    fn append_message(
+        &mut self,
+        conversation_id: u64,
+        seq: u64,
+        message: NewMessage,
+        direction: Direction,
+    ) -> Result<()> {
         let received_at = message.received_at;
         self.put_entry(
             conversation_id,
@@ -1033,8 +1049,6 @@ impl<'a> WriteTx<'a> {
                 status: message.status,
             },
         )?;
-        lazy(self.txn, &mut self.tables.message_ids, schema::MESSAGE_IDS)?
-            .insert(id, (conversation_id, seq))?;
         let cached = self.cached_conversation(conversation_id)?;
         let conversation = &mut cached.conversation;
         conversation.last_seq = seq;
@@ -1043,7 +1057,7 @@ impl<'a> WriteTx<'a> {
             conversation.unread = conversation.unread.saturating_add(1);
         }
         cached.dirty = true;
-        Ok(seq)
+        Ok(())
     }
 
     fn existing_id(&mut self, id: &[u8; 16]) -> Result<Option<(u64, u64)>> {
@@ -1070,10 +1084,12 @@ impl<'a> WriteTx<'a> {
         if session.remote_identity().to_bytes() != outbox.recipient {
             return Err(StoreError::SessionContactMismatch);
         }
-        if self.existing_id(&message.id)?.is_some() {
+        check_status(&message.status)?;
+        let seq = self.next_seq(conversation)?;
+        if self.claim_id(&message.id, (conversation, seq))?.is_some() {
             return Err(StoreError::DuplicateMessageId);
         }
-        let seq = self.append_message(conversation, message, Direction::Outgoing)?;
+        self.append_message(conversation, seq, message, Direction::Outgoing)?;
         self.put_session(session)?;
         let outbox = self.add_outbox(conversation, seq, outbox)?;
         Ok(Recorded { seq, outbox })
@@ -1092,15 +1108,17 @@ impl<'a> WriteTx<'a> {
             message,
             receipt,
         } = incoming;
-        if let Some((conversation, seq)) = self.existing_id(&message.id)? {
-            return Ok(IncomingOutcome::AlreadyStored { conversation, seq });
-        }
         if let Some(receipt) = &receipt
             && session.remote_identity().to_bytes() != receipt.recipient
         {
             return Err(StoreError::SessionContactMismatch);
         }
-        let seq = self.append_message(conversation, message, Direction::Incoming)?;
+        check_status(&message.status)?;
+        let seq = self.next_seq(conversation)?;
+        if let Some((conversation, seq)) = self.claim_id(&message.id, (conversation, seq))? {
+            return Ok(IncomingOutcome::AlreadyStored { conversation, seq });
+        }
+        self.append_message(conversation, seq, message, Direction::Incoming)?;
         self.put_session(session)?;
         let receipt = match receipt {
             Some(receipt) => Some(self.add_outbox(conversation, seq, receipt)?),
