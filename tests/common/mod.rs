@@ -67,15 +67,23 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Initialises `home` (if new) and runs the node listening on `listen`.
+    /// Initialises `home` (if new) and runs the node listening on `listen`,
+    /// with mDNS off.
     pub fn start(name: &str, home: &Path, listen: &str) -> Peer {
+        Peer::start_with(name, home, &["--no-mdns", "--listen", listen])
+    }
+
+    /// Initialises `home` (if new) and runs `wren-cli run --json` with
+    /// these extra arguments.
+    pub fn start_with(name: &str, home: &Path, run_args: &[&str]) -> Peer {
         if !home.join("wren.redb").exists() {
             cli(home, &["init", "--name", name]);
         }
         let mut child = Command::new(wren_cli())
             .arg("--home")
             .arg(home)
-            .args(["run", "--json", "--no-mdns", "--listen", listen])
+            .args(["run", "--json"])
+            .args(run_args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
