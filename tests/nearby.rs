@@ -46,7 +46,9 @@ fn nodes_on_a_lan_pair_by_peer_id_and_chat() {
     ada.command(json!({"cmd": "send", "to": "bob", "text": "found you", "ref": 1}));
     let got = bob.wait_for("message", |e| e["event"] == "message");
     assert_eq!(got["text"], "found you");
-    ada.wait_for("delivered", |e| e["event"] == "status" && e["state"] == "delivered");
+    ada.wait_for("delivered", |e| {
+        e["event"] == "status" && e["state"] == "delivered"
+    });
     ada.stop();
     bob.stop();
     let a = cli(&dir.path().join("ada"), &["contacts", "verify", "bob"]);
