@@ -2,7 +2,7 @@
 //! dispatch to `run`.
 
 use anyhow::{Context, Result};
-use wren_core::{MessageInfo, Node, NodeConfig};
+use wren_core::{MessageInfo, Node, NodeConfig, NodeEvent};
 
 use crate::args::{Args, Command, ContactsCommand};
 use crate::home;
@@ -99,15 +99,26 @@ async fn history(node: &Node, contact: &str, limit: usize) -> Result<Vec<Message
     Ok(pages.into_iter().rev().flatten().collect())
 }
 
+/// How long `contacts add PEER_ID` waits for the peer to show up on the
+/// LAN (mDNS usually answers within a second).
+const DISCOVERY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the node of `home` for a one-shot command.
 async fn open(home: &std::path::Path, mdns: bool) -> Result<Node> {
+    open_with_events(home, mdns).await.map(|(node, _)| node)
+}
+
+/// [`open`], keeping the event stream.
+async fn open_with_events(
+    home: &std::path::Path,
+    mdns: bool,
+) -> Result<(Node, tokio::sync::mpsc::Receiver<NodeEvent>)> {
     let mut config = NodeConfig::new(home);
     config.unlock = home::unlock();
     config.mdns = mdns;
-    let (node, _events) = Node::open(config)
+    Node::open(config)
         .await
-        .with_context(|| format!("cannot open {}", home.display()))?;
-    Ok(node)
+        .with_context(|| format!("cannot open {}", home.display()))
 }
 
 async fn contacts(home: &std::path::Path, command: ContactsCommand) -> Result<()> {
@@ -116,10 +127,25 @@ async fn contacts(home: &std::path::Path, command: ContactsCommand) -> Result<()
             code_or_peer_id,
             alias,
         } => {
-            // Adding by peer id may need the LAN to find the peer.
+            // Adding by peer id may need the LAN to find the peer first.
             let by_peer_id = !code_or_peer_id.starts_with("wren:");
-            let node = open(home, by_peer_id).await?;
-            let added = node.add_contact(&code_or_peer_id, alias).await;
+            let (node, mut events) = open_with_events(home, by_peer_id).await?;
+            let mut added = node.add_contact(&code_or_peer_id, alias.clone()).await;
+            if by_peer_id && matches!(added, Err(wren_core::NodeError::UnknownPeer)) {
+                let discovered = tokio::time::timeout(DISCOVERY_WAIT, async {
+                    while let Some(event) = events.recv().await {
+                        if matches!(&event, NodeEvent::PeerDiscovered { peer_id, .. } if *peer_id == code_or_peer_id)
+                        {
+                            return true;
+                        }
+                    }
+                    false
+                })
+                .await;
+                if discovered == Ok(true) {
+                    added = node.add_contact(&code_or_peer_id, alias).await;
+                }
+            }
             node.shutdown().await.ok();
             let added = added?;
             println!("{}", added.alias.as_deref().unwrap_or(&added.peer_id));
