@@ -10,7 +10,9 @@ use proptest::prelude::*;
 use wren_net::FrameError;
 use wren_net::bundle::{self, BundleResponse};
 use wren_net::dm::{self, Ack, DirectResponse};
-use wren_net::limits::{MAX_BATCH, MAX_BUNDLE_BYTES, MAX_DM_FRAME_BYTES, MAX_ENVELOPE_BYTES};
+use wren_net::limits::{
+    MAX_BATCH, MAX_BUNDLE_BYTES, MAX_DM_FRAME_BYTES, MAX_DM_RESPONSE_BYTES, MAX_ENVELOPE_BYTES,
+};
 
 /// Envelopes whose request frame is exactly `frame_len` bytes: maximal
 /// envelopes, then one that fills the rest.
@@ -54,6 +56,25 @@ fn request_frame_size_limit() {
             max: MAX_DM_FRAME_BYTES
         })
     );
+}
+
+#[test]
+fn batch_limits_have_their_specified_values() {
+    // docs/protocol.md, Part V, §T6.
+    assert_eq!(MAX_BATCH, 1_024);
+    assert_eq!(MAX_DM_RESPONSE_BYTES, 3_076);
+    // A full batch of small envelopes (a 100-byte text is about 200 bytes
+    // of envelope) fits in one frame.
+    let full = vec![vec![9u8; 200]; MAX_BATCH];
+    assert_eq!(dm::request_frame_len(&full), 3 + MAX_BATCH * 204);
+    let frame = dm::encode_request(&full).unwrap();
+    assert!(frame.len() <= MAX_DM_FRAME_BYTES);
+    assert_eq!(dm::decode_request(&frame).unwrap(), full);
+    // The largest response is exactly the response limit.
+    let acks = DirectResponse::Acks(vec![Ack::Rejected(u16::MAX); MAX_BATCH]);
+    let frame = dm::encode_response(&acks).unwrap();
+    assert_eq!(frame.len(), MAX_DM_RESPONSE_BYTES);
+    assert_eq!(dm::decode_response(&frame).unwrap(), acks);
 }
 
 #[test]

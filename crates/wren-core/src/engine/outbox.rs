@@ -276,13 +276,18 @@ mod tests {
     fn batches_are_fifo_bounded_and_one_in_flight() {
         let mut outbox = Outbox::default();
         let to = [7; 32];
-        for id in (1..=100u64).rev() {
+        let total = MAX_BATCH as u64 + 36;
+        for id in (1..=total).rev() {
             outbox.push(to, id, entry(id as u8, 10));
         }
         let now = Instant::now();
         let batches = outbox.due(now);
         assert_eq!(batches.len(), 1);
-        assert_eq!(batches[0].ids, (1..=64).collect::<Vec<u64>>());
+        assert_eq!(
+            batches[0].ids,
+            (1..=MAX_BATCH as u64).collect::<Vec<u64>>(),
+            "a full batch, oldest first"
+        );
         // In flight: nothing more for this recipient.
         assert!(outbox.due(now).is_empty());
         // A failure backs off and counts an attempt on the head only.
@@ -295,7 +300,10 @@ mod tests {
         assert_eq!(batches[0].ids.first(), Some(&1));
         outbox.remove(&to, &batches[0].ids);
         assert_eq!(outbox.finish(&to, false, now), None);
-        assert_eq!(outbox.due(now)[0].ids, (65..=100).collect::<Vec<u64>>());
+        assert_eq!(
+            outbox.due(now)[0].ids,
+            (MAX_BATCH as u64 + 1..=total).collect::<Vec<u64>>()
+        );
     }
 
     #[test]
@@ -308,5 +316,18 @@ mod tests {
         let batches = outbox.due(Instant::now());
         // 15 maximal envelopes fit in 1 MiB, 16 do not.
         assert_eq!(batches[0].ids.len(), 15);
+
+        // Small envelopes: the count limit applies first, then the frame.
+        let mut outbox = Outbox::default();
+        for id in 1..=MAX_BATCH as u64 + 1 {
+            outbox.push(to, id, entry(1, 1_000));
+        }
+        assert_eq!(outbox.due(Instant::now())[0].ids.len(), MAX_BATCH);
+        let mut outbox = Outbox::default();
+        for id in 1..=MAX_BATCH as u64 {
+            outbox.push(to, id, entry(1, 1_100));
+        }
+        // (1 MiB - 3) / (4 + 1 100) = 949.8
+        assert_eq!(outbox.due(Instant::now())[0].ids.len(), 949);
     }
 }
