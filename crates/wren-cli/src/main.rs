@@ -34,9 +34,41 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::dispatch(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            // One line: the error and its causes, no backtrace.
-            eprintln!("wren-cli: {error:#}");
+            eprintln!("wren-cli: {}", one_line(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, no backtrace. A cause whose text
+/// its parent already shows (errors that print their source) is skipped.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("store error: {0}")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn causes_already_shown_are_not_repeated() {
+        let inner = std::io::Error::other("locked");
+        let error = anyhow::Error::new(Outer(inner)).context("cannot open a");
+        assert_eq!(one_line(&error), "cannot open a: store error: locked");
     }
 }
