@@ -501,6 +501,48 @@ impl ReadTx<'_> {
         Ok(Some(contact))
     }
 
+    /// Every contact, by identity key; a record that does not open is
+    /// reported in its place.
+    pub fn contacts(&self) -> Result<Vec<([u8; 32], Result<Contact>)>> {
+        let table = self.txn.open_table(schema::CONTACTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let identity = k.value();
+            let contact = open_record::<ContactRecord, CONTACT_LIMIT>(
+                self.key,
+                schema::CONTACTS.name(),
+                &identity,
+                v.value(),
+            )
+            .map(|ContactRecord::V1(contact)| contact)
+            .map_err(corrupt("contacts"));
+            out.push((identity, contact));
+        }
+        Ok(out)
+    }
+
+    /// Every contact request waiting for the user, by sender; a record that
+    /// does not open is reported in its place.
+    pub fn contact_requests(&self) -> Result<Vec<([u8; 32], Result<StoredContactRequest>)>> {
+        let table = self.txn.open_table(schema::CONTACT_REQUESTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let sender = k.value();
+            let request = open_record::<ContactRequestRecord, CONTACT_REQUEST_LIMIT>(
+                self.key,
+                schema::CONTACT_REQUESTS.name(),
+                &sender,
+                v.value(),
+            )
+            .map(|ContactRequestRecord::V1(request)| request)
+            .map_err(corrupt("contact_requests"));
+            out.push((sender, request));
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` outbox entries due at `now_ms`, earliest first. An
     /// entry that does not open is reported in its place (with its id), so
     /// the engine can remove it.
@@ -1093,6 +1135,18 @@ impl<'a> WriteTx<'a> {
         self.put_session(session)?;
         let outbox = self.add_outbox(conversation, seq, outbox)?;
         Ok(Recorded { seq, outbox })
+    }
+
+    /// Queues an envelope that carries no stored message (a contact request,
+    /// a receipt), together with the session book after encrypting it: the
+    /// ratchet step and the envelope it produced commit together. Returns
+    /// the outbox entry's id.
+    pub fn enqueue(&mut self, session: &SessionBook, outbox: NewOutbox) -> Result<u64> {
+        if session.remote_identity().to_bytes() != outbox.recipient {
+            return Err(StoreError::SessionContactMismatch);
+        }
+        self.put_session(session)?;
+        self.add_outbox(0, 0, outbox)
     }
 
     /// Records a received message: the session book after decryption, the

@@ -625,3 +625,124 @@ async fn corrupt_outbox_entry_is_reported_and_removable() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].0, second);
 }
+
+#[tokio::test]
+async fn envelopes_without_a_message_commit_with_their_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keyfile(dir.path()).await;
+    let (book, key) = contact();
+    let bytes = book.to_bytes().to_vec();
+    let id = store
+        .write(move |tx| {
+            tx.enqueue(
+                &book,
+                NewOutbox {
+                    recipient: key,
+                    envelope: vec![5; 30],
+                    next_retry_ms: 7,
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let due = store.read(|tx| tx.outbox_due(u64::MAX, 10)).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let item = due[0].1.as_ref().unwrap();
+    assert_eq!((item.id, item.conversation, item.seq), (id, 0, 0));
+    assert_eq!(item.envelope, vec![5; 30]);
+    assert!(
+        store
+            .read(move |tx| tx.session(&key))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // No conversation or message appeared.
+    assert!(
+        store
+            .read(|tx| tx.conversations(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The recipient must be the session's contact.
+    let (_, other) = contact();
+    let book = wren_crypto::SessionBook::from_bytes(&bytes).unwrap();
+    let error = store
+        .write(move |tx| {
+            tx.enqueue(
+                &book,
+                NewOutbox {
+                    recipient: other,
+                    envelope: vec![1],
+                    next_retry_ms: 0,
+                },
+            )
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::SessionContactMismatch));
+}
+
+#[tokio::test]
+async fn contacts_and_requests_are_listed_with_bad_records_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keyfile(dir.path()).await;
+    let keys: Vec<[u8; 32]> = (0..3).map(|_| contact().1).collect();
+    let written = keys.clone();
+    store
+        .write(move |tx| {
+            for (n, key) in written.iter().enumerate() {
+                tx.put_contact(
+                    key,
+                    &wren_store::Contact {
+                        alias: format!("c{n}"),
+                        verification: wren_store::Verification::Unverified,
+                        addresses: vec![],
+                        relays: vec![],
+                        blocked: false,
+                        added_at: n as u64,
+                    },
+                )?;
+                tx.put_contact_request(
+                    key,
+                    &wren_store::StoredContactRequest {
+                        payload: vec![n as u8; 4],
+                        received_at: n as u64,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    // Damage one contact record.
+    {
+        let db = redb::Database::open(dir.path().join(DATABASE_FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(schema::CONTACTS)
+            .unwrap()
+            .insert(keys[1], [0u8; 60].as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = open_keyfile(dir.path()).await;
+    let contacts = store.read(|tx| tx.contacts()).await.unwrap();
+    assert_eq!(contacts.len(), 3);
+    let mut aliases: Vec<_> = contacts
+        .iter()
+        .filter_map(|(_, c)| c.as_ref().ok().map(|c| c.alias.clone()))
+        .collect();
+    aliases.sort();
+    assert_eq!(aliases, ["c0", "c2"]);
+    let bad: Vec<_> = contacts
+        .iter()
+        .filter(|(_, c)| c.is_err())
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(bad, [keys[1]]);
+    let requests = store.read(|tx| tx.contact_requests()).await.unwrap();
+    assert_eq!(requests.len(), 3);
+    assert!(requests.iter().all(|(_, r)| r.is_ok()));
+}
