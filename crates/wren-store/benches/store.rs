@@ -284,6 +284,35 @@ fn appends(c: &mut Criterion) {
     eprintln!("bytes written per single-message commit: raw {raw_bytes}, store {store_bytes}");
 }
 
+/// Raw redb's "last 50": range-read the newest blocks and open each, until
+/// they hold 50 messages; nothing decoded.
+fn raw_last50(raw: &redb::Database, cipher: &XChaCha20Poly1305) -> Vec<Vec<u8>> {
+    let txn = raw.begin_read().unwrap();
+    let table = txn.open_table(RAW_BLOCKS).unwrap();
+    let mut out = Vec::with_capacity(4);
+    let mut messages = 0;
+    for entry in table.range((1, 0)..=(1, u64::MAX)).unwrap().rev() {
+        let (_, v) = entry.unwrap();
+        let (nonce, ciphertext) = v.value().split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().unwrap();
+        let block = cipher
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: b"blocks",
+                },
+            )
+            .unwrap();
+        messages += block.len() / ENTRY_BYTES;
+        out.push(block);
+        if messages >= 50 {
+            break;
+        }
+    }
+    out
+}
+
 /// Reads every decoded field of every message of a page.
 fn touch(page: &wren_store::MessagePage) {
     for view in page.iter() {
@@ -341,34 +370,7 @@ fn last50(c: &mut Criterion) {
     eprintln!("last50: {total} messages in each store");
 
     let mut group = c.benchmark_group("last50");
-    group.bench_function("raw", |b| {
-        b.iter(|| {
-            let txn = raw.begin_read().unwrap();
-            let table = txn.open_table(RAW_BLOCKS).unwrap();
-            let mut out = Vec::with_capacity(4);
-            let mut messages = 0;
-            for entry in table.range((1, 0)..=(1, u64::MAX)).unwrap().rev() {
-                let (_, v) = entry.unwrap();
-                let (nonce, ciphertext) = v.value().split_at(24);
-                let nonce: [u8; 24] = nonce.try_into().unwrap();
-                let block = cipher
-                    .decrypt(
-                        &XNonce::from(nonce),
-                        Payload {
-                            msg: ciphertext,
-                            aad: b"blocks",
-                        },
-                    )
-                    .unwrap();
-                messages += block.len() / ENTRY_BYTES;
-                out.push(block);
-                if messages >= 50 {
-                    break;
-                }
-            }
-            black_box(out)
-        })
-    });
+    group.bench_function("raw", |b| b.iter(|| black_box(raw_last50(&raw, &cipher))));
     // The same read timed inside the store thread: decoding and
     // decryption without the hop to the store thread and back.
     group.bench_function("store_in_thread", |b| {
@@ -551,30 +553,7 @@ fn paired() {
         raw_commit(&raw, &f, start + 1, count, Some(&cipher));
     }
     let read_raw = || {
-        let txn = raw.begin_read().unwrap();
-        let table = txn.open_table(RAW_BLOCKS).unwrap();
-        let mut out = Vec::with_capacity(4);
-        let mut messages = 0;
-        for entry in table.range((1, 0)..=(1, u64::MAX)).unwrap().rev() {
-            let (_, v) = entry.unwrap();
-            let (nonce, ciphertext) = v.value().split_at(24);
-            let nonce: [u8; 24] = nonce.try_into().unwrap();
-            let block = cipher
-                .decrypt(
-                    &XNonce::from(nonce),
-                    Payload {
-                        msg: ciphertext,
-                        aad: b"blocks",
-                    },
-                )
-                .unwrap();
-            messages += block.len() / ENTRY_BYTES;
-            out.push(block);
-            if messages >= 50 {
-                break;
-            }
-        }
-        black_box(out);
+        black_box(raw_last50(&raw, &cipher));
     };
     let (mut raw_t, mut thread_t, mut async_t) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds * 5 {
