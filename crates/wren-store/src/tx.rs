@@ -1243,6 +1243,24 @@ impl<'a> WriteTx<'a> {
         Ok(unread)
     }
 
+    /// The message with this protocol id, as this transaction sees it (its
+    /// own writes included): so that a receipt can be checked and applied
+    /// in the transaction that decrypted it.
+    pub fn message_by_id(&mut self, id: &[u8; 16]) -> Result<Option<Message>> {
+        let Some((conversation, seq)) = self.existing_id(id)? else {
+            return Ok(None);
+        };
+        let Some(first) = self.block_floor(conversation, seq)? else {
+            return Ok(None);
+        };
+        let Some(block) = self.cached_block(conversation, first)? else {
+            return Ok(None);
+        };
+        Ok(block
+            .entry_mut(first, seq)
+            .map(|entry| entry.clone().into_message(conversation, seq)))
+    }
+
     /// Sets a message's delivery status.
     pub fn set_status(&mut self, id: &[u8; 16], status: MessageStatus) -> Result<()> {
         check_status(&status)?;

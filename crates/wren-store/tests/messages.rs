@@ -746,3 +746,30 @@ async fn contacts_and_requests_are_listed_with_bad_records_in_place() {
     assert_eq!(requests.len(), 3);
     assert!(requests.iter().all(|(_, r)| r.is_ok()));
 }
+
+#[tokio::test]
+async fn a_write_transaction_reads_its_own_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keyfile(dir.path()).await;
+    let (book, key) = contact();
+    let conv = conversation(&store, key).await;
+    send(&store, conv, book, key, 1, "stored before").await;
+    let found = store
+        .write(move |tx| {
+            let before = tx.message_by_id(&id_of(1))?.map(|m| (m.seq, m.status));
+            tx.set_status(&id_of(1), MessageStatus::Read)?;
+            let after = tx.message_by_id(&id_of(1))?.map(|m| m.status);
+            let missing = tx.message_by_id(&id_of(99))?;
+            Ok((before, after, missing.is_none()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        (
+            Some((1, MessageStatus::Sending)),
+            Some(MessageStatus::Read),
+            true
+        )
+    );
+}
