@@ -437,66 +437,17 @@ impl Engine {
         }
     }
 
-    /// Applies read receipts from `contact`: only to our outgoing messages
-    /// in the conversation with that contact.
-    pub(crate) async fn apply_read_receipts(&mut self, contact: [u8; 32], ids: Vec<[u8; 16]>) {
-        let checked = self
-            .store
-            .read(move |tx| {
-                let Some(conversation) = tx.direct_conversation(&contact)? else {
-                    return Ok(Vec::new());
-                };
-                let mut out = Vec::new();
-                for id in ids {
-                    let Ok(Some(message)) = tx.message_by_id(&id) else {
-                        continue;
-                    };
-                    if message.conversation != conversation
-                        || message.direction != Direction::Outgoing
-                    {
-                        continue;
-                    }
-                    let unacked =
-                        matches!(message.status, MessageStatus::Sending | MessageStatus::Sent);
-                    if matches!(
-                        message.status,
-                        MessageStatus::Sending | MessageStatus::Sent | MessageStatus::Delivered
-                    ) {
-                        let visible =
-                            matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_)));
-                        out.push((id, conversation, visible, unacked));
-                    }
-                }
-                Ok(out)
-            })
-            .await;
-        let Ok(checked) = checked else {
-            return;
-        };
-        if checked.is_empty() {
-            return;
-        }
-        let ids: Vec<[u8; 16]> = checked.iter().map(|c| c.0).collect();
-        let stored = self
-            .store
-            .write(move |tx| {
-                for id in ids {
-                    tx.set_status(&id, MessageStatus::Read)?;
-                }
-                Ok(())
-            })
-            .await;
-        if stored.is_err() {
-            return;
-        }
-        for (id, conversation, visible, unacked) in checked {
-            if unacked {
-                self.read_early.insert(id);
+    /// After a batch committed: the messages its read receipts marked
+    /// read (the marks were stored in the batch's transaction).
+    pub(crate) fn read_applied(&mut self, marks: Vec<receive::ReadMark>) {
+        for mark in marks {
+            if mark.unacked {
+                self.read_early.insert(mark.id);
             }
-            if visible {
+            if mark.visible {
                 self.emit(NodeEvent::StatusChanged {
-                    id: hex::encode(id),
-                    conversation,
+                    id: hex::encode(mark.id),
+                    conversation: mark.conversation,
                     status: Status::Read,
                     detail: None,
                 });

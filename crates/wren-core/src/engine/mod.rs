@@ -988,9 +988,7 @@ impl Engine {
         if alive {
             self.outbox.wake(&key);
         }
-        if !output.read.is_empty() {
-            self.apply_read_receipts(key, output.read).await;
-        }
+        self.read_applied(output.read);
     }
 }
 

@@ -16,8 +16,8 @@ use wren_crypto::{
 use wren_net::Ack;
 use wren_proto::{ContactRequest, Envelope, Payload, Receipt, Versioned};
 use wren_store::{
-    Contact, Incoming, IncomingOutcome, MessageStatus, NewMessage, NewOutbox, Outgoing, StoreError,
-    StoredContactRequest, WriteTx,
+    Contact, ConversationKind, Direction, Incoming, IncomingOutcome, MessageStatus, NewMessage,
+    NewOutbox, Outgoing, StoreError, StoredContactRequest, WriteTx,
 };
 
 use super::meta::{self, ContactMeta, StoredState};
@@ -67,6 +67,16 @@ pub(crate) struct Queued {
     pub(crate) envelope: Vec<u8>,
 }
 
+/// An outgoing message a read receipt in the batch marked read.
+pub(crate) struct ReadMark {
+    pub(crate) id: [u8; 16],
+    pub(crate) conversation: u64,
+    /// A text (hidden messages emit no event).
+    pub(crate) visible: bool,
+    /// Not yet acknowledged by the contact when it was marked.
+    pub(crate) unacked: bool,
+}
+
 /// A contact request the batch stored.
 pub(crate) struct NewRequest {
     pub(crate) name: String,
@@ -80,8 +90,9 @@ pub(crate) struct BatchOutput {
     /// The sender's book after the batch (if it has one).
     pub(crate) book: Option<SessionBook>,
     pub(crate) texts: Vec<ReceivedText>,
-    /// Ids named by read receipts from the contact (not yet applied).
-    pub(crate) read: Vec<[u8; 16]>,
+    /// Our messages marked read by the contact's read receipts (applied
+    /// in the batch's transaction).
+    pub(crate) read: Vec<ReadMark>,
     pub(crate) new_request: Option<NewRequest>,
     /// The pending requests after the batch, if they changed.
     pub(crate) requests: Option<Vec<[u8; 32]>>,
@@ -387,7 +398,11 @@ fn from_contact(
         }
         Payload::ReadReceipt(Receipt { ids }) => {
             confirm(meta, out);
-            out.read.extend(ids.iter().map(|id| *id.as_bytes()));
+            for id in &ids {
+                if let Some(mark) = mark_read(tx, &sender, *id.as_bytes())? {
+                    out.read.push(mark);
+                }
+            }
             Ok(Ack::Stored)
         }
         Payload::DeliveryReceipt(_) => {
@@ -423,6 +438,40 @@ fn from_contact(
         }
         Ok(ack)
     })
+}
+
+/// Applies one id of a read receipt from `contact`, in the transaction
+/// that decrypted it: only to our outgoing messages in the direct
+/// conversation with that contact that are not read yet. An id that names
+/// nothing suitable (or an unreadable record) is skipped.
+fn mark_read(
+    tx: &mut WriteTx<'_>,
+    contact: &[u8; 32],
+    id: [u8; 16],
+) -> Result<Option<ReadMark>, StoreError> {
+    let Ok(Some(message)) = tx.message_by_id(&id) else {
+        return Ok(None);
+    };
+    if message.direction != Direction::Outgoing {
+        return Ok(None);
+    }
+    let unacked = matches!(message.status, MessageStatus::Sending | MessageStatus::Sent);
+    if !unacked && message.status != MessageStatus::Delivered {
+        return Ok(None);
+    }
+    let Ok(Some(conversation)) = tx.conversation(message.conversation) else {
+        return Ok(None);
+    };
+    if !matches!(&conversation.kind, ConversationKind::Direct { contact: c } if c == contact) {
+        return Ok(None);
+    }
+    tx.set_status(&id, MessageStatus::Read)?;
+    Ok(Some(ReadMark {
+        id,
+        conversation: message.conversation,
+        visible: matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_))),
+        unacked,
+    }))
 }
 
 /// An envelope from an identity whose request waits for the user: a
