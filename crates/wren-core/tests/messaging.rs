@@ -92,8 +92,12 @@ async fn statuses_reach_delivered_and_read() {
     assert_eq!(history[1].text, "hi back");
     assert!(history[1].outgoing);
     assert_eq!(history[1].id, reply.id);
+    // Requests and receipts are outbox entries, not messages: the texts
+    // are the conversation's only messages.
+    assert_eq!(history.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
     let history = a.node.history("bob", None, 50).await.unwrap();
     assert_eq!(history.len(), 2);
+    assert_eq!(history.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(history[0].status, Status::Read);
     assert_eq!(history[0].from, a.peer_id);
     assert_eq!(history[1].from, b.peer_id);

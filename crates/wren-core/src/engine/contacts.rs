@@ -10,7 +10,7 @@ use wren_proto::{ContactRequest, Payload, Receipt, Timestamp, Versioned};
 use wren_store::{Contact, Verification};
 
 use super::meta::{self, ContactMeta, StoredState};
-use super::outbox::{MessageRef, OutEntry};
+use super::outbox::OutEntry;
 use super::receive::{self, Queued};
 use super::{ContactEntry, Engine, Internal, Reply, alias_of, now_ms};
 use crate::error::NodeError;
@@ -391,9 +391,10 @@ impl Engine {
                 if let Err(error) = book.initiate(&me, &bundle, &mut rand::rng()) {
                     return Ok(Err(NodeError::Session(error)));
                 }
-                let Some(queued) =
-                    receive::queue_hidden(tx, &mut book, &request, receive::random_id(), now)?
-                else {
+                // The conversation exists from the start (the request itself
+                // is not a message of it).
+                tx.direct_conversation(&bytes, now)?;
+                let Some(queued) = receive::queue_control(tx, &mut book, &request, now)? else {
                     return Ok(Err(NodeError::InvalidArgument("contact request")));
                 };
                 tx.put_contact(&bytes, &stored_contact)?;
@@ -435,18 +436,14 @@ impl Engine {
         Ok(info)
     }
 
-    /// Puts a hidden message (request, receipt) into the outbox scheduler.
+    /// Puts a queued request or receipt into the outbox scheduler.
     pub(crate) fn push_queued(&mut self, recipient: [u8; 32], queued: Queued) {
         self.outbox.push(
             recipient,
             queued.outbox,
             OutEntry {
                 envelope: queued.envelope,
-                message: Some(MessageRef {
-                    id: queued.id,
-                    conversation: queued.conversation,
-                    visible: false,
-                }),
+                message: None,
                 attempts: 0,
             },
         );
@@ -514,9 +511,8 @@ impl Engine {
                 let Some(mut book) = cached.or(tx.session(&bytes)?) else {
                     return Ok(Err(NodeError::NoSuchRequest(key.peer_id().to_string())));
                 };
-                let Some(queued) =
-                    receive::queue_hidden(tx, &mut book, &accept, receive::random_id(), now)?
-                else {
+                tx.direct_conversation(&bytes, now)?;
+                let Some(queued) = receive::queue_control(tx, &mut book, &accept, now)? else {
                     return Ok(Err(NodeError::InvalidArgument("accept receipt")));
                 };
                 tx.put_contact(&bytes, &stored_contact)?;

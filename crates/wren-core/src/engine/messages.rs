@@ -296,15 +296,19 @@ impl Engine {
         // batch goes out before the statuses are committed. If that commit
         // fails, they go back (and are resent: the recipient acknowledges
         // duplicates).
+        // A rejected request or receipt (no message) cannot be retried by
+        // the user: it is dropped like a delivered one.
         let mut removed = Vec::new();
-        for (id, _, verdict) in &changes {
+        for (id, message, verdict) in &changes {
             match verdict {
-                Verdict::Delivered => {
+                Verdict::Rejected(_) if message.is_some() => {
+                    self.outbox.park_from_queue(&recipient, *id);
+                }
+                _ => {
                     for entry in self.outbox.remove(&recipient, &[*id]) {
                         removed.push((*id, entry));
                     }
                 }
-                Verdict::Rejected(_) => self.outbox.park_from_queue(&recipient, *id),
             }
         }
         if !pending {
@@ -316,7 +320,7 @@ impl Engine {
             .write(move |tx| {
                 for (id, message, status) in plan {
                     match &status {
-                        Some(MessageStatus::Failed(_)) => {
+                        Some(MessageStatus::Failed(_)) if message.is_some() => {
                             // Parked: kept for a retry, never due.
                             tx.outbox_reschedule(id, 0, u64::MAX)?;
                         }
@@ -408,7 +412,12 @@ impl Engine {
         let stored = self
             .store
             .write(move |tx| {
-                tx.outbox_reschedule(head, attempts, next_retry)?;
+                if exhausted && message.is_none() {
+                    // A request or receipt given up: nothing to retry.
+                    tx.outbox_remove(head)?;
+                } else {
+                    tx.outbox_reschedule(head, attempts, next_retry)?;
+                }
                 if let (Some(message), Some(status)) = (message, failed) {
                     match tx.set_status(&message.id, status) {
                         Ok(()) | Err(StoreError::MessageNotFound) => {}
@@ -704,9 +713,7 @@ impl Engine {
                         let receipt = Payload::ReadReceipt(Receipt {
                             ids: chunk.iter().map(|id| MessageId::from(*id)).collect(),
                         });
-                        if let Some(q) =
-                            receive::queue_hidden(tx, book, &receipt, receive::random_id(), now)?
-                        {
+                        if let Some(q) = receive::queue_control(tx, book, &receipt, now)? {
                             queued.push(q);
                         }
                     }

@@ -231,7 +231,8 @@ struct Loaded {
     contacts: Vec<(IdentityKey, Contact, ContactMeta)>,
     requests: Vec<PendingRequest>,
     outbox: Vec<(u64, [u8; 32], OutEntry, bool)>,
-    corrupt_outbox: Vec<u64>,
+    /// Unreadable entries, and given-up ones without a message: removed.
+    stale_outbox: Vec<u64>,
 }
 
 fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
@@ -284,10 +285,10 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
         }
     }
     let mut outbox = Vec::new();
-    let mut corrupt_outbox = Vec::new();
+    let mut stale_outbox = Vec::new();
     for (id, item) in tx.outbox_due(u64::MAX, usize::MAX)? {
         let Ok(item) = item else {
-            corrupt_outbox.push(id);
+            stale_outbox.push(id);
             continue;
         };
         let mut message = None;
@@ -305,6 +306,11 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
                 conversation: item.conversation,
                 visible: matches!(Payload::from_bytes(&stored.content), Ok(Payload::Text(_))),
             });
+        }
+        if failed && message.is_none() {
+            // A request or receipt that was given up: nothing can retry it.
+            stale_outbox.push(id);
+            continue;
         }
         outbox.push((
             id,
@@ -326,7 +332,7 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
         contacts,
         requests,
         outbox,
-        corrupt_outbox,
+        stale_outbox,
     }))
 }
 
@@ -371,11 +377,11 @@ async fn open_with(
         contacts,
         requests,
         outbox: outbox_items,
-        corrupt_outbox,
+        stale_outbox,
     } = loaded;
     let me = Arc::new(me);
     let prekeys = Arc::new(prekeys);
-    if prekeys_changed || !corrupt_outbox.is_empty() {
+    if prekeys_changed || !stale_outbox.is_empty() {
         let bytes = prekeys.to_bytes();
         store
             .write(move |tx| {
@@ -387,7 +393,7 @@ async fn open_with(
                         })?;
                     tx.set_signed_prekeys(&prekeys)?;
                 }
-                for id in corrupt_outbox {
+                for id in stale_outbox {
                     tx.outbox_remove(id)?;
                 }
                 Ok(())
@@ -959,19 +965,7 @@ impl Engine {
             });
         }
         for queued in output.queued {
-            self.outbox.push(
-                key,
-                queued.outbox,
-                OutEntry {
-                    envelope: queued.envelope,
-                    message: Some(MessageRef {
-                        id: queued.id,
-                        conversation: queued.conversation,
-                        visible: false,
-                    }),
-                    attempts: 0,
-                },
-            );
+            self.push_queued(key, queued);
         }
         let alias = self.contacts.get(&key).and_then(|e| alias_of(&e.contact));
         for text in output.texts {

@@ -17,7 +17,7 @@ use wren_net::Ack;
 use wren_proto::{ContactRequest, Envelope, Payload, Receipt, Versioned};
 use wren_store::{
     Contact, ConversationKind, Direction, Incoming, IncomingOutcome, MessageStatus, NewMessage,
-    NewOutbox, Outgoing, StoreError, StoredContactRequest, WriteTx,
+    NewOutbox, StoreError, StoredContactRequest, WriteTx,
 };
 
 use super::meta::{self, ContactMeta, StoredState};
@@ -59,11 +59,10 @@ pub(crate) struct ReceivedText {
     pub(crate) sent_at: u64,
 }
 
-/// An outgoing hidden message (a receipt) the batch queued.
+/// An envelope without a message (a contact request or a receipt) queued
+/// in the outbox.
 pub(crate) struct Queued {
     pub(crate) outbox: u64,
-    pub(crate) id: [u8; 16],
-    pub(crate) conversation: u64,
     pub(crate) envelope: Vec<u8>,
 }
 
@@ -71,7 +70,7 @@ pub(crate) struct Queued {
 pub(crate) struct ReadMark {
     pub(crate) id: [u8; 16],
     pub(crate) conversation: u64,
-    /// A text (hidden messages emit no event).
+    /// A text (only texts emit an event).
     pub(crate) visible: bool,
     /// Not yet acknowledged by the contact when it was marked.
     pub(crate) unacked: bool,
@@ -216,13 +215,13 @@ pub(crate) fn merge_hints(contact: &mut Contact, code: &PairingCode) {
     }
 }
 
-/// Encrypts `payload` for the book's contact and records it as a hidden
-/// outgoing message (a receipt) with its outbox entry.
-pub(crate) fn queue_hidden(
+/// Encrypts `payload` (a contact request or a receipt) for the book's
+/// contact and queues it: the outbox entry commits with the ratchet step
+/// that produced it, and no message is recorded.
+pub(crate) fn queue_control(
     tx: &mut WriteTx<'_>,
     book: &mut SessionBook,
     payload: &Payload,
-    id: [u8; 16],
     now_ms: u64,
 ) -> Result<Option<Queued>, StoreError> {
     let contact = book.remote_identity().to_bytes();
@@ -239,31 +238,15 @@ pub(crate) fn queue_hidden(
     let Ok(envelope) = envelope.to_bytes() else {
         return Ok(None);
     };
-    let conversation = tx.direct_conversation(&contact, now_ms)?;
-    let recorded = tx.record_outgoing(Outgoing {
-        conversation,
-        session: book,
-        message: NewMessage {
-            id,
-            sender: [0; 32],
-            sent_at: now_ms,
-            // Hidden messages do not move the conversation's activity.
-            received_at: 0,
-            content,
-            status: MessageStatus::Sending,
-        },
-        outbox: NewOutbox {
+    let outbox = tx.enqueue(
+        book,
+        NewOutbox {
             recipient: contact,
             envelope: envelope.clone(),
             next_retry_ms: now_ms,
         },
-    })?;
-    Ok(Some(Queued {
-        outbox: recorded.outbox,
-        id,
-        conversation,
-        envelope,
-    }))
+    )?;
+    Ok(Some(Queued { outbox, envelope }))
 }
 
 /// A fresh random message id.
@@ -421,7 +404,7 @@ fn from_contact(
             let accept = Payload::DeliveryReceipt(Receipt {
                 ids: vec![request.id],
             });
-            if let Some(queued) = queue_hidden(tx, book, &accept, random_id(), input.now_ms)? {
+            if let Some(queued) = queue_control(tx, book, &accept, input.now_ms)? {
                 out.queued.push(queued);
             }
             tx.put_contact(&sender, contact)?;
