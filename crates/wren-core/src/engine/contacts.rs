@@ -376,8 +376,6 @@ impl Engine {
             name,
             state: StoredState::Pending,
         };
-        let mut index: Vec<[u8; 32]> = self.contacts.keys().copied().collect();
-        index.push(bytes);
         let me = std::sync::Arc::clone(&self.me);
         let cached = self.books.remove(&bytes);
         let (stored_contact, stored_meta) = (contact.clone(), meta.clone());
@@ -399,7 +397,6 @@ impl Engine {
                 };
                 tx.put_contact(&bytes, &stored_contact)?;
                 meta::write_contact_meta(tx, &bytes, &stored_meta)?;
-                meta::write_contact_index(tx, &index)?;
                 Ok(Ok((book, queued)))
             })
             .await?;
@@ -495,14 +492,6 @@ impl Engine {
         let accept = Payload::DeliveryReceipt(Receipt {
             ids: vec![request.id],
         });
-        let mut index: Vec<[u8; 32]> = self.contacts.keys().copied().collect();
-        index.push(bytes);
-        let requests: Vec<[u8; 32]> = self
-            .requests
-            .iter()
-            .map(|r| r.key.to_bytes())
-            .filter(|k| k != &bytes)
-            .collect();
         let cached = self.books.remove(&bytes);
         let (stored_contact, stored_meta) = (contact.clone(), meta.clone());
         let result = self
@@ -517,9 +506,7 @@ impl Engine {
                 };
                 tx.put_contact(&bytes, &stored_contact)?;
                 meta::write_contact_meta(tx, &bytes, &stored_meta)?;
-                meta::write_contact_index(tx, &index)?;
                 tx.remove_contact_request(&bytes)?;
-                meta::write_request_index(tx, &requests)?;
                 Ok(Ok((book, queued)))
             })
             .await?;
@@ -533,16 +520,9 @@ impl Engine {
     pub(crate) async fn decline(&mut self, name: &str) -> Result<(), NodeError> {
         let key = self.resolve_request(name)?;
         let bytes = key.to_bytes();
-        let requests: Vec<[u8; 32]> = self
-            .requests
-            .iter()
-            .map(|r| r.key.to_bytes())
-            .filter(|k| k != &bytes)
-            .collect();
         self.store
             .write(move |tx| {
                 tx.remove_contact_request(&bytes)?;
-                meta::write_request_index(tx, &requests)?;
                 tx.set_session(&SessionBook::new(key))?;
                 Ok(())
             })

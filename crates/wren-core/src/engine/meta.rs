@@ -1,7 +1,9 @@
 //! The engine's own records, kept in the store's sealed settings table:
-//! which identities are contacts (with the display name from their code and
-//! where the relationship stands), the order of pending contact requests,
-//! and the one-time prekey pool's counters.
+//! for each contact, the display name from its code and where the
+//! relationship stands, and the one-time prekey pool's counters. (Which
+//! identities are contacts or pending requests is read from the store's
+//! own tables; databases from before that may still hold the unused
+//! `core/contacts` and `core/requests` index settings.)
 //!
 //! The engine is the store's only writer and keeps these in memory; it
 //! writes each change in the same transaction as the change it describes.
@@ -10,22 +12,12 @@ use serde::{Deserialize, Serialize};
 use wren_proto::codec;
 use wren_store::{ReadTx, StoreError, WriteTx};
 
-use crate::limits::{MAX_CONTACTS, MAX_PENDING_REQUESTS};
-
-/// Setting holding the list of contacts' identity keys.
-const CONTACT_INDEX: &str = "core/contacts";
 /// Prefix of the per-contact setting ([`ContactMeta`]), followed by the
 /// identity key in hex.
 const CONTACT_PREFIX: &str = "core/contact/";
-/// Setting holding pending requests' identity keys, oldest first.
-const REQUEST_INDEX: &str = "core/requests";
 /// Setting holding the one-time prekey pool's counters.
 const OTK_POOL: &str = "core/otk";
 
-/// Decoder bound of the contact index.
-const CONTACT_INDEX_LIMIT: usize = 16 + MAX_CONTACTS * 40;
-/// Decoder bound of the request index.
-const REQUEST_INDEX_LIMIT: usize = 16 + MAX_PENDING_REQUESTS * 40;
 /// Decoder bound of a contact's record.
 const CONTACT_META_LIMIT: usize = 1_024;
 /// Decoder bound of the pool counters.
@@ -55,11 +47,6 @@ enum ContactMetaRecord {
     V1(ContactMeta),
 }
 
-#[derive(Serialize, Deserialize)]
-enum KeyListRecord {
-    V1(Vec<[u8; 32]>),
-}
-
 /// The one-time prekey pool: ids below `next_handout` were handed out in
 /// bundles (their secrets stay stored until a prekey message uses them);
 /// ids from `next_handout` below `next_id` are available.
@@ -85,47 +72,6 @@ fn corrupt(error: wren_proto::CodecError) -> StoreError {
 
 fn contact_key(identity: &[u8; 32]) -> String {
     format!("{CONTACT_PREFIX}{}", hex::encode(identity))
-}
-
-fn read_keys<const LIMIT: usize>(tx: &ReadTx<'_>, name: &str) -> Result<Vec<[u8; 32]>, StoreError> {
-    match tx.setting(name)? {
-        None => Ok(Vec::new()),
-        Some(bytes) => {
-            let KeyListRecord::V1(keys) = codec::decode::<_, LIMIT>(&bytes).map_err(corrupt)?;
-            Ok(keys)
-        }
-    }
-}
-
-fn write_keys(tx: &mut WriteTx<'_>, name: &str, keys: &[[u8; 32]]) -> Result<(), StoreError> {
-    let bytes = codec::encode(&KeyListRecord::V1(keys.to_vec())).map_err(StoreError::Encode)?;
-    tx.set_setting(name, &bytes)
-}
-
-/// The contacts' identity keys.
-pub(crate) fn read_contact_index(tx: &ReadTx<'_>) -> Result<Vec<[u8; 32]>, StoreError> {
-    read_keys::<CONTACT_INDEX_LIMIT>(tx, CONTACT_INDEX)
-}
-
-/// Replaces the contact index.
-pub(crate) fn write_contact_index(
-    tx: &mut WriteTx<'_>,
-    keys: &[[u8; 32]],
-) -> Result<(), StoreError> {
-    write_keys(tx, CONTACT_INDEX, keys)
-}
-
-/// The pending requests' identity keys, oldest first.
-pub(crate) fn read_request_index(tx: &ReadTx<'_>) -> Result<Vec<[u8; 32]>, StoreError> {
-    read_keys::<REQUEST_INDEX_LIMIT>(tx, REQUEST_INDEX)
-}
-
-/// Replaces the request index.
-pub(crate) fn write_request_index(
-    tx: &mut WriteTx<'_>,
-    keys: &[[u8; 32]],
-) -> Result<(), StoreError> {
-    write_keys(tx, REQUEST_INDEX, keys)
 }
 
 /// A contact's record.

@@ -177,8 +177,6 @@ async fn init_store(store: &Store, name: String) -> Result<Identity, NodeError> 
             };
             let pool = refill(tx, pool, &mut rng)?;
             meta::write_otk_pool(tx, &pool)?;
-            meta::write_contact_index(tx, &[])?;
-            meta::write_request_index(tx, &[])?;
             Ok(())
         })
         .await?;
@@ -255,11 +253,9 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
         next_id: 1,
     });
     let mut contacts = Vec::new();
-    for key in meta::read_contact_index(tx)? {
+    for (key, contact) in tx.contacts()? {
+        let contact = contact?;
         let Ok(identity) = IdentityKey::from_bytes(&key) else {
-            continue;
-        };
-        let Some(contact) = tx.contact(&key)? else {
             continue;
         };
         let meta = meta::read_contact_meta(tx, &key)?.unwrap_or(ContactMeta {
@@ -269,10 +265,9 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
         contacts.push((identity, contact, meta));
     }
     let mut requests = Vec::new();
-    for key in meta::read_request_index(tx)? {
-        let (Ok(identity), Some(stored)) =
-            (IdentityKey::from_bytes(&key), tx.contact_request(&key)?)
-        else {
+    for (key, stored) in tx.contact_requests()? {
+        let stored = stored?;
+        let Ok(identity) = IdentityKey::from_bytes(&key) else {
             continue;
         };
         if let Some(request) = contacts::parse_request(&stored.payload, &identity) {
@@ -284,6 +279,8 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
             });
         }
     }
+    // Oldest first (the store lists them by key).
+    requests.sort_by_key(|r| r.received_at);
     let mut outbox = Vec::new();
     let mut stale_outbox = Vec::new();
     for (id, item) in tx.outbox_due(u64::MAX, usize::MAX)? {
@@ -915,7 +912,7 @@ impl Engine {
             book: self.books.remove(&key),
             envelopes,
             now_ms: now_ms(),
-            requests: self.requests.iter().map(|r| r.key.to_bytes()).collect(),
+            pending_requests: self.requests.len(),
         };
         let output = match self
             .store

@@ -46,8 +46,8 @@ pub(crate) struct BatchInput {
     pub(crate) book: Option<SessionBook>,
     pub(crate) envelopes: Vec<Vec<u8>>,
     pub(crate) now_ms: u64,
-    /// The pending requests, oldest first.
-    pub(crate) requests: Vec<[u8; 32]>,
+    /// How many contact requests are pending.
+    pub(crate) pending_requests: usize,
 }
 
 /// A text stored by the batch.
@@ -93,8 +93,6 @@ pub(crate) struct BatchOutput {
     /// in the batch's transaction).
     pub(crate) read: Vec<ReadMark>,
     pub(crate) new_request: Option<NewRequest>,
-    /// The pending requests after the batch, if they changed.
-    pub(crate) requests: Option<Vec<[u8; 32]>>,
     /// The contact's records after the batch, if they changed.
     pub(crate) contact: Option<(Contact, ContactMeta)>,
     /// The contact went from pending to added in this batch.
@@ -270,7 +268,6 @@ pub(crate) fn process(
         texts: Vec::new(),
         read: Vec::new(),
         new_request: None,
-        requests: None,
         contact: None,
         accepted: false,
         queued: Vec::new(),
@@ -490,7 +487,7 @@ fn from_unknown(
     if !matches!(envelope, Envelope::Prekey { .. }) {
         return Ok((Ack::Rejected(reject::UNKNOWN_SENDER), None));
     }
-    if input.requests.len() >= MAX_PENDING_REQUESTS {
+    if input.pending_requests >= MAX_PENDING_REQUESTS {
         return Ok((Ack::Rejected(reject::TOO_MANY_REQUESTS), None));
     }
     let sender = input.sender.to_bytes();
@@ -524,10 +521,6 @@ fn from_unknown(
             received_at: input.now_ms,
         },
     )?;
-    input.requests.retain(|key| key != &sender);
-    input.requests.push(sender);
-    meta::write_request_index(tx, &input.requests)?;
-    out.requests = Some(input.requests.clone());
     out.new_request = Some(NewRequest {
         name: code.display_name().to_owned(),
         greeting: request.greeting.clone(),
