@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use wren_core::{Node, NodeConfig, NodeEvent, Status};
 
@@ -123,22 +123,75 @@ async fn terminate() {
     }
 }
 
+/// One line read from stdin with a bounded buffer.
+enum Line {
+    /// Stdin is closed.
+    End,
+    /// A complete line (newline included, if there was one).
+    Text(Vec<u8>),
+    /// A line longer than [`MAX_LINE_BYTES`]; the rest of it was skipped
+    /// without being kept.
+    TooLong,
+}
+
+/// Reads one line, never holding more than [`MAX_LINE_BYTES`] + 1 bytes of
+/// it.
+async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Line> {
+    let mut line = Vec::new();
+    let limit = u64::try_from(MAX_LINE_BYTES)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let read = (&mut *reader)
+        .take(limit)
+        .read_until(b'\n', &mut line)
+        .await?;
+    if read == 0 {
+        return Ok(Line::End);
+    }
+    if line.len() <= MAX_LINE_BYTES
+        || (line.last() == Some(&b'\n') && line.len() == MAX_LINE_BYTES + 1)
+    {
+        return Ok(Line::Text(line));
+    }
+    // Skip the rest of the overlong line.
+    loop {
+        let buffer = reader.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok(Line::TooLong);
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                reader.consume(at + 1);
+                return Ok(Line::TooLong);
+            }
+            None => {
+                let len = buffer.len();
+                reader.consume(len);
+            }
+        }
+    }
+}
+
 /// Reads and runs commands until stdin closes.
 async fn read_commands(node: Node, out: mpsc::Sender<Output>) -> Result<()> {
     let mut lines = BufReader::new(tokio::io::stdin());
-    let mut line = String::new();
     loop {
-        line.clear();
-        let read = lines.read_line(&mut line).await?;
-        if read == 0 {
-            return Ok(());
-        }
-        if line.len() > MAX_LINE_BYTES {
-            out.send(Output::Line(json::error("command line too long", None)))
+        let line = match read_line(&mut lines).await? {
+            Line::End => return Ok(()),
+            Line::TooLong => {
+                out.send(Output::Line(json::error("command line too long", None)))
+                    .await
+                    .ok();
+                continue;
+            }
+            Line::Text(line) => line,
+        };
+        let Ok(line) = std::str::from_utf8(&line) else {
+            out.send(Output::Line(json::error("command line is not UTF-8", None)))
                 .await
                 .ok();
             continue;
-        }
+        };
         let text = line.trim();
         if text.is_empty() {
             continue;
@@ -361,4 +414,41 @@ fn human(line: &Value) -> String {
         text.push_str(&format!(" {key}={value}"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn lines(input: &[u8]) -> Vec<Result<String, &'static str>> {
+        let mut reader = BufReader::with_capacity(64, input);
+        let mut out = Vec::new();
+        loop {
+            match read_line(&mut reader).await.unwrap() {
+                Line::End => return out,
+                Line::Text(text) => out.push(Ok(String::from_utf8(text).unwrap())),
+                Line::TooLong => out.push(Err("too long")),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_are_bounded_and_overlong_ones_skipped_whole() {
+        let mut input = b"first\n".to_vec();
+        input.extend(vec![b'x'; MAX_LINE_BYTES + 10]);
+        input.extend(b"\nlast".as_slice());
+        assert_eq!(
+            lines(&input).await,
+            [
+                Ok("first\n".to_owned()),
+                Err("too long"),
+                Ok("last".to_owned())
+            ]
+        );
+        // A line of exactly the limit, newline included, is accepted.
+        let mut input = vec![b'y'; MAX_LINE_BYTES - 1];
+        input.push(b'\n');
+        assert_eq!(lines(&input).await.len(), 1);
+        assert!(lines(&input).await[0].is_ok());
+    }
 }
