@@ -194,6 +194,52 @@ fn raw_commit(
     txn.commit().unwrap();
 }
 
+/// A fresh store with one direct conversation, and a raw redb database
+/// beside it (the directory lives as long as the returned guard).
+fn stores(
+    rt: &tokio::runtime::Runtime,
+    f: &Fixture,
+) -> (tempfile::TempDir, Store, u64, redb::Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(Store::open(dir.path(), Unlock::KeyFile))
+        .unwrap();
+    let contact = f.contact;
+    let conv = rt
+        .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
+        .unwrap();
+    let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
+    (dir, store, conv, raw)
+}
+
+/// Stores `total` messages on both sides for the read benchmark, in
+/// commits of whole blocks (so the sealed raw side never extends one).
+fn fill(
+    rt: &tokio::runtime::Runtime,
+    f: &std::sync::Arc<Fixture>,
+    store: &Store,
+    conv: u64,
+    raw: &redb::Database,
+    cipher: &XChaCha20Poly1305,
+    total: u64,
+) {
+    let chunk = 32 * BLOCK_MAX_MESSAGES as u64;
+    let mut filled = 0u64;
+    while filled < total {
+        let (start, count) = (filled, chunk.min(total - filled));
+        filled += count;
+        let ff = f.clone();
+        rt.block_on(store.write(move |tx| {
+            for k in 1..=count {
+                tx.record_outgoing(outgoing(&ff, conv, start + k))?;
+            }
+            Ok(())
+        }))
+        .unwrap();
+        raw_commit(raw, f, start + 1, count, Some(cipher));
+    }
+}
+
 fn bytes_written() -> u64 {
     std::fs::read_to_string("/proc/self/io")
         .ok()
@@ -210,15 +256,7 @@ fn appends(c: &mut Criterion) {
         .build()
         .unwrap();
     let f = std::sync::Arc::new(fixture());
-    let dir = tempfile::tempdir().unwrap();
-    let store = rt
-        .block_on(Store::open(dir.path(), Unlock::KeyFile))
-        .unwrap();
-    let contact = f.contact;
-    let conv = rt
-        .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
-        .unwrap();
-    let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
+    let (_dir, store, conv, raw) = stores(&rt, &f);
 
     // Both sides get the same sequence numbers, so their blocks line up.
     let mut n = 0u64;
@@ -339,34 +377,9 @@ fn last50(c: &mut Criterion) {
         .build()
         .unwrap();
     let f = std::sync::Arc::new(fixture());
-    let dir = tempfile::tempdir().unwrap();
-    let store = rt
-        .block_on(Store::open(dir.path(), Unlock::KeyFile))
-        .unwrap();
-    let contact = f.contact;
-    let conv = rt
-        .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
-        .unwrap();
-    let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
-    let key = [9u8; 32];
-    let cipher = XChaCha20Poly1305::new(&key.into());
-    let mut n = 0u64;
-    // Commits of whole blocks, so the sealed raw side never extends one.
-    let chunk = 32 * BLOCK_MAX_MESSAGES as u64;
-    while n < total {
-        let start = n;
-        let count = chunk.min(total - n);
-        n += count;
-        let ff = f.clone();
-        rt.block_on(store.write(move |tx| {
-            for k in 1..=count {
-                tx.record_outgoing(outgoing(&ff, conv, start + k))?;
-            }
-            Ok(())
-        }))
-        .unwrap();
-        raw_commit(&raw, &f, start + 1, count, Some(&cipher));
-    }
+    let (_dir, store, conv, raw) = stores(&rt, &f);
+    let cipher = XChaCha20Poly1305::new(&[9u8; 32].into());
+    fill(&rt, &f, &store, conv, &raw, &cipher, total);
     eprintln!("last50: {total} messages in each store");
 
     let mut group = c.benchmark_group("last50");
@@ -437,15 +450,7 @@ fn paired() {
         .build()
         .unwrap();
     let f = std::sync::Arc::new(fixture());
-    let dir = tempfile::tempdir().unwrap();
-    let store = rt
-        .block_on(Store::open(dir.path(), Unlock::KeyFile))
-        .unwrap();
-    let contact = f.contact;
-    let conv = rt
-        .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
-        .unwrap();
-    let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
+    let (_dir, store, conv, raw) = stores(&rt, &f);
     let (mut n, mut m) = (0u64, 0u64);
     let time = |f: &mut dyn FnMut()| {
         let start = std::time::Instant::now();
@@ -528,30 +533,9 @@ fn paired() {
     drop(raw);
 
     // last50 on fresh files holding `total` messages each.
-    let dir = tempfile::tempdir().unwrap();
-    let store = rt
-        .block_on(Store::open(dir.path(), Unlock::KeyFile))
-        .unwrap();
-    let conv = rt
-        .block_on(store.write(move |tx| tx.direct_conversation(&contact, 0)))
-        .unwrap();
-    let raw = redb::Database::create(dir.path().join("raw.redb")).unwrap();
+    let (_dir, store, conv, raw) = stores(&rt, &f);
     let cipher = XChaCha20Poly1305::new(&[9u8; 32].into());
-    let chunk = 32 * BLOCK_MAX_MESSAGES as u64;
-    let mut filled = 0u64;
-    while filled < total {
-        let (start, count) = (filled, chunk.min(total - filled));
-        filled += count;
-        let ff = f.clone();
-        rt.block_on(store.write(move |tx| {
-            for k in 1..=count {
-                tx.record_outgoing(outgoing(&ff, conv, start + k))?;
-            }
-            Ok(())
-        }))
-        .unwrap();
-        raw_commit(&raw, &f, start + 1, count, Some(&cipher));
-    }
+    fill(&rt, &f, &store, conv, &raw, &cipher, total);
     let read_raw = || {
         black_box(raw_last50(&raw, &cipher));
     };
