@@ -46,6 +46,15 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// the reason). At [`BACKOFF_MAX`] between attempts this is about a week.
 pub const MAX_SEND_ATTEMPTS: u32 = 10_080;
 
+/// How long acknowledged sends may wait for another write transaction to
+/// carry their bookkeeping (outbox record removed, status delivered) before
+/// they are written on their own. `delivered` is reported at once either way.
+pub const ACKED_FLUSH_DELAY: Duration = Duration::from_millis(20);
+
+/// Most acknowledged sends waiting for a transaction; at this many they are
+/// written at once.
+pub const MAX_ACKED_PENDING: usize = 4_096;
+
 /// Most messages returned by one `history` call.
 pub const MAX_HISTORY_PAGE: usize = 1_000;
 

@@ -280,3 +280,67 @@ async fn message_to_a_pending_contact_is_delivered_after_accept() {
     a.node.shutdown().await.unwrap();
     b.node.shutdown().await.unwrap();
 }
+
+/// `delivered` is reported as soon as the acknowledgement arrives and
+/// stored with a later transaction: history read right after the event,
+/// and after a restart, shows it, and nothing is sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_is_reported_at_once_and_stored() {
+    const COUNT: usize = 5;
+    let mut a = start("Ada").await;
+    let mut b = start("Bob").await;
+    pair(&mut a, &mut b, "bob", "ada").await;
+
+    let mut pending = HashSet::new();
+    for i in 0..COUNT {
+        pending.insert(a.node.send_text("bob", &format!("d{i}")).await.unwrap().id);
+    }
+    let ids = pending.clone();
+    a.next(|e| {
+        if let NodeEvent::StatusChanged { id, status, .. } = e
+            && *status == Status::Delivered
+        {
+            pending.remove(id);
+        }
+        pending.is_empty().then_some(())
+    })
+    .await;
+    let delivered = |history: &[wren_core::MessageInfo]| {
+        history
+            .iter()
+            .filter(|m| ids.contains(&m.id) && m.status == Status::Delivered)
+            .count()
+    };
+    assert_eq!(
+        delivered(&a.node.history("bob", None, 50).await.unwrap()),
+        COUNT
+    );
+
+    let a = a.restart().await;
+    assert_eq!(
+        delivered(&a.node.history("bob", None, 50).await.unwrap()),
+        COUNT
+    );
+    // Bob reports each message once, then the marker sent after the
+    // restart, and his history holds nothing twice.
+    let marker = a.node.send_text("bob", "marker").await.unwrap();
+    let ap = a.peer_id.clone();
+    let mut received = Vec::new();
+    b.next(|e| match e {
+        NodeEvent::MessageReceived { from, id, .. } if *from == ap => {
+            received.push(id.clone());
+            (*id == marker.id).then_some(())
+        }
+        _ => None,
+    })
+    .await;
+    let history = b.node.history("ada", None, 50).await.unwrap();
+    assert_eq!(history.len(), COUNT + 1);
+    assert_eq!(
+        received.iter().filter(|id| ids.contains(*id)).count(),
+        COUNT
+    );
+
+    a.node.shutdown().await.unwrap();
+    b.node.shutdown().await.unwrap();
+}

@@ -14,6 +14,7 @@ use wren_store::{
     StoreError,
 };
 
+use super::acked::{self, AckedEntry};
 use super::outbox::{MessageRef, OutEntry};
 use super::receive;
 use super::{Engine, Reply, alias_of, now_ms};
@@ -114,9 +115,12 @@ impl Engine {
         let me = self.my_key;
         let count = drafts.len();
         let keys: Vec<([u8; 32], [u8; 16])> = drafts.iter().map(|d| (d.contact, d.id)).collect();
+        let acked = self.acked.take();
+        let acked_copy = acked.clone();
         let result = self
             .store
             .write(move |tx| {
+                acked::apply(tx, &acked)?;
                 let mut conversations: HashMap<[u8; 32], u64> = HashMap::new();
                 let mut results: Vec<Result<Committed, NodeError>> = Vec::with_capacity(count);
                 for draft in drafts {
@@ -182,6 +186,7 @@ impl Engine {
             Err(error) => {
                 // Nothing was stored; the cached books were dropped with the
                 // transaction and are read again from the store next time.
+                self.acked.restore(acked_copy, Instant::now());
                 let detail = error.to_string();
                 warn!(%detail, "group commit failed");
                 for reply in replies {
@@ -238,6 +243,20 @@ enum Verdict {
 }
 
 impl Engine {
+    /// Stores the acknowledged sends that are waiting (see `acked`) in a
+    /// transaction of their own; on failure they wait for the next one.
+    pub(crate) async fn flush_acked(&mut self) {
+        if self.acked.is_empty() {
+            return;
+        }
+        let entries = self.acked.take();
+        let copy = entries.clone();
+        if let Err(error) = self.store.write(move |tx| acked::apply(tx, &entries)).await {
+            warn!(%error, "storing acknowledgements failed; will retry");
+            self.acked.restore(copy, Instant::now());
+        }
+    }
+
     /// A batch send finished: apply the acknowledgements (one transaction),
     /// then back off or go on.
     pub(crate) async fn send_finished(
@@ -315,6 +334,22 @@ impl Engine {
             self.outbox.finish(&recipient, false, now);
             self.pump();
         }
+        let all_delivered = changes
+            .iter()
+            .all(|(_, _, verdict)| matches!(verdict, Verdict::Delivered));
+        if all_delivered && !pending {
+            // The common case: report at once, store with the next
+            // transaction (see `acked`).
+            self.acked.push(
+                plan.iter().map(|(id, message, status)| AckedEntry {
+                    outbox: *id,
+                    message: status.as_ref().and(*message),
+                }),
+                now,
+            );
+            self.report_verdicts(changes, read_early);
+            return;
+        }
         let stored = self
             .store
             .write(move |tx| {
@@ -354,6 +389,19 @@ impl Engine {
             }
             return;
         }
+        self.report_verdicts(changes, read_early);
+        if pending {
+            self.attempt_failed(recipient, now, reject::describe(reject::PENDING))
+                .await;
+        }
+    }
+
+    /// Emits the status events of applied verdicts.
+    fn report_verdicts(
+        &mut self,
+        changes: Vec<(u64, Option<MessageRef>, Verdict)>,
+        read_early: Vec<bool>,
+    ) {
         for ((_, message, verdict), early) in changes.into_iter().zip(read_early) {
             let Some(message) = message else {
                 continue;
@@ -381,10 +429,6 @@ impl Engine {
                     }
                 }
             }
-        }
-        if pending {
-            self.attempt_failed(recipient, now, reject::describe(reject::PENDING))
-                .await;
         }
     }
 
@@ -506,6 +550,7 @@ impl Engine {
     /// `conversations`: direct conversations with contacts, most recent
     /// first.
     pub(crate) async fn conversations(&mut self) -> Result<Vec<ConversationInfo>, NodeError> {
+        self.flush_acked().await;
         let rows = self
             .store
             .read(|tx| {
@@ -556,6 +601,7 @@ impl Engine {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<MessageInfo>, NodeError> {
+        self.flush_acked().await;
         let entry = self.resolve(contact)?;
         let key = entry.key.to_bytes();
         let their_peer = entry.peer.to_string();
@@ -630,6 +676,7 @@ impl Engine {
     /// `mark_read`: marks the conversation read to its end, and sends the
     /// contact a read receipt for the newly read incoming texts.
     pub(crate) async fn mark_read(&mut self, target: &str) -> Result<usize, NodeError> {
+        self.flush_acked().await;
         let target = target.trim();
         let key = match target.parse::<u64>() {
             Ok(id) => {

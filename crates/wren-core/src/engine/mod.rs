@@ -7,6 +7,7 @@
 //!                                                        wren-net
 //! ```
 
+mod acked;
 mod contacts;
 mod messages;
 mod meta;
@@ -443,6 +444,7 @@ async fn open_with(
         books: HashMap::new(),
         outbox,
         read_early: HashSet::new(),
+        acked: acked::Acked::default(),
         addressed: HashSet::new(),
         connected: HashSet::new(),
         nearby: HashMap::new(),
@@ -497,6 +499,8 @@ pub(crate) struct Engine {
     /// Outgoing messages whose read receipt came before their delivery
     /// acknowledgement was processed (so "delivered" must not follow "read").
     pub(crate) read_early: HashSet<[u8; 16]>,
+    /// Acknowledged sends whose outbox removal and status are not stored yet.
+    pub(crate) acked: acked::Acked,
     /// Recipients whose stored addresses were given to the network since
     /// their last failed attempt.
     pub(crate) addressed: HashSet<[u8; 32]>,
@@ -530,6 +534,7 @@ impl Engine {
         let stop = loop {
             self.pump();
             let wake = self.outbox.next_due();
+            let flush = self.acked.deadline();
             let flow = tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.command(command).await,
@@ -547,11 +552,16 @@ impl Engine {
                     None => Flow::Stop(None),
                 },
                 () = sleep_until(wake), if wake.is_some() => Flow::Continue,
+                () = sleep_until(flush), if flush.is_some() => {
+                    self.flush_acked().await;
+                    Flow::Continue
+                }
             };
             if let Flow::Stop(reply) = flow {
                 break reply;
             }
         };
+        self.flush_acked().await;
         let _ = self.net.shutdown().await;
         let closed = self.store.clone().close().await;
         if let Some(reply) = stop {
@@ -914,13 +924,20 @@ impl Engine {
             now_ms: now_ms(),
             pending_requests: self.requests.len(),
         };
+        // Pending delivered statuses go first: this batch may mark them read.
+        let acked = self.acked.take();
+        let acked_copy = acked.clone();
         let output = match self
             .store
-            .write(move |tx| receive::process(tx, input))
+            .write(move |tx| {
+                acked::apply(tx, &acked)?;
+                receive::process(tx, input)
+            })
             .await
         {
             Ok(output) => output,
             Err(error) => {
+                self.acked.restore(acked_copy, Instant::now());
                 warn!(%error, "storing a batch failed; answering busy");
                 tokio::spawn(async move {
                     let _ = net.respond_direct_busy(reply).await;
