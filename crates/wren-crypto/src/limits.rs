@@ -11,6 +11,11 @@ pub const MAX_SKIP: u32 = 1_000;
 /// are evicted (a message that would have needed one then fails to decrypt).
 pub const MAX_SKIPPED_KEYS: usize = 2_000;
 
+/// Most sending keys a session reserves ahead of the stored state (see
+/// `Session::reserve_sending_keys`): the most a crash can make the peer skip.
+/// Well below [`MAX_SKIP`], so a peer always accepts the jump.
+pub const MAX_RESERVED_SENDING_KEYS: u32 = 64;
+
 /// Most previous receiving chains a session remembers so that a replay of an
 /// old message is reported as a replay rather than as a decryption failure.
 pub const MAX_PREVIOUS_RECEIVING_CHAINS: usize = 5;
@@ -51,3 +56,5 @@ pub const MAX_SENDER_KEY_SKIPPED_KEYS: usize = 2_000;
 /// Most sender-key chains (current and rotated-out) kept per group member,
 /// so late messages from before a rotation still decrypt.
 pub const MAX_SENDER_KEY_CHAINS: usize = 5;
+
+const _: () = assert!(MAX_RESERVED_SENDING_KEYS < MAX_SKIP);

@@ -218,3 +218,80 @@ fn prekey_outcome_debug_shows_no_plaintext() {
         "{shown}"
     );
 }
+
+/// Reserving sending keys: a state stored after a reservation resumes past
+/// every key that may have been used, so a sender that "crashes" (restores
+/// its stored state) never reuses a message key, and the peer decrypts both
+/// the messages sent before the crash and the ones after (skipping the gap).
+#[test]
+fn reserved_sending_keys_survive_a_crash_without_key_reuse() {
+    use wren_crypto::limits::MAX_RESERVED_SENDING_KEYS;
+
+    let (mut rng, mut a, mut b) = sides("reserve");
+    let bundle = b.party.bundle();
+    a.book
+        .initiate(&a.party.identity, &bundle, &mut rng)
+        .unwrap();
+    exchange(&mut rng, &mut a, &mut b, 2);
+    // After receiving, A's next send would take a DH step: take it now.
+    assert!(a.book.prepare_sending_chain(&mut rng).unwrap());
+    assert!(!a.book.prepare_sending_chain(&mut rng).unwrap());
+    assert_eq!(a.book.reserved_sending_keys(), 0);
+    assert!(a.book.reserve_sending_keys(8));
+    assert_eq!(a.book.reserved_sending_keys(), 8);
+    // A smaller reservation does not shrink it; a larger one is capped.
+    assert!(a.book.reserve_sending_keys(2));
+    assert_eq!(a.book.reserved_sending_keys(), 8);
+    let stored = a.book.to_bytes();
+
+    // Three messages leave before anything newer is stored.
+    let before: Vec<_> = (0..3)
+        .map(|i| {
+            a.book
+                .encrypt(format!("before {i}").as_bytes(), &mut rng)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(a.book.reserved_sending_keys(), 5);
+    // Crash: A restarts from the stored state.
+    let mut restored = SessionBook::from_bytes(&stored).unwrap();
+    assert_eq!(restored.reserved_sending_keys(), 0);
+    let after = restored.encrypt(b"after", &mut rng).unwrap();
+    // No key reuse: the message after the crash uses a counter past all of
+    // the reserved ones, so B accepts it and still has the keys for the
+    // ones sent before (which may arrive later).
+    assert_eq!(b.receive(&after).unwrap(), b"after");
+    for (i, m) in before.iter().enumerate().rev() {
+        assert_eq!(b.receive(m).unwrap(), format!("before {i}").as_bytes());
+    }
+    // Replays of either are refused.
+    assert!(b.receive(&after).is_err());
+    assert!(b.receive(&before[0]).is_err());
+    a.book = restored;
+    exchange(&mut rng, &mut a, &mut b, 2);
+
+    // The cap.
+    assert!(a.book.prepare_sending_chain(&mut rng).unwrap());
+    assert!(a.book.reserve_sending_keys(u32::MAX));
+    assert_eq!(a.book.reserved_sending_keys(), MAX_RESERVED_SENDING_KEYS);
+    // Without a session there is nothing to reserve.
+    let mut empty = SessionBook::new(*b.party.identity.public());
+    assert!(!empty.reserve_sending_keys(1));
+    assert_eq!(empty.reserved_sending_keys(), 0);
+}
+
+/// Without a reservation the stored state is exactly the live one.
+#[test]
+fn without_a_reservation_the_stored_state_is_the_live_one() {
+    let (mut rng, mut a, mut b) = sides("no reserve");
+    let bundle = b.party.bundle();
+    a.book
+        .initiate(&a.party.identity, &bundle, &mut rng)
+        .unwrap();
+    exchange(&mut rng, &mut a, &mut b, 1);
+    let m = a.book.encrypt(b"x", &mut rng).unwrap();
+    b.receive(&m).unwrap();
+    let stored = a.book.to_bytes();
+    let restored = SessionBook::from_bytes(&stored).unwrap();
+    assert_eq!(*restored.to_bytes(), *stored);
+}

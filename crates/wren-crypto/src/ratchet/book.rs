@@ -125,6 +125,35 @@ impl SessionBook {
         }
     }
 
+    /// Reserves sending keys on the active session (see
+    /// [`Session::reserve_sending_keys`]); `false` without an active
+    /// session or sending chain.
+    pub fn reserve_sending_keys(&mut self, count: u32) -> bool {
+        self.active
+            .as_mut()
+            .is_some_and(|s| s.reserve_sending_keys(count))
+    }
+
+    /// How many messages the active session can send before its state must
+    /// be stored again (see [`Session::reserved_sending_keys`]).
+    pub fn reserved_sending_keys(&self) -> u32 {
+        self.active
+            .as_ref()
+            .map_or(0, Session::reserved_sending_keys)
+    }
+
+    /// Takes a pending sending DH step on the active session now (see
+    /// [`Session::prepare_sending_chain`]).
+    pub fn prepare_sending_chain<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<bool, SessionError> {
+        match self.active.as_mut() {
+            Some(s) => s.prepare_sending_chain(rng),
+            None => Ok(false),
+        }
+    }
+
     /// Accepts a prekey message from the contact. The caller looked up the
     /// signed prekey (and one-time prekey) the message names.
     pub fn receive_prekey(

@@ -19,7 +19,8 @@ use crate::identity::{IdentityKey, IdentityKeyPair};
 use crate::kdf::{MESSAGE_INFO, kdf_ck, kdf_rk};
 use crate::keys::{ChainKey, MessageKey, RootKey};
 use crate::limits::{
-    MAX_PLAINTEXT_BYTES, MAX_PREVIOUS_RECEIVING_CHAINS, MAX_SKIP, MAX_SKIPPED_KEYS,
+    MAX_PLAINTEXT_BYTES, MAX_PREVIOUS_RECEIVING_CHAINS, MAX_RESERVED_SENDING_KEYS, MAX_SKIP,
+    MAX_SKIPPED_KEYS,
 };
 use crate::prekey::{OneTimePrekeyPair, SignedPrekeyPair, VerifiedBundle};
 use crate::x3dh;
@@ -48,6 +49,10 @@ impl RatchetKeyPair {
 struct SendingChain {
     chain: ChainKey,
     index: u32,
+    /// The serialized state starts at `max(index, reserved)`: keys below
+    /// `reserved` may be used before the state recording them is stored
+    /// (see [`Session::reserve_sending_keys`]).
+    reserved: u32,
 }
 
 struct ReceivingChain {
@@ -125,6 +130,7 @@ impl Session {
             root: out.root,
             ratchet: Some(ephemeral),
             sending: Some(SendingChain {
+                reserved: 0,
                 chain: out.chain,
                 index: 0,
             }),
@@ -277,6 +283,55 @@ impl Session {
         })
     }
 
+    /// Lets the next `count` messages (at most
+    /// [`MAX_RESERVED_SENDING_KEYS`]) be encrypted and sent before the state
+    /// recording them is stored.
+    ///
+    /// From now on [`Self::to_bytes`] stores the sending chain as if those
+    /// keys were already used. A node that sends a message and crashes
+    /// before storing its state then resumes after the reserved keys, so it
+    /// can never encrypt a different message with a key already used; the
+    /// peer sees a gap in the counter (skipped keys, as for lost messages).
+    /// Counts from the current index; a smaller reservation than the one in
+    /// place changes nothing. Without a sending chain (the first message
+    /// after a new ratchet key from the peer takes a DH step, see
+    /// [`Self::prepare_sending_chain`]) there is nothing to reserve and it
+    /// returns `false`.
+    pub fn reserve_sending_keys(&mut self, count: u32) -> bool {
+        let Some(sending) = self.sending.as_mut() else {
+            return false;
+        };
+        let until = sending
+            .index
+            .saturating_add(count.min(MAX_RESERVED_SENDING_KEYS));
+        sending.reserved = sending.reserved.max(until);
+        true
+    }
+
+    /// How many more messages the stored state already covers (see
+    /// [`Self::reserve_sending_keys`]): 0 without a sending chain.
+    pub fn reserved_sending_keys(&self) -> u32 {
+        self.sending
+            .as_ref()
+            .map_or(0, |s| s.reserved.saturating_sub(s.index))
+    }
+
+    /// Takes the sending half of a pending DH ratchet step now instead of
+    /// at the next [`Self::encrypt`], so that the new sending chain can be
+    /// stored (and reserved) before a message needs it. Returns whether a
+    /// step was taken. The messages produced are the same as with the lazy
+    /// step; only the moment the new ratchet key is drawn changes.
+    pub fn prepare_sending_chain<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<bool, SessionError> {
+        if self.sending.is_some() || self.receiving.is_none() {
+            return Ok(false);
+        }
+        self.step_sending_ratchet(rng)?;
+        Ok(true)
+    }
+
     /// The sending half of a DH ratchet step, taken lazily at the first
     /// send after a new ratchet key was received.
     fn step_sending_ratchet<R: CryptoRng + ?Sized>(
@@ -291,7 +346,11 @@ impl Session {
         let (root, chain) = kdf_rk(&self.root, &shared);
         self.root = root;
         self.ratchet = Some(next);
-        self.sending = Some(SendingChain { chain, index: 0 });
+        self.sending = Some(SendingChain {
+            chain,
+            index: 0,
+            reserved: 0,
+        });
         Ok(())
     }
 
@@ -456,6 +515,17 @@ impl Session {
             None => out.put_u8(0),
         }
         match &self.sending {
+            Some(s) if s.reserved > s.index => {
+                // Stored as if the reserved keys were used (see
+                // `reserve_sending_keys`).
+                let mut chain = s.chain.clone();
+                for _ in s.index..s.reserved {
+                    drop(kdf_ck(&mut chain));
+                }
+                out.put_u8(1);
+                out.put(chain.as_bytes());
+                out.put_u32(s.reserved);
+            }
             Some(s) => {
                 out.put_u8(1);
                 out.put(s.chain.as_bytes());
@@ -520,9 +590,11 @@ impl Session {
         let sending = match flag(r)? {
             true => {
                 let chain = ChainKey::from_bytes(&Zeroizing::new(r.array()?));
+                let index = r.u32()?;
                 Some(SendingChain {
                     chain,
-                    index: r.u32()?,
+                    index,
+                    reserved: index,
                 })
             }
             false => None,
