@@ -55,6 +55,12 @@ pub const ACKED_FLUSH_DELAY: Duration = Duration::from_millis(20);
 /// written at once.
 pub const MAX_ACKED_PENDING: usize = 4_096;
 
+/// Sending keys reserved ahead whenever a session is stored: the next this
+/// many messages to a contact can go out before the transaction that records
+/// them commits (their commit then runs while they travel). A crash burns at
+/// most this many keys (the contact skips them).
+pub const RESERVED_SENDING_KEYS: u32 = 32;
+
 /// Most messages returned by one `history` call.
 pub const MAX_HISTORY_PAGE: usize = 1_000;
 
@@ -114,3 +120,5 @@ pub mod reject {
         }
     }
 }
+
+const _: () = assert!(RESERVED_SENDING_KEYS <= wren_crypto::limits::MAX_RESERVED_SENDING_KEYS);

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 use wren_crypto::{OutboundMessage, SessionBook};
@@ -21,7 +22,8 @@ use super::{Engine, Reply, alias_of, now_ms};
 use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::limits::{
-    MAX_CONVERSATIONS, MAX_HISTORY_PAGE, MAX_RECEIPT_IDS, MAX_SEND_ATTEMPTS, PREVIEW_CHARS, reject,
+    MAX_CONVERSATIONS, MAX_HISTORY_PAGE, MAX_RECEIPT_IDS, MAX_SEND_ATTEMPTS, PREVIEW_CHARS,
+    RESERVED_SENDING_KEYS, reject,
 };
 use crate::types::{ConversationInfo, MessageInfo, SentMessage, Status};
 
@@ -30,6 +32,8 @@ struct Draft {
     contact: [u8; 32],
     id: [u8; 16],
     content: Vec<u8>,
+    /// Already encrypted (an express send), or encrypted in the transaction.
+    envelope: Option<Vec<u8>>,
 }
 
 /// What the group commit stored for one draft.
@@ -67,6 +71,13 @@ fn parse_id(id: &str) -> Result<[u8; 16], NodeError> {
 impl Engine {
     /// Encrypts and commits a group of `send_text` commands in one
     /// transaction, then answers each.
+    ///
+    /// Express sends: when a recipient has nothing queued or in flight and
+    /// its cached session has enough reserved sending keys (see
+    /// [`RESERVED_SENDING_KEYS`]), its messages are encrypted here and leave
+    /// at once; the transaction that records them runs while they travel,
+    /// and their outbox entries join the queue, in flight, when it commits.
+    /// Otherwise they are encrypted in the transaction and queued after it.
     pub(crate) async fn send_texts(&mut self, sends: Vec<(String, String, Reply<SentMessage>)>) {
         let now = now_ms();
         let mut drafts = Vec::with_capacity(sends.len());
@@ -100,12 +111,14 @@ impl Engine {
                 contact,
                 id,
                 content,
+                envelope: None,
             });
             replies.push(reply);
         }
         if drafts.is_empty() {
             return;
         }
+        let express = self.send_express(&mut drafts);
         let mut books: HashMap<[u8; 32], Option<SessionBook>> = HashMap::new();
         for draft in &drafts {
             books
@@ -134,18 +147,19 @@ impl Engine {
                         )));
                         continue;
                     };
-                    let envelope = match book.encrypt(&draft.content, &mut rand::rng()) {
-                        Ok(OutboundMessage::Prekey(message)) => Envelope::Prekey { message },
-                        Ok(OutboundMessage::Normal(message)) => Envelope::Message { message },
-                        Err(error) => {
-                            results.push(Err(NodeError::Session(error)));
-                            continue;
-                        }
+                    let envelope = match draft.envelope {
+                        Some(envelope) => envelope,
+                        None => match encrypt_envelope(book, &draft.content) {
+                            Ok(envelope) => envelope,
+                            Err(error) => {
+                                results.push(Err(error));
+                                continue;
+                            }
+                        },
                     };
-                    let Ok(envelope) = envelope.to_bytes() else {
-                        results.push(Err(NodeError::InvalidArgument("text")));
-                        continue;
-                    };
+                    // Stored with the session: the next messages may leave
+                    // before their own commit.
+                    book.reserve_sending_keys(RESERVED_SENDING_KEYS);
                     let conversation = match conversations.get(&draft.contact) {
                         Some(id) => *id,
                         None => {
@@ -185,8 +199,14 @@ impl Engine {
             Ok(done) => done,
             Err(error) => {
                 // Nothing was stored; the cached books were dropped with the
-                // transaction and are read again from the store next time.
+                // transaction and are read again from the store next time
+                // (their stored reservation covers every key an express send
+                // used). Express requests already left: their results are
+                // dropped, and the recipient may show those messages.
                 self.acked.restore(acked_copy, Instant::now());
+                for contact in express.into_keys() {
+                    self.outbox.finish(&contact, false, Instant::now());
+                }
                 let detail = error.to_string();
                 warn!(%detail, "group commit failed");
                 for reply in replies {
@@ -200,6 +220,7 @@ impl Engine {
                 self.books.insert(contact, book);
             }
         }
+        let mut express_entries: HashMap<[u8; 32], Vec<(u64, OutEntry)>> = HashMap::new();
         for ((result, reply), (contact, id)) in results.into_iter().zip(replies).zip(keys) {
             match result {
                 Ok(committed) => {
@@ -214,26 +235,106 @@ impl Engine {
                         status: Status::Sending,
                         detail: None,
                     });
-                    self.outbox.push(
-                        contact,
-                        committed.outbox,
-                        OutEntry {
-                            envelope: committed.envelope,
-                            message: Some(MessageRef {
-                                id,
-                                conversation: committed.conversation,
-                                visible: true,
-                            }),
-                            attempts: 0,
-                        },
-                    );
+                    let entry = OutEntry {
+                        envelope: committed.envelope,
+                        message: Some(MessageRef {
+                            id,
+                            conversation: committed.conversation,
+                            visible: true,
+                        }),
+                        attempts: 0,
+                    };
+                    if express.contains_key(&contact) {
+                        self.emit(NodeEvent::StatusChanged {
+                            id: hex::encode(id),
+                            conversation: committed.conversation,
+                            status: Status::Sent,
+                            detail: None,
+                        });
+                        express_entries
+                            .entry(contact)
+                            .or_default()
+                            .push((committed.outbox, entry));
+                    } else {
+                        self.outbox.push(contact, committed.outbox, entry);
+                    }
                 }
                 Err(error) => {
                     let _ = reply.send(Err(error));
                 }
             }
         }
+        for (contact, ids_tx) in express {
+            let entries = express_entries.remove(&contact).unwrap_or_default();
+            let ids = entries.iter().map(|(id, _)| *id).collect();
+            self.outbox.express_committed(contact, entries);
+            let _ = ids_tx.send(ids);
+        }
     }
+
+    /// Encrypts and sends at once the drafts of every recipient that can
+    /// take an express send (see [`Engine::send_texts`]); returns, per such
+    /// recipient, where to deliver the outbox ids once committed.
+    fn send_express(
+        &mut self,
+        drafts: &mut [Draft],
+    ) -> HashMap<[u8; 32], oneshot::Sender<Vec<u64>>> {
+        let mut counts: HashMap<[u8; 32], u32> = HashMap::new();
+        for draft in drafts.iter() {
+            *counts.entry(draft.contact).or_default() += 1;
+        }
+        let mut express = HashMap::new();
+        for (contact, count) in counts {
+            let ready = self.outbox.is_idle(&contact)
+                && self
+                    .books
+                    .get(&contact)
+                    .is_some_and(|book| book.reserved_sending_keys() >= count);
+            if !ready {
+                continue;
+            }
+            let Some(book) = self.books.get_mut(&contact) else {
+                continue;
+            };
+            let mut envelopes = Vec::new();
+            let mut failed = false;
+            for draft in drafts.iter_mut().filter(|d| d.contact == contact) {
+                match encrypt_envelope(book, &draft.content) {
+                    Ok(envelope) => {
+                        envelopes.push(envelope.clone());
+                        draft.envelope = Some(envelope);
+                    }
+                    Err(_) => failed = true,
+                }
+            }
+            if failed {
+                // Encrypted again in the transaction (the keys used here are
+                // skipped by the recipient).
+                for draft in drafts.iter_mut().filter(|d| d.contact == contact) {
+                    draft.envelope = None;
+                }
+                continue;
+            }
+            book.reserve_sending_keys(RESERVED_SENDING_KEYS);
+            self.outbox.begin_express(contact);
+            let (ids_tx, ids_rx) = oneshot::channel();
+            self.dispatch(contact, envelopes, ids_rx);
+            express.insert(contact, ids_tx);
+        }
+        express
+    }
+}
+
+/// Encrypts a payload for the book's contact into an envelope frame.
+fn encrypt_envelope(book: &mut SessionBook, content: &[u8]) -> Result<Vec<u8>, NodeError> {
+    let envelope = match book.encrypt(content, &mut rand::rng()) {
+        Ok(OutboundMessage::Prekey(message)) => Envelope::Prekey { message },
+        Ok(OutboundMessage::Normal(message)) => Envelope::Message { message },
+        Err(error) => return Err(NodeError::Session(error)),
+    };
+    envelope
+        .to_bytes()
+        .map_err(|_| NodeError::InvalidArgument("text"))
 }
 
 /// What a finished send changes for one entry.

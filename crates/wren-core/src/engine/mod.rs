@@ -598,34 +598,53 @@ impl Engine {
                     detail: None,
                 });
             }
-            let Ok(key) = IdentityKey::from_bytes(&batch.recipient) else {
-                continue;
-            };
-            let peer = key.peer_id();
-            let addrs = if self.addressed.insert(batch.recipient) {
-                self.contacts
-                    .get(&batch.recipient)
-                    .map(|entry| parse_addrs(&entry.contact.addresses))
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let net = self.net.clone();
-            let done = self.internal_tx.clone();
-            tokio::spawn(async move {
-                if !addrs.is_empty() {
-                    let _ = net.add_addresses(peer, addrs).await;
-                }
-                let result = net.send_direct(peer, batch.envelopes).await;
-                let _ = done
-                    .send(Internal::Sent {
-                        recipient: batch.recipient,
-                        ids: batch.ids,
-                        result,
-                    })
-                    .await;
-            });
+            let (ids_tx, ids_rx) = oneshot::channel();
+            let _ = ids_tx.send(batch.ids);
+            self.dispatch(batch.recipient, batch.envelopes, ids_rx);
         }
+    }
+
+    /// Sends one `/wren/dm/1` request to `recipient` on a task of its own;
+    /// its result comes back as [`Internal::Sent`] for the outbox ids that
+    /// `ids` delivers (an express send learns them from its commit, which
+    /// runs while the request travels; if that commit fails, `ids` is
+    /// dropped and the result with it).
+    pub(crate) fn dispatch(
+        &mut self,
+        recipient: [u8; 32],
+        envelopes: Vec<Vec<u8>>,
+        ids: oneshot::Receiver<Vec<u64>>,
+    ) {
+        let Ok(key) = IdentityKey::from_bytes(&recipient) else {
+            return;
+        };
+        let peer = key.peer_id();
+        let addrs = if self.addressed.insert(recipient) {
+            self.contacts
+                .get(&recipient)
+                .map(|entry| parse_addrs(&entry.contact.addresses))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let net = self.net.clone();
+        let done = self.internal_tx.clone();
+        tokio::spawn(async move {
+            if !addrs.is_empty() {
+                let _ = net.add_addresses(peer, addrs).await;
+            }
+            let result = net.send_direct(peer, envelopes).await;
+            let Ok(ids) = ids.await else {
+                return;
+            };
+            let _ = done
+                .send(Internal::Sent {
+                    recipient,
+                    ids,
+                    result,
+                })
+                .await;
+        });
     }
 
     async fn command(&mut self, first: Command) -> Flow {

@@ -106,6 +106,36 @@ impl Outbox {
             .insert(outbox, entry);
     }
 
+    /// Whether `recipient` has nothing queued and nothing in flight, so a
+    /// new message may be sent at once without overtaking another.
+    pub(crate) fn is_idle(&self, recipient: &[u8; 32]) -> bool {
+        self.queues
+            .get(recipient)
+            .is_none_or(|q| q.entries.is_empty() && q.in_flight.is_none())
+    }
+
+    /// Marks `recipient` busy with a request that left before its entries
+    /// were committed (an express send): nothing else is sent to it until
+    /// [`Outbox::express_committed`] names them and the request finishes.
+    pub(crate) fn begin_express(&mut self, recipient: [u8; 32]) {
+        self.queues.entry(recipient).or_default().in_flight = Some(Vec::new());
+    }
+
+    /// The express request's entries were committed: they join the queue,
+    /// in flight, and count as sent.
+    pub(crate) fn express_committed(&mut self, recipient: [u8; 32], sent: Vec<(u64, OutEntry)>) {
+        let queue = self.queues.entry(recipient).or_default();
+        let mut ids = Vec::with_capacity(sent.len());
+        for (id, entry) in sent {
+            if let Some(message) = entry.message {
+                self.sent.insert(message.id);
+            }
+            ids.push(id);
+            queue.entries.insert(id, entry);
+        }
+        queue.in_flight = Some(ids);
+    }
+
     /// Parks an entry that was loaded as failed.
     pub(crate) fn park(&mut self, recipient: [u8; 32], outbox: u64, entry: OutEntry) {
         if let Some(message) = entry.message {

@@ -21,7 +21,7 @@ use wren_store::{
 };
 
 use super::meta::{self, ContactMeta, StoredState};
-use crate::limits::{MAX_PENDING_REQUESTS, reject};
+use crate::limits::{MAX_PENDING_REQUESTS, RESERVED_SENDING_KEYS, reject};
 
 /// How the batch's sender relates to us when the batch arrives.
 pub(crate) enum Relation {
@@ -309,7 +309,13 @@ pub(crate) fn process(
         };
         out.acks.push(ack);
     }
-    if book_changed && let Some(book) = &book {
+    if book_changed && let Some(book) = book.as_mut() {
+        // Ready the sending chain of our next message now and reserve its
+        // keys, so that it can leave before its own commit (see
+        // `Session::reserve_sending_keys`). An error here resurfaces at
+        // the next encryption.
+        let _ = book.prepare_sending_chain(&mut rand::rng());
+        book.reserve_sending_keys(RESERVED_SENDING_KEYS);
         tx.set_session(book)?;
     }
     out.book = book;
