@@ -43,11 +43,15 @@ pub mod limits;
 pub mod mailbox;
 mod net;
 mod relay_code;
+mod relays;
 
 pub use config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
 pub use dm::Ack;
 pub use error::{FrameError, NetError, PublishError, RelayCodeError, SendError};
-pub use event::{Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats};
+pub use event::{
+    Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats, Path, RelayInfo,
+    RelayState,
+};
 pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
 pub use mailbox::{
     DepositOutcome, MailboxCodec, MailboxRequest, MailboxResponse, RefusalCode, StoredItem,
