@@ -2,11 +2,14 @@
 //!
 //! - [`NetError`]: starting the node, and commands that only involve this
 //!   node (answering a request, subscribing, adding addresses).
-//! - [`SendError`]: a request to a peer that did not produce its response.
+//! - [`SendError`]: a request to a peer (direct messages, bundles, mailbox
+//!   requests to a relay) that did not produce its response.
 //!   The engine retries from its outbox; the variants tell it why.
 //! - [`PublishError`]: a gossipsub publication that was not sent.
 //! - [`FrameError`]: a transport frame that does not parse or does not fit
 //!   its limits. Messages never quote the frame's content.
+//! - [`RelayCodeError`]: a relay code or relay address that does not
+//!   parse.
 
 /// Starting the node or running a local command failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,9 +56,16 @@ pub enum NetError {
     #[error("cannot subscribe: {0}")]
     Subscription(String),
     /// An argument is outside its bounds (empty or oversized bundle, topic
-    /// too long).
+    /// too long, relay address without `/p2p/PEER_ID`).
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
+    /// This node already keeps the most relays it may
+    /// ([`MAX_RELAYS`](crate::limits::MAX_RELAYS)); remove one first.
+    #[error("too many relays (at most {max})")]
+    TooManyRelays {
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// A request to a peer did not produce its response.
@@ -184,4 +194,74 @@ pub enum FrameError {
     /// non-zero code.
     #[error("invalid acknowledgement")]
     InvalidAck,
+    /// An unknown request operation.
+    #[error("unknown operation {0}")]
+    UnknownOperation(u8),
+    /// A peer id whose length is outside 1 to 64 bytes or whose bytes are
+    /// not a canonical peer id.
+    #[error("invalid peer id")]
+    InvalidPeerId,
+    /// A count field outside its bounds (fetch limit, page items, users,
+    /// deposit results).
+    #[error("{field} of {count} (allowed: {min} to {max})")]
+    Count {
+        /// Which field.
+        field: &'static str,
+        /// Count found.
+        count: usize,
+        /// The smallest allowed.
+        min: usize,
+        /// The largest allowed.
+        max: usize,
+    },
+    /// A refusal code of 0 where a refusal is required, or a boolean byte
+    /// other than 0 or 1.
+    #[error("invalid value in field {0}")]
+    InvalidValue(&'static str),
+}
+
+/// A relay code or relay address that does not parse. Messages never quote
+/// the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RelayCodeError {
+    /// The text is longer than
+    /// [`MAX_RELAY_CODE_CHARS`](crate::limits::MAX_RELAY_CODE_CHARS).
+    #[error("the relay code is too long")]
+    TooLong,
+    /// The text is neither a relay code (`wren-relay:1/…`) nor a multiaddr.
+    #[error("not a relay code (wren-relay:1/…) nor an address (/ip4/…/p2p/…)")]
+    Unrecognised,
+    /// The part after the prefix is not base32.
+    #[error("the relay code is not valid base32")]
+    Base32,
+    /// The checksum does not match: the code was mistyped or cut.
+    #[error("the relay code's checksum does not match (mistyped?)")]
+    Checksum,
+    /// The decoded code ends inside a field.
+    #[error("the relay code is truncated")]
+    Truncated,
+    /// Bytes remain after the last address.
+    #[error("the relay code has trailing bytes")]
+    TrailingBytes,
+    /// The peer id is not a valid peer id.
+    #[error("the relay code's peer id is invalid")]
+    InvalidPeerId,
+    /// The address count is outside 1 to
+    /// [`MAX_RELAY_CODE_ADDRS`](crate::limits::MAX_RELAY_CODE_ADDRS).
+    #[error("a relay code holds 1 to 8 addresses, not {0}")]
+    AddressCount(usize),
+    /// An encoded address is empty or longer than
+    /// [`MAX_RELAY_CODE_ADDR_BYTES`](crate::limits::MAX_RELAY_CODE_ADDR_BYTES).
+    #[error("an address of {0} bytes (allowed: 1 to 256)")]
+    AddressLength(usize),
+    /// An address does not parse as a multiaddr.
+    #[error("an address is not a valid multiaddr")]
+    InvalidAddress,
+    /// A relay address must end with `/p2p/PEER_ID`, naming the relay.
+    #[error("the address does not end with /p2p/PEER_ID (the relay's peer id)")]
+    MissingPeerId,
+    /// An address names a different peer than the relay's (`/p2p/…`).
+    #[error("an address names another peer than the relay")]
+    PeerMismatch,
 }

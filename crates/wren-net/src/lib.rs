@@ -40,11 +40,21 @@ pub mod event;
 mod event_loop;
 mod frame;
 pub mod limits;
+pub mod mailbox;
 mod net;
+mod relay_code;
+mod relays;
 
 pub use config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
 pub use dm::Ack;
-pub use error::{FrameError, NetError, PublishError, SendError};
-pub use event::{Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats};
+pub use error::{FrameError, NetError, PublishError, RelayCodeError, SendError};
+pub use event::{
+    Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats, Path, RelayInfo,
+    RelayState,
+};
 pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
+pub use mailbox::{
+    DepositOutcome, MailboxCodec, MailboxRequest, MailboxResponse, RefusalCode, StoredItem,
+};
 pub use net::{Net, spawn};
+pub use relay_code::{RELAY_CODE_PREFIX, RelayCode, parse_relay};

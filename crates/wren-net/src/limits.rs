@@ -89,6 +89,58 @@ pub const MAX_ADDRESSES_PER_PEER: usize = 16;
 /// some expire.
 pub const MAX_MDNS_PEERS: usize = 256;
 
+/// Most envelopes in one `/wren/mailbox/1` deposit request.
+pub const MAX_DEPOSIT_BATCH: usize = 256;
+
+/// Most items one `/wren/mailbox/1` fetch may ask for (its `limit`), and
+/// most items in one page.
+pub const MAX_FETCH_ITEMS: usize = 256;
+
+/// Largest `/wren/mailbox/1` request frame (version byte included, the
+/// stream's length prefix excluded): 1 MiB.
+///
+/// A deposit of [`MAX_DEPOSIT_BATCH`] maximal envelopes does not fit: the
+/// sender splits deposits with
+/// [`mailbox::request_frame_len`](crate::mailbox::request_frame_len).
+pub const MAX_MAILBOX_REQUEST_BYTES: usize = 1_048_576;
+
+/// Largest `/wren/mailbox/1` response frame: 1 MiB. A relay stops filling
+/// a page before it would exceed this bound (and sets `more`).
+pub const MAX_MAILBOX_RESPONSE_BYTES: usize = 1_048_576;
+
+/// Most users a relay authorises, and so most peer ids in one `users`
+/// response.
+pub const MAX_USERS_LISTED: usize = 4_096;
+
+/// Longest peer id on the wire (`PeerId::to_bytes`), in bytes. An Ed25519
+/// peer id is 38 bytes.
+pub const MAX_PEER_ID_BYTES: usize = 64;
+
+/// Most addresses in one relay code.
+pub const MAX_RELAY_CODE_ADDRS: usize = 8;
+
+/// Longest address in a relay code (`Multiaddr::to_vec`), in bytes.
+pub const MAX_RELAY_CODE_ADDR_BYTES: usize = 256;
+
+/// Longest relay code text accepted by the parser, in characters, after
+/// trimming whitespace. The longest valid code is about 3 430 characters.
+pub const MAX_RELAY_CODE_CHARS: usize = 4_096;
+
+/// Most relays this node keeps reservations with at once
+/// ([`Net::add_relay`](crate::Net::add_relay) refuses more).
+pub const MAX_RELAYS: usize = 8;
+
+/// First delay before retrying a relay reservation that failed or closed.
+/// Each further failure doubles it, up to [`RELAY_BACKOFF_MAX`].
+pub const RELAY_BACKOFF_MIN: Duration = Duration::from_secs(1);
+
+/// Longest delay between two attempts to reserve a slot on a relay.
+pub const RELAY_BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// A page holding one maximal item: version, kind, count, seq,
+/// deposited_at, length, envelope, more.
+const PAGE_ONE_ITEM: usize = 1 + 1 + 2 + 8 + 8 + 4 + MAX_ENVELOPE_BYTES + 1;
+
 // The frame limits nest.
 const _: () = {
     // One maximal envelope fits in a request: version 1, count 2, length 4.
@@ -97,4 +149,19 @@ const _: () = {
     assert!(MAX_BATCH <= u16::MAX as usize);
     assert!(MAX_DM_FRAME_BYTES <= u32::MAX as usize);
     assert!(MAX_ENVELOPE_BYTES <= u32::MAX as usize);
+    // One maximal envelope fits in a deposit to a maximal peer id: version,
+    // op, peer id, count, length.
+    assert!(
+        1 + 1 + 1 + MAX_PEER_ID_BYTES + 2 + 4 + MAX_ENVELOPE_BYTES <= MAX_MAILBOX_REQUEST_BYTES
+    );
+    // One maximal item fits in a page: version, kind, count, item, more.
+    assert!(PAGE_ONE_ITEM <= MAX_MAILBOX_RESPONSE_BYTES);
+    // A full users list fits in a response.
+    assert!(1 + 1 + 2 + MAX_USERS_LISTED * (1 + MAX_PEER_ID_BYTES) <= MAX_MAILBOX_RESPONSE_BYTES);
+    assert!(MAX_DEPOSIT_BATCH <= u16::MAX as usize);
+    assert!(MAX_FETCH_ITEMS <= u16::MAX as usize);
+    assert!(MAX_USERS_LISTED <= u16::MAX as usize);
+    assert!(MAX_PEER_ID_BYTES <= u8::MAX as usize);
+    assert!(MAX_RELAY_CODE_ADDRS <= u8::MAX as usize);
+    assert!(MAX_RELAY_CODE_ADDR_BYTES <= u16::MAX as usize);
 };
