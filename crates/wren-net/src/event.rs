@@ -17,7 +17,9 @@
 //! - Every other event is informational and dropped, counted in
 //!   [`NetStats::dropped_events`]. The engine can recover the state they
 //!   describe by asking: [`Net::connected_peers`](crate::Net::connected_peers),
-//!   [`Net::listen_addrs`](crate::Net::listen_addrs).
+//!   [`Net::listen_addrs`](crate::Net::listen_addrs),
+//!   [`Net::relays`](crate::Net::relays) (reservations and their circuit
+//!   addresses), [`Net::peer_path`](crate::Net::peer_path).
 
 use std::time::Duration;
 

@@ -81,12 +81,20 @@ pub(crate) fn backoff(failures: u32) -> Duration {
 /// without that suffix.
 pub(crate) fn split_relay_addr(addr: &Multiaddr) -> Result<(PeerId, Multiaddr), NetError> {
     let mut bare = addr.clone();
-    match bare.pop() {
-        Some(Protocol::P2p(peer)) if !bare.is_empty() => Ok((peer, bare)),
-        _ => Err(NetError::InvalidArgument(
-            "a relay address must end with /p2p/PEER_ID",
-        )),
+    let peer = match bare.pop() {
+        Some(Protocol::P2p(peer)) if !bare.is_empty() => peer,
+        _ => {
+            return Err(NetError::InvalidArgument(
+                "a relay address must end with /p2p/PEER_ID",
+            ));
+        }
+    };
+    if bare.iter().any(|p| p == Protocol::P2pCircuit) {
+        return Err(NetError::InvalidArgument(
+            "a relay address cannot itself go through a relay",
+        ));
     }
+    Ok((peer, bare))
 }
 
 impl Relays {
@@ -315,6 +323,13 @@ mod tests {
         assert!(split_relay_addr(&no_peer).is_err());
         let only_peer: Multiaddr = format!("/p2p/{peer}").parse().unwrap();
         assert!(split_relay_addr(&only_peer).is_err());
+        let circuit: Multiaddr = format!(
+            "/ip4/127.0.0.1/tcp/4001/p2p/{}/p2p-circuit/p2p/{peer}",
+            PeerId::random()
+        )
+        .parse()
+        .unwrap();
+        assert!(split_relay_addr(&circuit).is_err());
     }
 
     #[test]
