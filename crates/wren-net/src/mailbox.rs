@@ -20,7 +20,7 @@
 //!   0x00 refused       code: u16 (non-zero)
 //!   0x01 deposited     count: u16 (1..=256) || count × code: u16 (0 = stored)
 //!   0x02 page          count: u16 (0..=256) || count × ( seq: u64 || deposited_at: u64
-//!                                                       || len: u32 || envelope[len] ) || more: u8
+//!                                      || depositor || len: u32 || envelope[len] ) || more: u8
 //!   0x03 acked         removed: u32
 //!   0x04 users         count: u16 (0..=4096) || count × peer id
 //!   0x05 done
@@ -76,9 +76,12 @@ const KIND_DONE: u8 = 0x05;
 pub const PAGE_OVERHEAD_BYTES: usize = 1 + 1 + 2 + 1;
 
 /// The encoded size of one page item holding an envelope of
-/// `envelope_len` bytes: seq, deposited_at, length and the envelope.
-pub const fn page_item_len(envelope_len: usize) -> usize {
-    (8 + 8 + 4usize).saturating_add(envelope_len)
+/// `envelope_len` bytes deposited by `depositor`: seq, deposited_at, the
+/// depositor's peer id, length and the envelope.
+pub fn page_item_len(depositor: &PeerId, envelope_len: usize) -> usize {
+    (8 + 8 + 4usize)
+        .saturating_add(peer_len(depositor))
+        .saturating_add(envelope_len)
 }
 
 /// Why a relay refused a request or one envelope of a deposit.
@@ -204,6 +207,10 @@ pub struct StoredItem {
     /// When the relay stored it, in seconds since the Unix epoch, by the
     /// relay's clock (informative).
     pub deposited_at: u64,
+    /// Who deposited it: the authenticated peer of the deposit's connection.
+    /// The recipient processes the envelope as if that peer had sent it
+    /// directly (its session must then decrypt it).
+    pub depositor: PeerId,
     /// The envelope exactly as deposited (1 to 65 536 bytes, an encoded
     /// Envelope): process it like one received directly.
     pub envelope: Vec<u8>,
@@ -311,7 +318,7 @@ pub fn response_frame_len(response: &MailboxResponse) -> usize {
         MailboxResponse::Deposited(outcomes) => outcomes.len().saturating_mul(2).saturating_add(2),
         MailboxResponse::Page { items, .. } => {
             items.iter().fold(PAGE_OVERHEAD_BYTES - 2, |len, item| {
-                len.saturating_add(page_item_len(item.envelope.len()))
+                len.saturating_add(page_item_len(&item.depositor, item.envelope.len()))
             })
         }
         MailboxResponse::Acked { .. } => 4,
@@ -496,6 +503,7 @@ pub fn encode_response(response: &MailboxResponse) -> Result<Vec<u8>, FrameError
             for item in items {
                 out.extend_from_slice(&item.seq.to_be_bytes());
                 out.extend_from_slice(&item.deposited_at.to_be_bytes());
+                put_peer(&mut out, &item.depositor)?;
                 put_u32(&mut out, item.envelope.len())?;
                 out.extend_from_slice(&item.envelope);
             }
@@ -539,10 +547,12 @@ pub fn decode_response(frame: &[u8]) -> Result<MailboxResponse, FrameError> {
             for _ in 0..count {
                 let seq = r.u64()?;
                 let deposited_at = r.u64()?;
+                let depositor = read_peer(&mut r)?;
                 let envelope = read_envelope(&mut r)?;
                 items.push(StoredItem {
                     seq,
                     deposited_at,
+                    depositor,
                     envelope,
                 });
             }
@@ -863,14 +873,20 @@ mod tests {
                 items: vec![StoredItem {
                     seq: 5,
                     deposited_at: 0x6000_0000,
+                    depositor: peer(1),
                     envelope: vec![0xEE, 0xFF],
                 }],
                 more: true,
             }),
             [
-                1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0x60, 0, 0, 0, 0, 0, 0, 2, 0xEE,
-                0xFF, 1
+                &[
+                    1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0x60, 0, 0, 0
+                ][..],
+                &[38],
+                &peer(1).to_bytes(),
+                &[0, 0, 0, 2, 0xEE, 0xFF, 1],
             ]
+            .concat()
         );
         assert_eq!(
             round_trip_response(MailboxResponse::Page {
@@ -1038,6 +1054,7 @@ mod tests {
         StoredItem {
             seq,
             deposited_at: 1_700_000_000,
+            depositor: peer(7),
             envelope: vec![0x42; len],
         }
     }
@@ -1067,6 +1084,8 @@ mod tests {
         let mut hand_built = frame[..frame.len() - 1].to_vec();
         hand_built[2..4].copy_from_slice(&257u16.to_be_bytes());
         hand_built.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        hand_built.push(38);
+        hand_built.extend_from_slice(&peer(7).to_bytes());
         hand_built.extend_from_slice(&[0, 0, 0, 1, 0x42, 0]);
         assert_eq!(decode_response(&hand_built), Err(error));
     }
@@ -1077,9 +1096,9 @@ mod tests {
         let mut left = MAX_MAILBOX_RESPONSE_BYTES - PAGE_OVERHEAD_BYTES;
         let mut items = Vec::new();
         while left > 0 {
-            let len = (left - page_item_len(0)).min(MAX_ENVELOPE_BYTES);
+            let len = (left - page_item_len(&peer(7), 0)).min(MAX_ENVELOPE_BYTES);
             items.push(item(items.len() as u64 + 1, len));
-            left -= page_item_len(len);
+            left -= page_item_len(&peer(7), len);
         }
         let page = MailboxResponse::Page {
             items: items.clone(),
@@ -1342,7 +1361,12 @@ mod tests {
         ) {
             let items = items
                 .into_iter()
-                .map(|(seq, deposited_at, envelope)| StoredItem { seq, deposited_at, envelope })
+                .map(|(seq, deposited_at, envelope)| StoredItem {
+                    seq,
+                    deposited_at,
+                    depositor: peer(3),
+                    envelope,
+                })
                 .collect();
             round_trip_response(MailboxResponse::Page { items, more });
         }

@@ -102,6 +102,7 @@ impl Mailboxes {
                         mailbox.push(StoredItem {
                             seq: self.next_seq,
                             deposited_at: 1_700_000_000,
+                            depositor: from,
                             envelope,
                         });
                         DepositOutcome::Stored
