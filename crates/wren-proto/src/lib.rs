@@ -34,4 +34,4 @@ pub use codec::{CodecError, Versioned};
 pub use display_name::DisplayName;
 pub use envelope::{Envelope, MailboxRequest};
 pub use ids::{GroupId, IdParseError, MessageId, Timestamp};
-pub use payload::{ContactRequest, Payload, Receipt, Text};
+pub use payload::{ContactRequest, Payload, Profile, Receipt, Text};

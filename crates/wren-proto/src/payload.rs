@@ -34,6 +34,7 @@ use crate::limits::{
 /// | 2   | `ReadReceipt`           |
 /// | 3   | `ContactRequest`        |
 /// | 4   | `SenderKeyDistribution` |
+/// | 5   | `Profile`               |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     /// Tag 0. A text message.
@@ -55,6 +56,49 @@ pub enum Payload {
         #[serde(with = "codec::bytes")]
         message: Vec<u8>,
     },
+    /// Tag 5. The sender's current pairing code, sent to its contacts when
+    /// the ways to reach it change (a relay added or removed, a new relay
+    /// circuit address).
+    Profile(Profile),
+}
+
+/// How to reach the sender now.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The sender's own signed pairing code URI, like
+    /// [`ContactRequest::pairing_code`]: printable ASCII, 1..=
+    /// [`MAX_PAIRING_CODE_BYTES`] bytes. The recipient verifies it (it must
+    /// name the session's identity) and replaces the sender's known
+    /// addresses and relays with its hints.
+    pub pairing_code: String,
+}
+
+impl fmt::Debug for Profile {
+    /// The code's length only (it holds network addresses).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Profile")
+            .field("pairing_code_len", &self.pairing_code.len())
+            .finish()
+    }
+}
+
+impl Profile {
+    fn validate(&self) -> Result<(), CodecError> {
+        check_code("Profile.pairing_code", &self.pairing_code)
+    }
+}
+
+/// Checks a pairing code's form: printable ASCII, 1..=[`MAX_PAIRING_CODE_BYTES`].
+fn check_code(field: &'static str, code: &str) -> Result<(), CodecError> {
+    check_min(field, code.len(), 1)?;
+    check_max(field, code.len(), MAX_PAIRING_CODE_BYTES)?;
+    if !code.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(CodecError::InvalidField {
+            field,
+            reason: "not printable ASCII",
+        });
+    }
+    Ok(())
 }
 
 /// A text message.
@@ -114,19 +158,7 @@ impl Receipt {
 
 impl ContactRequest {
     fn validate(&self) -> Result<(), CodecError> {
-        let code = &self.pairing_code;
-        check_min("ContactRequest.pairing_code", code.len(), 1)?;
-        check_max(
-            "ContactRequest.pairing_code",
-            code.len(),
-            MAX_PAIRING_CODE_BYTES,
-        )?;
-        if !code.bytes().all(|byte| byte.is_ascii_graphic()) {
-            return Err(CodecError::InvalidField {
-                field: "ContactRequest.pairing_code",
-                reason: "not printable ASCII",
-            });
-        }
+        check_code("ContactRequest.pairing_code", &self.pairing_code)?;
         if let Some(greeting) = &self.greeting {
             check_max("ContactRequest.greeting", greeting.len(), MAX_TEXT_BYTES)?;
         }
@@ -138,11 +170,12 @@ impl Versioned for Payload {
     const NAME: &'static str = "Payload";
     const VERSION: u8 = 1;
     const MAX_BYTES: usize = MAX_PAYLOAD_BYTES;
-    const VARIANT_COUNT: u32 = 5;
+    const VARIANT_COUNT: u32 = 6;
 
     fn validate(&self) -> Result<(), CodecError> {
         match self {
             Self::Text(text) => text.validate(),
+            Self::Profile(profile) => profile.validate(),
             Self::DeliveryReceipt(receipt) | Self::ReadReceipt(receipt) => receipt.validate(),
             Self::ContactRequest(request) => request.validate(),
             Self::SenderKeyDistribution { message, .. } => {

@@ -4,7 +4,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use wren_proto::{
-    ContactRequest, Envelope, GroupId, MailboxRequest, MessageId, Payload, Receipt, Text, Timestamp,
+    ContactRequest, Envelope, GroupId, MailboxRequest, MessageId, Payload, Profile, Receipt, Text,
+    Timestamp,
 };
 
 /// `00 01 02 … 0f`.
@@ -163,6 +164,14 @@ pub fn payload_cases() -> Vec<(&'static str, Payload, String)> {
                 message: vec![9, 9],
             },
             format!("01 04 {} 02 0909", "33".repeat(32)),
+        ),
+        (
+            "profile",
+            Payload::Profile(Profile {
+                pairing_code: "wren:x".to_owned(),
+            }),
+            // tag 5, code
+            "01 05 06 7772656e3a78".to_owned(),
         ),
     ]
 }
