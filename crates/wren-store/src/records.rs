@@ -49,6 +49,10 @@ pub enum MessageStatus {
     Failed(String),
     /// Incoming, stored.
     Received,
+    /// Outgoing, stored by a relay's mailbox for the peer (which was
+    /// unreachable); delivered follows with the peer's delivery receipt.
+    /// Appended: older stores never hold it.
+    Relayed,
 }
 
 /// Who wrote a message, relative to the local user.
@@ -213,6 +217,7 @@ impl BlockEntry {
             MessageStatus::Read => 3,
             MessageStatus::Failed(_) => 4,
             MessageStatus::Received => 5,
+            MessageStatus::Relayed => 6,
         }]);
         head
     }
@@ -261,7 +266,7 @@ impl Head {
             1 => Direction::Incoming,
             _ => return None,
         };
-        if status > 5 {
+        if status > 6 {
             return None;
         }
         Some(Head {
@@ -282,6 +287,7 @@ impl Head {
             2 => MessageStatus::Delivered,
             3 => MessageStatus::Read,
             4 => MessageStatus::Failed(reason),
+            6 => MessageStatus::Relayed,
             _ => MessageStatus::Received,
         }
     }
