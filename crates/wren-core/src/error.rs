@@ -62,6 +62,9 @@ pub enum NodeError {
     /// `send_text` commands committed together, each gets this error).
     #[error("nothing was stored: {0}")]
     Commit(String),
+    /// The text is neither a relay code nor a relay address.
+    #[error("invalid relay: {0}")]
+    BadRelay(#[from] wren_net::RelayCodeError),
     /// The network layer failed to start or run a command.
     #[error("network error: {0}")]
     Net(#[from] NetError),

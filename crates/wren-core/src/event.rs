@@ -94,6 +94,38 @@ pub enum NodeEvent {
         /// Its peer id.
         peer_id: String,
     },
+    /// The path to a connected contact changed (see [`Path`](crate::Path)).
+    ContactPath {
+        /// The contact's peer id.
+        contact: String,
+        /// How it is reached now.
+        path: crate::Path,
+    },
+    /// A hole punch (DCUtR) with a contact reached through a relay ended.
+    HolePunch {
+        /// The contact's peer id.
+        contact: String,
+        /// Whether a direct connection resulted.
+        succeeded: bool,
+        /// Why not, when it failed.
+        detail: Option<String>,
+    },
+    /// One of our relays holds a reservation for us: contacts can reach us
+    /// at these circuit addresses.
+    RelayReserved {
+        /// The relay's peer id.
+        relay: String,
+        /// Our circuit addresses through it.
+        addrs: Vec<String>,
+    },
+    /// One of our relays could not be reached or dropped our reservation;
+    /// it is retried with backoff.
+    RelayLost {
+        /// The relay's peer id.
+        relay: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Something went wrong in the background (the node keeps running).
     Error {
         /// What went wrong (never message text or key material).
@@ -166,6 +198,31 @@ impl std::fmt::Debug for NodeEvent {
             Self::PeerExpired { peer_id } => f
                 .debug_struct("PeerExpired")
                 .field("peer_id", peer_id)
+                .finish(),
+            Self::ContactPath { contact, path } => f
+                .debug_struct("ContactPath")
+                .field("contact", contact)
+                .field("path", path)
+                .finish(),
+            Self::HolePunch {
+                contact,
+                succeeded,
+                detail,
+            } => f
+                .debug_struct("HolePunch")
+                .field("contact", contact)
+                .field("succeeded", succeeded)
+                .field("detail", detail)
+                .finish(),
+            Self::RelayReserved { relay, addrs } => f
+                .debug_struct("RelayReserved")
+                .field("relay", relay)
+                .field("addrs", addrs)
+                .finish(),
+            Self::RelayLost { relay, reason } => f
+                .debug_struct("RelayLost")
+                .field("relay", relay)
+                .field("reason", reason)
                 .finish(),
             Self::Error { detail } => f.debug_struct("Error").field("detail", detail).finish(),
         }

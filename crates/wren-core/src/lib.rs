@@ -41,8 +41,8 @@ pub use error::NodeError;
 pub use event::NodeEvent;
 pub use node::Node;
 pub use types::{
-    ContactInfo, ContactState, ConversationInfo, Identity, MessageInfo, NearbyPeer, RequestInfo,
-    SentMessage, Status,
+    ContactInfo, ContactState, ConversationInfo, Identity, MessageInfo, NearbyPeer, Path,
+    RelayInfo, RelayState, RequestInfo, SentMessage, Status,
 };
 pub use wren_net::Multiaddr;
 pub use wren_store::Unlock;

@@ -13,7 +13,8 @@ use crate::engine::{self, Command};
 use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::types::{
-    ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RequestInfo, SentMessage,
+    ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo, RequestInfo,
+    SentMessage,
 };
 
 /// A handle to a running node.
@@ -73,6 +74,29 @@ impl Node {
     /// This node's identity.
     pub async fn identity(&self) -> Identity {
         Identity::clone(&self.identity)
+    }
+
+    /// Adds a relay (a relay code `wren-relay:1/…` or a multiaddr ending
+    /// in `/p2p/PEER_ID`; at most 8): the node keeps a circuit reservation
+    /// on it so contacts can reach it behind NAT, fetches its mailbox
+    /// there, advertises it in its pairing code and tells its contacts.
+    /// Adding works while the relay is unreachable (it is retried).
+    pub async fn add_relay(&self, relay: &str) -> Result<RelayInfo, NodeError> {
+        let relay = relay.to_owned();
+        self.call(|reply| Command::AddRelay { relay, reply }).await
+    }
+
+    /// Removes one of our relays (by peer id, code or address); `false`
+    /// if it was not one of ours.
+    pub async fn remove_relay(&self, relay: &str) -> Result<bool, NodeError> {
+        let relay = relay.to_owned();
+        self.call(|reply| Command::RemoveRelay { relay, reply })
+            .await
+    }
+
+    /// Our relays with the state of their reservations.
+    pub async fn relays(&self) -> Result<Vec<RelayInfo>, NodeError> {
+        self.call(|reply| Command::Relays { reply }).await
     }
 
     /// A pairing code (`wren:1/…`) signed now, carrying the current signed

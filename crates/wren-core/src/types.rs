@@ -47,6 +47,9 @@ pub struct ContactInfo {
     pub state: ContactState,
     /// Whether a connection to the contact is open now.
     pub online: bool,
+    /// How we reach the contact now: `direct`, `relayed` (only through a
+    /// relay circuit), or `None` when not connected.
+    pub path: Option<Path>,
     /// The safety number of our two identities (60 digits in 12 groups).
     pub safety_number: String,
 }
@@ -184,4 +187,51 @@ impl std::fmt::Debug for MessageInfo {
             .field("status", &self.status)
             .finish_non_exhaustive()
     }
+}
+
+/// How a contact is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Path {
+    /// At least one direct connection (possibly hole-punched).
+    Direct,
+    /// Only through relay circuits.
+    Relayed,
+}
+
+impl Path {
+    /// The name used in events and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Relayed => "relayed",
+        }
+    }
+}
+
+/// Where the reservation on one of our relays stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayState {
+    /// Dialing or asking for a reservation.
+    Connecting,
+    /// Reserved: contacts can reach us through it.
+    Reserved,
+    /// The last attempt failed; retried later.
+    BackingOff,
+}
+
+/// One of our relays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayInfo {
+    /// The relay's peer id.
+    pub peer_id: String,
+    /// The address we dial it at (ending in `/p2p/PEER_ID`).
+    pub address: String,
+    /// Where its reservation stands.
+    pub state: RelayState,
+    /// Our circuit addresses through it, while reserved.
+    pub circuit_addrs: Vec<String>,
+    /// The last error, while backing off.
+    pub detail: Option<String>,
 }

@@ -68,7 +68,7 @@ pub use event::{
     Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats, Path, RelayInfo,
     RelayState,
 };
-pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
+pub use libp2p::{Multiaddr, PeerId, identity::Keypair, multiaddr::Protocol};
 pub use mailbox::{
     DepositOutcome, MailboxCodec, MailboxRequest, MailboxResponse, RefusalCode, StoredItem,
 };

@@ -94,12 +94,12 @@ impl Engine {
     /// A pairing code signed now with our current listen addresses.
     pub(crate) async fn my_code(&self) -> Result<String, NodeError> {
         let addrs = self.net.listen_addrs().await?;
-        let code = PairingCode::new(
-            &self.me,
-            self.prekeys.current().public(),
-            &self.name,
-            select_hints(&addrs),
-        )?;
+        // Relays first (at most half of the hints), then addresses.
+        let mut hints = self.relay_hints();
+        hints.truncate(wren_crypto::limits::MAX_NETWORK_HINTS / 2);
+        let room = wren_crypto::limits::MAX_NETWORK_HINTS - hints.len();
+        hints.extend(select_hints(&addrs).into_iter().take(room));
+        let code = PairingCode::new(&self.me, self.prekeys.current().public(), &self.name, hints)?;
         Ok(code.to_uri())
     }
 
@@ -115,6 +115,10 @@ impl Engine {
                 StoredState::Added => ContactState::Added,
             },
             online: self.connected.contains(&entry.peer),
+            path: self.paths.get(&entry.peer).map(|path| match path {
+                wren_net::Path::Direct => crate::Path::Direct,
+                wren_net::Path::Relayed => crate::Path::Relayed,
+            }),
             safety_number: SafetyNumber::new(self.me.public(), &entry.key).to_string(),
         }
     }

@@ -53,6 +53,7 @@ pub(crate) fn status_of(status: &MessageStatus) -> (Status, Option<String>) {
         MessageStatus::Read => (Status::Read, None),
         MessageStatus::Failed(reason) => (Status::Failed, Some(reason.clone())),
         MessageStatus::Received => (Status::Received, None),
+        MessageStatus::Relayed => (Status::Relayed, None),
     }
 }
 
@@ -372,6 +373,11 @@ impl Engine {
             Err(error) => {
                 debug!(%error, "send failed");
                 self.addressed.remove(&recipient);
+                // Unreachable: leave the batch in the contact's mailbox on
+                // one of its relays, if it has any.
+                if self.deposit(recipient, &ids) {
+                    return;
+                }
                 self.attempt_failed(recipient, now, &error.to_string())
                     .await;
                 return;
@@ -535,7 +541,7 @@ impl Engine {
 
     /// An attempt failed: back off; persist the head's attempts; give the
     /// head up after [`MAX_SEND_ATTEMPTS`].
-    async fn attempt_failed(&mut self, recipient: [u8; 32], now: Instant, reason: &str) {
+    pub(crate) async fn attempt_failed(&mut self, recipient: [u8; 32], now: Instant, reason: &str) {
         let Some((head, attempts, exhausted)) = self.outbox.finish(&recipient, true, now) else {
             return;
         };

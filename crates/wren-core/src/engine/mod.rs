@@ -13,6 +13,7 @@ mod messages;
 mod meta;
 mod outbox;
 mod receive;
+mod relays;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -41,7 +42,8 @@ use crate::limits::{
     ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_POOL,
 };
 use crate::types::{
-    ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RequestInfo, SentMessage,
+    ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo, RequestInfo,
+    SentMessage,
 };
 
 /// The reply channel of a command.
@@ -107,6 +109,17 @@ pub(crate) enum Command {
     MarkRead {
         target: String,
         reply: Reply<usize>,
+    },
+    AddRelay {
+        relay: String,
+        reply: Reply<RelayInfo>,
+    },
+    RemoveRelay {
+        relay: String,
+        reply: Reply<bool>,
+    },
+    Relays {
+        reply: Reply<Vec<RelayInfo>>,
     },
     Shutdown {
         reply: Reply<()>,
@@ -232,6 +245,8 @@ struct Loaded {
     outbox: Vec<(u64, [u8; 32], OutEntry, bool)>,
     /// Unreadable entries, and given-up ones without a message: removed.
     stale_outbox: Vec<u64>,
+    /// Our relays.
+    relays: Vec<Multiaddr>,
 }
 
 fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
@@ -321,7 +336,9 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
             failed,
         ));
     }
+    let relays = relays::load_relays(tx.setting("relays")?);
     Ok(Some(Loaded {
+        relays,
         me,
         name,
         prekeys,
@@ -376,6 +393,7 @@ async fn open_with(
         requests,
         outbox: outbox_items,
         stale_outbox,
+        relays,
     } = loaded;
     let me = Arc::new(me);
     let prekeys = Arc::new(prekeys);
@@ -445,6 +463,11 @@ async fn open_with(
         outbox,
         read_early: HashSet::new(),
         acked: acked::Acked::default(),
+        relays,
+        relays_up: HashSet::new(),
+        fetching: HashSet::new(),
+        paths: HashMap::new(),
+        next_poll: Instant::now() + relays::MAILBOX_POLL,
         addressed: HashSet::new(),
         connected: HashSet::new(),
         nearby: HashMap::new(),
@@ -471,6 +494,17 @@ pub(crate) enum Internal {
         recipient: [u8; 32],
         ids: Vec<u64>,
         result: Result<Vec<Ack>, SendError>,
+    },
+    /// A page of our mailbox on a relay (or the failure to get one).
+    Fetched {
+        relay: PeerId,
+        result: Result<wren_net::mailbox::MailboxResponse, SendError>,
+    },
+    /// A deposit in a contact's mailbox finished.
+    Deposited {
+        recipient: [u8; 32],
+        ids: Vec<u64>,
+        result: relays::DepositResult,
     },
     /// A bundle fetch for `add_contact` by peer id finished.
     Bundle {
@@ -501,6 +535,16 @@ pub(crate) struct Engine {
     pub(crate) read_early: HashSet<[u8; 16]>,
     /// Acknowledged sends whose outbox removal and status are not stored yet.
     pub(crate) acked: acked::Acked,
+    /// Our relays (addresses ending in `/p2p/RELAY`), as stored.
+    pub(crate) relays: Vec<Multiaddr>,
+    /// Those of our relays holding a reservation for us now.
+    pub(crate) relays_up: relays::RelaysUp,
+    /// Relays whose mailbox is being drained.
+    pub(crate) fetching: HashSet<PeerId>,
+    /// How each connected contact is reached.
+    pub(crate) paths: HashMap<PeerId, wren_net::Path>,
+    /// When the mailboxes on reserved relays are fetched next.
+    pub(crate) next_poll: Instant,
     /// Recipients whose stored addresses were given to the network since
     /// their last failed attempt.
     pub(crate) addressed: HashSet<[u8; 32]>,
@@ -535,6 +579,7 @@ impl Engine {
             self.pump();
             let wake = self.outbox.next_due();
             let flush = self.acked.deadline();
+            let poll = (!self.relays_up.is_empty()).then_some(self.next_poll);
             let flow = tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.command(command).await,
@@ -556,6 +601,10 @@ impl Engine {
                     self.flush_acked().await;
                     Flow::Continue
                 }
+                () = sleep_until(poll), if poll.is_some() => {
+                    self.poll_mailboxes();
+                    Flow::Continue
+                }
             };
             if let Flow::Stop(reply) = flow {
                 break reply;
@@ -571,10 +620,18 @@ impl Engine {
 
     /// Dials contacts so they learn where we are now.
     async fn startup(&mut self) {
+        self.start_relays().await;
         let mut dials = Vec::new();
-        for entry in self.contacts.values().take(MAX_STARTUP_DIALS) {
-            let addrs = parse_addrs(&entry.contact.addresses);
-            dials.push((entry.peer, addrs));
+        let keys: Vec<[u8; 32]> = self
+            .contacts
+            .keys()
+            .take(MAX_STARTUP_DIALS)
+            .copied()
+            .collect();
+        for key in keys {
+            if let Some(entry) = self.contacts.get(&key) {
+                dials.push((entry.peer, self.contact_addrs(&key)));
+            }
         }
         let net = self.net.clone();
         tokio::spawn(async move {
@@ -620,10 +677,7 @@ impl Engine {
         };
         let peer = key.peer_id();
         let addrs = if self.addressed.insert(recipient) {
-            self.contacts
-                .get(&recipient)
-                .map(|entry| parse_addrs(&entry.contact.addresses))
-                .unwrap_or_default()
+            self.contact_addrs(&recipient)
         } else {
             Vec::new()
         };
@@ -733,6 +787,15 @@ impl Engine {
             Command::MarkRead { target, reply } => {
                 let _ = reply.send(self.mark_read(&target).await);
             }
+            Command::AddRelay { relay, reply } => {
+                let _ = reply.send(self.add_relay(&relay).await);
+            }
+            Command::RemoveRelay { relay, reply } => {
+                let _ = reply.send(self.remove_relay(&relay).await);
+            }
+            Command::Relays { reply } => {
+                let _ = reply.send(self.relay_list().await);
+            }
             // Handled by `command`.
             Command::SendText { reply, .. } => {
                 let _ = reply.send(Err(NodeError::Unavailable("send")));
@@ -750,6 +813,12 @@ impl Engine {
                 ids,
                 result,
             } => self.send_finished(recipient, ids, result).await,
+            Internal::Fetched { relay, result } => self.fetched(relay, result).await,
+            Internal::Deposited {
+                recipient,
+                ids,
+                result,
+            } => self.deposited(recipient, ids, result).await,
             Internal::Bundle {
                 peer,
                 alias,
@@ -776,6 +845,7 @@ impl Engine {
             }
             NetEvent::Disconnected { peer } => {
                 self.connected.remove(&peer);
+                self.paths.remove(&peer);
                 if self.contact_key(&peer).is_some() {
                     self.emit(NodeEvent::ContactOffline {
                         contact: peer.to_string(),
@@ -794,6 +864,37 @@ impl Engine {
                 self.emit(NodeEvent::PeerDiscovered {
                     peer_id: peer.to_string(),
                     fingerprint,
+                });
+            }
+            NetEvent::RelayConnected { relay } if self.is_my_relay(&relay) => {
+                self.fetch_mailbox(relay);
+            }
+            NetEvent::RelayReserved { relay, addrs } => {
+                self.relay_event(relay, Some(addrs), String::new());
+                self.fetch_mailbox(relay);
+            }
+            NetEvent::RelayLost { relay, reason } => self.relay_event(relay, None, reason),
+            NetEvent::PeerPath { peer, path } => {
+                self.paths.insert(peer, path);
+                if self.contact_key(&peer).is_some() {
+                    self.emit(NodeEvent::ContactPath {
+                        contact: peer.to_string(),
+                        path: match path {
+                            wren_net::Path::Direct => crate::Path::Direct,
+                            wren_net::Path::Relayed => crate::Path::Relayed,
+                        },
+                    });
+                }
+            }
+            NetEvent::HolePunch {
+                peer,
+                succeeded,
+                error,
+            } if self.contact_key(&peer).is_some() => {
+                self.emit(NodeEvent::HolePunch {
+                    contact: peer.to_string(),
+                    succeeded,
+                    detail: error,
                 });
             }
             NetEvent::PeerExpired { peer } => {
@@ -909,16 +1010,40 @@ impl Engine {
     }
 
     /// One inbound `/wren/dm/1` batch: processed and committed in one
-    /// transaction, then acknowledged, then reported.
+    /// transaction, then acknowledged (or answered busy if it could not be
+    /// stored), then reported.
     async fn direct_request(&mut self, peer: PeerId, envelopes: Vec<Vec<u8>>, reply: InboundReply) {
-        let count = envelopes.len();
         let net = self.net.clone();
+        match self.receive_batch(peer, envelopes, false).await {
+            Some(acks) => {
+                tokio::spawn(async move {
+                    let _ = net.respond_direct(reply, acks).await;
+                });
+            }
+            None => {
+                tokio::spawn(async move {
+                    let _ = net.respond_direct_busy(reply).await;
+                });
+            }
+        }
+    }
+
+    /// Processes a batch of envelopes from `peer` (sent directly, or
+    /// deposited by it in our mailbox) in one transaction and reports what
+    /// it stored. Returns one acknowledgement per envelope, or `None` when
+    /// nothing could be stored.
+    pub(crate) async fn receive_batch(
+        &mut self,
+        peer: PeerId,
+        envelopes: Vec<Vec<u8>>,
+        from_mailbox: bool,
+    ) -> Option<Vec<Ack>> {
+        let count = envelopes.len();
         let Ok(sender) = IdentityKey::from_peer_id(&peer) else {
-            let acks = vec![Ack::Rejected(crate::limits::reject::UNKNOWN_SENDER); count];
-            tokio::spawn(async move {
-                let _ = net.respond_direct(reply, acks).await;
-            });
-            return;
+            return Some(vec![
+                Ack::Rejected(crate::limits::reject::UNKNOWN_SENDER);
+                count
+            ]);
         };
         let key = sender.to_bytes();
         let relation = if key == self.my_key {
@@ -942,6 +1067,7 @@ impl Engine {
             envelopes,
             now_ms: now_ms(),
             pending_requests: self.requests.len(),
+            from_mailbox,
         };
         // Pending delivered statuses go first: this batch may mark them read.
         let acked = self.acked.take();
@@ -957,17 +1083,10 @@ impl Engine {
             Ok(output) => output,
             Err(error) => {
                 self.acked.restore(acked_copy, Instant::now());
-                warn!(%error, "storing a batch failed; answering busy");
-                tokio::spawn(async move {
-                    let _ = net.respond_direct_busy(reply).await;
-                });
-                return;
+                warn!(%error, "storing a batch failed");
+                return None;
             }
         };
-        let acks = output.acks;
-        tokio::spawn(async move {
-            let _ = net.respond_direct(reply, acks).await;
-        });
         if let Some(book) = output.book {
             self.books.insert(key, book);
         }
@@ -984,12 +1103,14 @@ impl Engine {
                 name: new.name,
             });
         }
-        let mut alive = !output.texts.is_empty() || !output.read.is_empty();
+        let mut alive = !from_mailbox && (!output.texts.is_empty() || !output.read.is_empty());
         if let Some((contact, meta)) = output.contact
             && let Some(entry) = self.contacts.get_mut(&key)
         {
             entry.contact = contact;
             entry.meta = meta;
+            // Its addresses may have changed: give them to the network again.
+            self.addressed.remove(&key);
             alive = true;
         }
         if output.accepted {
@@ -1015,7 +1136,18 @@ impl Engine {
         if alive {
             self.outbox.wake(&key);
         }
+        for mark in output.delivered {
+            if mark.visible {
+                self.emit(NodeEvent::StatusChanged {
+                    id: hex::encode(mark.id),
+                    conversation: mark.conversation,
+                    status: crate::Status::Delivered,
+                    detail: None,
+                });
+            }
+        }
         self.read_applied(output.read);
+        Some(output.acks)
     }
 }
 

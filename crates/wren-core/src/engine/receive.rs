@@ -14,7 +14,7 @@ use wren_crypto::{
     SessionError, SignedPrekeys,
 };
 use wren_net::Ack;
-use wren_proto::{ContactRequest, Envelope, Payload, Receipt, Versioned};
+use wren_proto::{ContactRequest, Envelope, MessageId, Payload, Receipt, Versioned};
 use wren_store::{
     Contact, ConversationKind, Direction, Incoming, IncomingOutcome, MessageStatus, NewMessage,
     NewOutbox, StoreError, StoredContactRequest, WriteTx,
@@ -48,6 +48,10 @@ pub(crate) struct BatchInput {
     pub(crate) now_ms: u64,
     /// How many contact requests are pending.
     pub(crate) pending_requests: usize,
+    /// Fetched from our relay mailbox: the sender is not waiting for an
+    /// acknowledgement, so the texts stored are confirmed with an
+    /// end-to-end delivery receipt queued in the same transaction.
+    pub(crate) from_mailbox: bool,
 }
 
 /// A text stored by the batch.
@@ -92,6 +96,9 @@ pub(crate) struct BatchOutput {
     /// Our messages marked read by the contact's read receipts (applied
     /// in the batch's transaction).
     pub(crate) read: Vec<ReadMark>,
+    /// Our relayed messages the contact's delivery receipts marked
+    /// delivered (applied in the batch's transaction).
+    pub(crate) delivered: Vec<ReadMark>,
     pub(crate) new_request: Option<NewRequest>,
     /// The contact's records after the batch, if they changed.
     pub(crate) contact: Option<(Contact, ContactMeta)>,
@@ -195,7 +202,12 @@ fn open(
 /// Checks a contact request: its pairing code parses, is validly signed and
 /// names the sender. Returns the parsed code.
 fn check_request(request: &ContactRequest, sender: &IdentityKey) -> Option<PairingCode> {
-    let code = PairingCode::parse(&request.pairing_code).ok()?;
+    check_code(&request.pairing_code, sender)
+}
+
+/// Parses and verifies a pairing code that must name `sender`.
+fn check_code(code: &str, sender: &IdentityKey) -> Option<PairingCode> {
+    let code = PairingCode::parse(code).ok()?;
     (code.identity() == sender).then_some(code)
 }
 
@@ -267,6 +279,7 @@ pub(crate) fn process(
         book: None,
         texts: Vec::new(),
         read: Vec::new(),
+        delivered: Vec::new(),
         new_request: None,
         contact: None,
         accepted: false,
@@ -308,6 +321,21 @@ pub(crate) fn process(
             },
         };
         out.acks.push(ack);
+    }
+    if input.from_mailbox
+        && !out.texts.is_empty()
+        && let Some(book) = book.as_mut()
+    {
+        let ids: Vec<MessageId> = out.texts.iter().map(|t| MessageId::from(t.id)).collect();
+        for chunk in ids.chunks(wren_proto::limits::MAX_RECEIPT_IDS) {
+            let receipt = Payload::DeliveryReceipt(Receipt {
+                ids: chunk.to_vec(),
+            });
+            if let Some(queued) = queue_control(tx, book, &receipt, input.now_ms)? {
+                out.queued.push(queued);
+            }
+        }
+        book_changed = true;
     }
     if book_changed && let Some(book) = book.as_mut() {
         // Ready the sending chain of our next message now and reserve its
@@ -391,9 +419,30 @@ fn from_contact(
             }
             Ok(Ack::Stored)
         }
-        Payload::DeliveryReceipt(_) => {
-            // Sent when the contact accepts our request.
+        Payload::DeliveryReceipt(Receipt { ids }) => {
+            // Sent when the contact accepts our request (naming the
+            // request), and for messages it fetched from a relay mailbox.
             confirm(meta, out);
+            for id in &ids {
+                if let Some(mark) = mark_delivered(tx, &sender, *id.as_bytes())? {
+                    out.delivered.push(mark);
+                }
+            }
+            Ok(Ack::Stored)
+        }
+        Payload::Profile(profile) => {
+            let Some(code) = check_code(&profile.pairing_code, &input.sender) else {
+                return Ok(Ack::Rejected(reject::BAD_REQUEST));
+            };
+            confirm(meta, out);
+            meta.name = code.display_name().to_owned();
+            // The code lists every way to reach the contact now.
+            contact.addresses.clear();
+            contact.relays.clear();
+            merge_hints(contact, &code);
+            tx.put_contact(&sender, contact)?;
+            meta::write_contact_meta(tx, &sender, meta)?;
+            out.contact = Some((Contact::clone(contact), meta.clone()));
             Ok(Ack::Stored)
         }
         Payload::ContactRequest(request) => {
@@ -426,6 +475,42 @@ fn from_contact(
     })
 }
 
+/// Applies one id of a delivery receipt from `contact`: only to our
+/// outgoing messages in the direct conversation with that contact that are
+/// not delivered yet (relayed ones, or ones whose acknowledgement was
+/// lost). Ids that name nothing suitable (a contact request's id) are
+/// skipped.
+fn mark_delivered(
+    tx: &mut WriteTx<'_>,
+    contact: &[u8; 32],
+    id: [u8; 16],
+) -> Result<Option<ReadMark>, StoreError> {
+    let Ok(Some(message)) = tx.message_by_id(&id) else {
+        return Ok(None);
+    };
+    if message.direction != Direction::Outgoing
+        || !matches!(
+            message.status,
+            MessageStatus::Sending | MessageStatus::Sent | MessageStatus::Relayed
+        )
+    {
+        return Ok(None);
+    }
+    let Ok(Some(conversation)) = tx.conversation(message.conversation) else {
+        return Ok(None);
+    };
+    if !matches!(&conversation.kind, ConversationKind::Direct { contact: c } if c == contact) {
+        return Ok(None);
+    }
+    tx.set_status(&id, MessageStatus::Delivered)?;
+    Ok(Some(ReadMark {
+        id,
+        conversation: message.conversation,
+        visible: matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_))),
+        unacked: true,
+    }))
+}
+
 /// Applies one id of a read receipt from `contact`, in the transaction
 /// that decrypted it: only to our outgoing messages in the direct
 /// conversation with that contact that are not read yet. An id that names
@@ -441,7 +526,10 @@ fn mark_read(
     if message.direction != Direction::Outgoing {
         return Ok(None);
     }
-    let unacked = matches!(message.status, MessageStatus::Sending | MessageStatus::Sent);
+    let unacked = matches!(
+        message.status,
+        MessageStatus::Sending | MessageStatus::Sent | MessageStatus::Relayed
+    );
     if !unacked && message.status != MessageStatus::Delivered {
         return Ok(None);
     }
