@@ -34,6 +34,9 @@ pub(crate) enum Command {
     /// Manages contacts.
     #[command(subcommand)]
     Contacts(ContactsCommand),
+    /// Manages this node's relays.
+    #[command(subcommand)]
+    Relays(RelaysCommand),
     /// Prints the history with a contact, oldest first.
     History {
         /// An alias or a peer id.
@@ -89,5 +92,26 @@ pub(crate) enum ContactsCommand {
     Verify {
         /// An alias or a peer id.
         contact: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RelaysCommand {
+    /// Adds a relay: a `wren-relay:` code or a multiaddr ending in
+    /// `/p2p/PEER_ID`. Works while the relay is unreachable.
+    Add {
+        /// The relay code or address.
+        relay: String,
+    },
+    /// Lists this node's relays.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes a relay (by peer id, code or address).
+    Remove {
+        /// The relay's peer id, code or address.
+        relay: String,
     },
 }

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use wren_core::{MessageInfo, Node, NodeConfig, NodeEvent};
 
-use crate::args::{Args, Command, ContactsCommand};
+use crate::args::{Args, Command, ContactsCommand, RelaysCommand};
 use crate::home;
 use crate::json;
 
@@ -31,6 +31,7 @@ pub(crate) async fn dispatch(args: Args) -> Result<()> {
             Ok(())
         }
         Command::Contacts(command) => contacts(&home, command).await,
+        Command::Relays(command) => relays(&home, command).await,
         Command::History {
             contact,
             limit,
@@ -195,6 +196,34 @@ async fn contacts(home: &std::path::Path, command: ContactsCommand) -> Result<()
             Ok(())
         }
     }
+}
+
+async fn relays(home: &std::path::Path, command: RelaysCommand) -> Result<()> {
+    let node = open(home, false).await?;
+    let result = match command {
+        RelaysCommand::Add { relay } => node.add_relay(&relay).await.map(|info| {
+            println!("{}", info.peer_id);
+        }),
+        RelaysCommand::Remove { relay } => node.remove_relay(&relay).await.map(|removed| {
+            if !removed {
+                eprintln!("not one of this node's relays: {relay}");
+            }
+        }),
+        RelaysCommand::List { json: as_json } => node.relays().await.map(|relays| {
+            if as_json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(relays.iter().map(json::relay).collect())
+                );
+            } else {
+                for relay in &relays {
+                    println!("{}\t{}", relay.peer_id, relay.address);
+                }
+            }
+        }),
+    };
+    node.shutdown().await.ok();
+    Ok(result?)
 }
 
 /// The code as a QR code drawn with half-block characters (two modules per

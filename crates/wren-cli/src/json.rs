@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wren_core::{MessageInfo, NodeEvent, Status};
+use wren_core::{MessageInfo, NodeEvent, RelayInfo, Status};
 
 /// A command read from stdin.
 #[derive(Debug, Deserialize)]
@@ -51,6 +51,23 @@ pub(crate) enum JsonCommand {
         #[serde(rename = "ref", default)]
         reference: Option<Value>,
     },
+    /// Adds a relay (a relay code or a multiaddr ending in `/p2p/PEER_ID`).
+    AddRelay {
+        relay: String,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
+    /// Removes a relay (by peer id, code or address).
+    RemoveRelay {
+        relay: String,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
+    /// Lists the relays with their state.
+    Relays {
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
 }
 
 impl JsonCommand {
@@ -62,7 +79,10 @@ impl JsonCommand {
             | Self::Accept { reference, .. }
             | Self::Decline { reference, .. }
             | Self::Read { reference, .. }
-            | Self::Retry { reference, .. } => reference.as_ref(),
+            | Self::Retry { reference, .. }
+            | Self::AddRelay { reference, .. }
+            | Self::RemoveRelay { reference, .. }
+            | Self::Relays { reference } => reference.as_ref(),
         }
     }
 }
@@ -115,6 +135,17 @@ pub(crate) fn status(
         }),
         reference,
     )
+}
+
+/// A relay object (`relays list --json`, the `relays` answer).
+pub(crate) fn relay(relay: &RelayInfo) -> Value {
+    json!({
+        "relay": relay.peer_id,
+        "address": relay.address,
+        "state": relay.state,
+        "circuit_addrs": relay.circuit_addrs,
+        "detail": relay.detail,
+    })
 }
 
 /// A history message object.
@@ -185,6 +216,25 @@ pub(crate) fn event(event: &NodeEvent) -> Option<Value> {
             fingerprint,
         } => json!({"event": "peer_discovered", "peer_id": peer_id, "fingerprint": fingerprint}),
         NodeEvent::PeerExpired { peer_id } => json!({"event": "peer_expired", "peer_id": peer_id}),
+        NodeEvent::ContactPath { contact, path } => {
+            json!({"event": "contact_path", "contact": contact, "path": path.as_str()})
+        }
+        NodeEvent::HolePunch {
+            contact,
+            succeeded,
+            detail,
+        } => json!({
+            "event": "hole_punch",
+            "contact": contact,
+            "succeeded": succeeded,
+            "detail": detail,
+        }),
+        NodeEvent::RelayReserved { relay, addrs } => {
+            json!({"event": "relay_reserved", "relay": relay, "addrs": addrs})
+        }
+        NodeEvent::RelayLost { relay, reason } => {
+            json!({"event": "relay_lost", "relay": relay, "reason": reason})
+        }
         NodeEvent::Error { detail } => error(detail, None),
         _ => return None,
     })

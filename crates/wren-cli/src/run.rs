@@ -260,6 +260,27 @@ async fn execute(node: &Node, out: &mpsc::Sender<Output>, command: JsonCommand) 
             Ok(()) => return,
             Err(error) => Output::Line(json::error(error, reference.as_ref())),
         },
+        JsonCommand::AddRelay { relay, .. } => match node.add_relay(&relay).await {
+            Ok(info) => Output::Line(json::with_ref(
+                json!({"event": "relay_added", "relay": info.peer_id, "address": info.address}),
+                reference.as_ref(),
+            )),
+            Err(error) => Output::Line(json::error(error, reference.as_ref())),
+        },
+        JsonCommand::RemoveRelay { relay, .. } => match node.remove_relay(&relay).await {
+            Ok(removed) => Output::Line(json::with_ref(
+                json!({"event": "relay_removed", "relay": relay, "removed": removed}),
+                reference.as_ref(),
+            )),
+            Err(error) => Output::Line(json::error(error, reference.as_ref())),
+        },
+        JsonCommand::Relays { .. } => match node.relays().await {
+            Ok(relays) => Output::Line(json::with_ref(
+                json!({"event": "relays", "relays": relays.iter().map(json::relay).collect::<Vec<_>>()}),
+                reference.as_ref(),
+            )),
+            Err(error) => Output::Line(json::error(error, reference.as_ref())),
+        },
     };
     out.send(answer).await.ok();
 }
