@@ -1,1 +1,3 @@
+//! Relay benchmarks (see docs/benchmarks.md).
+
 fn main() {}

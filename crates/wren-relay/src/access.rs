@@ -120,7 +120,11 @@ pub enum UsersError {
 /// whose identity key is the libp2p key, hence the peer id).
 pub fn parse_user(text: &str) -> Result<PeerId, UsersError> {
     let text = text.trim();
-    if text.len() >= 5 && text.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("wren:")) {
+    if text.len() >= 5
+        && text
+            .get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case("wren:"))
+    {
         let code = PairingCode::parse(text).map_err(|e| UsersError::BadUser(e.to_string()))?;
         return Ok(code.identity().peer_id());
     }
@@ -282,11 +286,9 @@ impl UsersFile {
             text.push_str(&user.to_string());
             text.push('\n');
         }
-        fsutil::replace_file(&self.path, text.as_bytes(), 0o600).map_err(|source| {
-            UsersError::Io {
-                path: self.path.clone(),
-                source,
-            }
+        fsutil::replace_file(&self.path, text.as_bytes(), 0o600).map_err(|source| UsersError::Io {
+            path: self.path.clone(),
+            source,
         })
     }
 }
@@ -336,7 +338,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = UsersFile::new(dir.path());
         std::fs::write(file.path(), "# c\n\nnot-a-peer\n").unwrap();
-        assert!(matches!(file.read(), Err(UsersError::BadLine { line: 3, .. })));
+        assert!(matches!(
+            file.read(),
+            Err(UsersError::BadLine { line: 3, .. })
+        ));
         assert!(parse_user("nonsense").is_err());
         assert!(parse_user("wren:1/AAAA").is_err());
         let peer = PeerId::random();
@@ -349,7 +354,10 @@ mod tests {
         let identity = wren_crypto::IdentityKeyPair::generate(&mut rng);
         let prekey = wren_crypto::SignedPrekeyPair::generate(&identity, 1, 0, &mut rng);
         let code = PairingCode::new(&identity, prekey.public(), "Ann", Vec::new()).unwrap();
-        assert_eq!(parse_user(&code.to_uri()).unwrap(), identity.public().peer_id());
+        assert_eq!(
+            parse_user(&code.to_uri()).unwrap(),
+            identity.public().peer_id()
+        );
     }
 
     #[test]

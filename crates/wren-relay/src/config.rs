@@ -351,7 +351,12 @@ impl Config {
             1,
             MAX_MAX_BYTES_PER_MAILBOX,
         )?;
-        range("mailbox.max_mailboxes", m.max_mailboxes, 1, MAX_MAX_MAILBOXES)?;
+        range(
+            "mailbox.max_mailboxes",
+            m.max_mailboxes,
+            1,
+            MAX_MAX_MAILBOXES,
+        )?;
         range("mailbox.ttl_secs", m.ttl_secs, MIN_TTL_SECS, MAX_TTL_SECS)?;
         range(
             "mailbox.purge_interval_secs",
@@ -365,7 +370,12 @@ impl Config {
             1,
             MAX_DEPOSIT_RATE_PER_SEC,
         )?;
-        range("mailbox.deposit_burst", m.deposit_burst, 1, MAX_DEPOSIT_BURST)?;
+        range(
+            "mailbox.deposit_burst",
+            m.deposit_burst,
+            1,
+            MAX_DEPOSIT_BURST,
+        )?;
 
         let http = if self.http.enabled {
             Some(parse_socket_addr("http.listen", &self.http.listen)?)
@@ -412,7 +422,12 @@ fn parse_addresses(key: &str, texts: &[String], max: usize) -> Result<Vec<Multia
         .collect()
 }
 
-fn range<T: PartialOrd + fmt::Display>(key: &str, value: T, min: T, max: T) -> Result<(), ConfigError> {
+fn range<T: PartialOrd + fmt::Display>(
+    key: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ConfigError> {
     if value < min || value > max {
         return Err(ConfigError::new(
             key,
@@ -655,7 +670,10 @@ mod tests {
         assert_eq!(err.key, "mailbox.max_envelope", "{err}");
         let err = Config::parse("[access]\nmode = \"closed\"\n").unwrap_err();
         assert_eq!(err.key, "access.mode", "{err}");
-        assert!(err.to_string().starts_with("config key access.mode: "), "{err}");
+        assert!(
+            err.to_string().starts_with("config key access.mode: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -666,7 +684,10 @@ mod tests {
             "config key mailbox.max_envelope_bytes: must be between 1 and 65536, got 0"
         );
         with("[mailbox]\nmax_envelope_bytes = 1\n").unwrap();
-        with(&format!("[mailbox]\nmax_envelope_bytes = {MAX_ENVELOPE_BYTES}\n")).unwrap();
+        with(&format!(
+            "[mailbox]\nmax_envelope_bytes = {MAX_ENVELOPE_BYTES}\n"
+        ))
+        .unwrap();
         let err = with(&format!(
             "[mailbox]\nmax_envelope_bytes = {}\n",
             MAX_ENVELOPE_BYTES + 1
@@ -680,11 +701,31 @@ mod tests {
     #[test]
     fn every_numeric_key_at_its_bounds() {
         let cases: &[(&str, &str, u64, u64)] = &[
-            ("network", "idle_connection_timeout_secs", 1, MAX_IDLE_CONNECTION_TIMEOUT_SECS),
-            ("network", "max_connections", 1, u64::from(MAX_MAX_CONNECTIONS)),
-            ("network", "max_connections_per_peer", 1, u64::from(MAX_MAX_CONNECTIONS_PER_PEER)),
+            (
+                "network",
+                "idle_connection_timeout_secs",
+                1,
+                MAX_IDLE_CONNECTION_TIMEOUT_SECS,
+            ),
+            (
+                "network",
+                "max_connections",
+                1,
+                u64::from(MAX_MAX_CONNECTIONS),
+            ),
+            (
+                "network",
+                "max_connections_per_peer",
+                1,
+                u64::from(MAX_MAX_CONNECTIONS_PER_PEER),
+            ),
             ("relay", "max_reservations", 1, MAX_MAX_RESERVATIONS as u64),
-            ("relay", "max_reservations_per_peer", 1, MAX_MAX_RESERVATIONS_PER_PEER as u64),
+            (
+                "relay",
+                "max_reservations_per_peer",
+                1,
+                MAX_MAX_RESERVATIONS_PER_PEER as u64,
+            ),
             (
                 "relay",
                 "reservation_duration_secs",
@@ -692,16 +733,46 @@ mod tests {
                 MAX_RESERVATION_DURATION_SECS,
             ),
             ("relay", "max_circuits", 1, MAX_MAX_CIRCUITS as u64),
-            ("relay", "max_circuits_per_peer", 1, MAX_MAX_CIRCUITS_PER_PEER as u64),
-            ("relay", "max_circuit_duration_secs", 1, MAX_MAX_CIRCUIT_DURATION_SECS),
+            (
+                "relay",
+                "max_circuits_per_peer",
+                1,
+                MAX_MAX_CIRCUITS_PER_PEER as u64,
+            ),
+            (
+                "relay",
+                "max_circuit_duration_secs",
+                1,
+                MAX_MAX_CIRCUIT_DURATION_SECS,
+            ),
             ("relay", "max_circuit_bytes", 1, MAX_MAX_CIRCUIT_BYTES),
-            ("mailbox", "max_envelope_bytes", 1, MAX_ENVELOPE_BYTES as u64),
-            ("mailbox", "max_messages_per_mailbox", 1, MAX_MAX_MESSAGES_PER_MAILBOX),
-            ("mailbox", "max_bytes_per_mailbox", 1, MAX_MAX_BYTES_PER_MAILBOX),
+            (
+                "mailbox",
+                "max_envelope_bytes",
+                1,
+                MAX_ENVELOPE_BYTES as u64,
+            ),
+            (
+                "mailbox",
+                "max_messages_per_mailbox",
+                1,
+                MAX_MAX_MESSAGES_PER_MAILBOX,
+            ),
+            (
+                "mailbox",
+                "max_bytes_per_mailbox",
+                1,
+                MAX_MAX_BYTES_PER_MAILBOX,
+            ),
             ("mailbox", "max_mailboxes", 1, MAX_MAX_MAILBOXES),
             ("mailbox", "ttl_secs", MIN_TTL_SECS, MAX_TTL_SECS),
             ("mailbox", "purge_interval_secs", 1, MAX_PURGE_INTERVAL_SECS),
-            ("mailbox", "deposit_rate_per_sec", 1, u64::from(MAX_DEPOSIT_RATE_PER_SEC)),
+            (
+                "mailbox",
+                "deposit_rate_per_sec",
+                1,
+                u64::from(MAX_DEPOSIT_RATE_PER_SEC),
+            ),
             ("mailbox", "deposit_burst", 1, u64::from(MAX_DEPOSIT_BURST)),
         ];
         for &(section, key, min, max) in cases {
@@ -725,9 +796,16 @@ mod tests {
                 .collect();
             items.join(", ")
         };
-        with(&format!("[network]\nlisten = [{}]\n", list(MAX_LISTEN_ADDRESSES))).unwrap();
-        let err = with(&format!("[network]\nlisten = [{}]\n", list(MAX_LISTEN_ADDRESSES + 1)))
-            .unwrap_err();
+        with(&format!(
+            "[network]\nlisten = [{}]\n",
+            list(MAX_LISTEN_ADDRESSES)
+        ))
+        .unwrap();
+        let err = with(&format!(
+            "[network]\nlisten = [{}]\n",
+            list(MAX_LISTEN_ADDRESSES + 1)
+        ))
+        .unwrap_err();
         assert_eq!(err.key, "network.listen");
         let err = with("[network]\nlisten = []\n").unwrap_err();
         assert_eq!(err.key, "network.listen");

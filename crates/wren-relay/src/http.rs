@@ -93,7 +93,10 @@ fn plain(code: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
-fn with_type(mut response: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {
+fn with_type(
+    mut response: Response<Full<Bytes>>,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -108,7 +111,9 @@ pub fn status_page(metrics: &Metrics, status: &Status) -> String {
                 Mode::Restricted => "restricted",
                 Mode::Open => "open",
             },
-            a.owner.map(|o| o.to_string()).unwrap_or_else(|| "none".into()),
+            a.owner
+                .map(|o| o.to_string())
+                .unwrap_or_else(|| "none".into()),
             a.users.len(),
         )
     });

@@ -140,7 +140,10 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(load(dir.path()), Err(KeyFileError::TooOpen { .. })));
+            assert!(matches!(
+                load(dir.path()),
+                Err(KeyFileError::TooOpen { .. })
+            ));
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         std::fs::write(&path, [1, 2, 3]).unwrap();

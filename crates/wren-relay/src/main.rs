@@ -92,6 +92,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -150,7 +151,12 @@ fn dispatch(args: Args) -> anyhow::Result<()> {
     }
 }
 
-fn init(dir: &Path, owner: Option<&str>, mode: ModeArg, external: &[Multiaddr]) -> anyhow::Result<()> {
+fn init(
+    dir: &Path,
+    owner: Option<&str>,
+    mode: ModeArg,
+    external: &[Multiaddr],
+) -> anyhow::Result<()> {
     let owner = owner
         .map(|text| parse_user(text).context("--owner"))
         .transpose()?;
@@ -166,7 +172,10 @@ fn init(dir: &Path, owner: Option<&str>, mode: ModeArg, external: &[Multiaddr]) 
     };
     let config_path = dir.join(CONFIG_FILE);
     if config_path.exists() {
-        bail!("{} already exists; the relay is already initialised", config_path.display());
+        bail!(
+            "{} already exists; the relay is already initialised",
+            config_path.display()
+        );
     }
     create_private_dir(dir)?;
     let text = config::default_config_text(mode, owner.as_ref(), external);
@@ -198,7 +207,10 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 fn load_config(dir: &Path, path: Option<PathBuf>) -> anyhow::Result<Config> {
     let path = path.unwrap_or_else(|| dir.join(CONFIG_FILE));
     if !path.exists() {
-        bail!("no config at {}; run `wren-relay init` first", path.display());
+        bail!(
+            "no config at {}; run `wren-relay init` first",
+            path.display()
+        );
     }
     Ok(Config::load(&path)?)
 }
@@ -214,7 +226,12 @@ fn id(dir: &Path) -> anyhow::Result<()> {
     )
 }
 
-fn print_identity(peer: &PeerId, external: &[Multiaddr], qr: bool, dir: &Path) -> anyhow::Result<()> {
+fn print_identity(
+    peer: &PeerId,
+    external: &[Multiaddr],
+    qr: bool,
+    dir: &Path,
+) -> anyhow::Result<()> {
     stdout_line(&format!("peer-id {peer}"));
     if external.is_empty() {
         eprintln!(
@@ -242,7 +259,12 @@ fn print_identity(peer: &PeerId, external: &[Multiaddr], qr: bool, dir: &Path) -
     Ok(())
 }
 
-fn run(dir: &Path, config: Option<PathBuf>, listen: Vec<Multiaddr>, http: Option<String>) -> anyhow::Result<()> {
+fn run(
+    dir: &Path,
+    config: Option<PathBuf>,
+    listen: Vec<Multiaddr>,
+    http: Option<String>,
+) -> anyhow::Result<()> {
     let keypair = keyfile::load(dir)?;
     let mut config = load_config(dir, config)?;
     if !listen.is_empty() {
@@ -257,7 +279,12 @@ fn run(dir: &Path, config: Option<PathBuf>, listen: Vec<Multiaddr>, http: Option
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(server::run(dir.to_path_buf(), keypair, settings, shutdown_signal()))
+    runtime.block_on(server::run(
+        dir.to_path_buf(),
+        keypair,
+        settings,
+        shutdown_signal(),
+    ))
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).
@@ -285,7 +312,10 @@ async fn shutdown_signal() {
 
 fn users(dir: &Path, op: UsersOp) -> anyhow::Result<()> {
     if !dir.join(keyfile::KEY_FILE).exists() {
-        bail!("{} is not a relay directory; run `wren-relay init` first", dir.display());
+        bail!(
+            "{} is not a relay directory; run `wren-relay init` first",
+            dir.display()
+        );
     }
     let file = UsersFile::new(dir);
     match op {

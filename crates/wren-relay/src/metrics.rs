@@ -97,7 +97,11 @@ impl Metrics {
             "Connections established since start",
             m.connections_opened.clone(),
         );
-        registry.register("reservations", "Circuit reservations held", m.reservations.clone());
+        registry.register(
+            "reservations",
+            "Circuit reservations held",
+            m.reservations.clone(),
+        );
         registry.register(
             "reservations_accepted",
             "Reservations accepted (new or renewed)",
@@ -109,18 +113,42 @@ impl Metrics {
             m.reservations_denied.clone(),
         );
         registry.register("circuits", "Relayed circuits open", m.circuits.clone());
-        registry.register("circuits_accepted", "Circuits accepted", m.circuits_accepted.clone());
-        registry.register("circuits_denied", "Circuits refused", m.circuits_denied.clone());
-        registry.register("mailbox_messages", "Messages held in mailboxes", m.mailbox_messages.clone());
-        registry.register("mailbox_bytes", "Envelope bytes held in mailboxes", m.mailbox_bytes.clone());
+        registry.register(
+            "circuits_accepted",
+            "Circuits accepted",
+            m.circuits_accepted.clone(),
+        );
+        registry.register(
+            "circuits_denied",
+            "Circuits refused",
+            m.circuits_denied.clone(),
+        );
+        registry.register(
+            "mailbox_messages",
+            "Messages held in mailboxes",
+            m.mailbox_messages.clone(),
+        );
+        registry.register(
+            "mailbox_bytes",
+            "Envelope bytes held in mailboxes",
+            m.mailbox_bytes.clone(),
+        );
         registry.register("mailboxes", "Non-empty mailboxes", m.mailboxes.clone());
         registry.register("deposits", "Envelopes stored", m.deposits.clone());
         registry.register("fetched", "Items returned by fetches", m.fetched.clone());
-        registry.register("acked", "Items deleted by acknowledgements", m.acked.clone());
+        registry.register(
+            "acked",
+            "Items deleted by acknowledgements",
+            m.acked.clone(),
+        );
         registry.register("purged", "Items deleted by the TTL purge", m.purged.clone());
         registry.register("commits", "Durable mailbox commits", m.commits.clone());
         registry.register("refusals", "Refusals by reason", m.refusals.clone());
-        registry.register("users", "Authorised users besides the owner", m.users.clone());
+        registry.register(
+            "users",
+            "Authorised users besides the owner",
+            m.users.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -177,7 +205,10 @@ mod tests {
         m.count_outcome(DepositOutcome::Refused(RefusalCode::RateLimited));
         m.count_outcome(DepositOutcome::Stored);
         let text = m.encode();
-        assert!(text.contains("wren_relay_refusals_total{reason=\"too_large\"} 1"), "{text}");
+        assert!(
+            text.contains("wren_relay_refusals_total{reason=\"too_large\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("wren_relay_refusals_total{reason=\"rate_limited\"} 1"));
         assert!(text.contains("wren_relay_deposits_total 1"));
         assert!(text.contains("wren_relay_connections 0"));

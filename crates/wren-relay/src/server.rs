@@ -261,7 +261,8 @@ fn relay_config(settings: &Settings, access: SharedAccess) -> relay::Config {
     }
 }
 
-type Answer = Pin<Box<dyn Future<Output = (ResponseChannel<MailboxResponse>, MailboxResponse)> + Send>>;
+type Answer =
+    Pin<Box<dyn Future<Output = (ResponseChannel<MailboxResponse>, MailboxResponse)> + Send>>;
 
 struct Relay {
     swarm: Swarm<Behaviour>,
@@ -324,7 +325,13 @@ impl Relay {
         if let MailboxResponse::Refused(code) = response {
             self.metrics.refused(code);
         }
-        if self.swarm.behaviour_mut().mailbox.send_response(channel, response).is_err() {
+        if self
+            .swarm
+            .behaviour_mut()
+            .mailbox
+            .send_response(channel, response)
+            .is_err()
+        {
             tracing::debug!("mailbox requester went away before the response");
         }
     }
@@ -335,19 +342,17 @@ impl Relay {
                 listener_id,
                 address,
             } => self.on_listen_addr(listener_id, address),
-            SwarmEvent::ExpiredListenAddr { address, .. } => {
-                if self.settings.external_addresses.is_empty() {
-                    self.swarm.remove_external_address(&address);
-                }
+            SwarmEvent::ExpiredListenAddr { address, .. }
+                if self.settings.external_addresses.is_empty() =>
+            {
+                self.swarm.remove_external_address(&address);
             }
             SwarmEvent::ListenerClosed {
                 listener_id,
-                reason,
+                reason: Err(e),
                 ..
             } => {
-                if let Err(e) = reason {
-                    tracing::warn!(?listener_id, error = %e, "listener closed");
-                }
+                tracing::warn!(?listener_id, error = %e, "listener closed");
             }
             SwarmEvent::ConnectionEstablished { .. } => {
                 self.metrics.connections.inc();
@@ -472,7 +477,8 @@ impl Relay {
             } => self.on_deposit(peer, recipient, envelopes, channel),
             MailboxRequest::Fetch { after, limit } => {
                 if !self.authorised(&peer) {
-                    return self.respond(channel, MailboxResponse::Refused(RefusalCode::NotAllowed));
+                    return self
+                        .respond(channel, MailboxResponse::Refused(RefusalCode::NotAllowed));
                 }
                 match self.store.fetch(peer, after, limit) {
                     Ok(rx) => self.pending.push(Box::pin(async move {
@@ -485,12 +491,15 @@ impl Relay {
                         };
                         (channel, response)
                     })),
-                    Err(_) => self.respond(channel, MailboxResponse::Refused(RefusalCode::Unavailable)),
+                    Err(_) => {
+                        self.respond(channel, MailboxResponse::Refused(RefusalCode::Unavailable))
+                    }
                 }
             }
             MailboxRequest::Ack { up_to } => {
                 if !self.authorised(&peer) {
-                    return self.respond(channel, MailboxResponse::Refused(RefusalCode::NotAllowed));
+                    return self
+                        .respond(channel, MailboxResponse::Refused(RefusalCode::NotAllowed));
                 }
                 match self.store.ack(peer, up_to) {
                     Ok(rx) => self.pending.push(Box::pin(async move {
@@ -500,12 +509,15 @@ impl Relay {
                         };
                         (channel, response)
                     })),
-                    Err(_) => self.respond(channel, MailboxResponse::Refused(RefusalCode::Unavailable)),
+                    Err(_) => {
+                        self.respond(channel, MailboxResponse::Refused(RefusalCode::Unavailable))
+                    }
                 }
             }
             MailboxRequest::UsersList => {
                 if !self.is_owner(&peer) {
-                    return self.respond(channel, MailboxResponse::Refused(RefusalCode::NotAllowed));
+                    return self
+                        .respond(channel, MailboxResponse::Refused(RefusalCode::NotAllowed));
                 }
                 let mut users: Vec<PeerId> =
                     read_access(&self.access, |a| a.users.iter().copied().collect());
@@ -652,7 +664,9 @@ async fn reload_users(
                 tracing::info!(users = users.len(), "users reloaded");
                 stdout_line(&format!("users {}", users.len()));
             }
-            Ok(Err(e)) => tracing::error!(error = %e, "users file not reloaded; keeping the previous users"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "users file not reloaded; keeping the previous users")
+            }
             Err(_) => {}
         }
     }
@@ -672,17 +686,22 @@ fn hangup_signal() -> Hangup {
 
 async fn next_hangup(hup: &mut Hangup) {
     #[cfg(unix)]
-    if let Some(signal) = hup {
-        if signal.recv().await.is_some() {
-            return;
-        }
+    if let Some(signal) = hup
+        && signal.recv().await.is_some()
+    {
+        return;
     }
     let _ = hup;
     std::future::pending::<()>().await;
 }
 
 /// Purges expired messages every `interval`.
-async fn purge_loop(store: StoreHandle, interval: Duration, ttl_secs: u64, mut stop: watch::Receiver<bool>) {
+async fn purge_loop(
+    store: StoreHandle,
+    interval: Duration,
+    ttl_secs: u64,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

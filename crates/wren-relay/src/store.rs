@@ -30,7 +30,9 @@ use libp2p::PeerId;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use tokio::sync::oneshot;
 use wren_net::limits::MAX_MAILBOX_RESPONSE_BYTES;
-use wren_net::mailbox::{DepositOutcome, PAGE_OVERHEAD_BYTES, RefusalCode, StoredItem, page_item_len};
+use wren_net::mailbox::{
+    DepositOutcome, PAGE_OVERHEAD_BYTES, RefusalCode, StoredItem, page_item_len,
+};
 
 use crate::limits::{MAX_COMMANDS_PER_COMMIT, MAX_PURGED_PER_COMMIT, STORE_QUEUE_CAPACITY};
 use crate::metrics::Metrics;
@@ -41,7 +43,12 @@ pub const DB_FILE: &str = "mailbox.redb";
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: u64 = 1;
 
-const MESSAGES: TableDefinition<'static, (&[u8], u64), (u64, &[u8])> =
+/// `(recipient, seq)`: one mailbox's items sort together, in seq order.
+type MessageKey = (&'static [u8], u64);
+/// `(deposited_at, envelope)`.
+type MessageValue = (u64, &'static [u8]);
+
+const MESSAGES: TableDefinition<'static, MessageKey, MessageValue> =
     TableDefinition::new("messages");
 const EXPIRY: TableDefinition<'static, (u64, u64), &[u8]> = TableDefinition::new("expiry");
 const MAILBOXES: TableDefinition<'static, &[u8], (u64, u64)> = TableDefinition::new("mailboxes");
@@ -57,7 +64,9 @@ pub enum StoreError {
     #[error("the mailbox database is in use by another process (is the relay already running?)")]
     InUse,
     /// The file was written by a newer, unknown schema.
-    #[error("the mailbox database has schema version {0}; this relay reads version {SCHEMA_VERSION}")]
+    #[error(
+        "the mailbox database has schema version {0}; this relay reads version {SCHEMA_VERSION}"
+    )]
     Schema(u64),
     /// redb failed.
     #[error("storage error: {0}")]
@@ -313,7 +322,9 @@ impl MailboxDb {
                         up_to,
                         removed,
                     } => *removed = self.ack_in(&txn, mailbox, *up_to)?,
-                    WriteOp::Purge { cutoff, removed } => *removed = self.purge_in(&txn, *cutoff)?,
+                    WriteOp::Purge { cutoff, removed } => {
+                        *removed = self.purge_in(&txn, *cutoff)?
+                    }
                 }
             }
             txn.open_table(META)?
@@ -426,16 +437,19 @@ impl MailboxDb {
         Ok(outcomes)
     }
 
-    fn ack_in(&mut self, txn: &WriteTransaction, mailbox: &PeerId, up_to: u64) -> Result<u32, StoreError> {
+    fn ack_in(
+        &mut self,
+        txn: &WriteTransaction,
+        mailbox: &PeerId,
+        up_to: u64,
+    ) -> Result<u32, StoreError> {
         let key = mailbox.to_bytes();
         let mut messages = txn.open_table(MESSAGES)?;
         let mut expiry = txn.open_table(EXPIRY)?;
         let mut gone: Vec<(u64, u64, u64)> = Vec::new();
         {
-            let removed = messages.extract_from_if(
-                (key.as_slice(), 0)..=(key.as_slice(), up_to),
-                |_, _| true,
-            )?;
+            let removed = messages
+                .extract_from_if((key.as_slice(), 0)..=(key.as_slice(), up_to), |_, _| true)?;
             for entry in removed {
                 let (k, v) = entry?;
                 let (_, seq) = k.value();
@@ -490,7 +504,13 @@ impl MailboxDb {
 
     /// Lowers a mailbox's counters after removals (deleting its row when it
     /// is empty).
-    fn shrink(&mut self, txn: &WriteTransaction, key: &[u8], count: u64, bytes: u64) -> Result<(), StoreError> {
+    fn shrink(
+        &mut self,
+        txn: &WriteTransaction,
+        key: &[u8],
+        count: u64,
+        bytes: u64,
+    ) -> Result<(), StoreError> {
         if count == 0 {
             return Ok(());
         }
@@ -527,7 +547,9 @@ impl MailboxDb {
             let (k, v) = entry?;
             let (at, envelope) = v.value();
             let item_len = page_item_len(envelope.len());
-            if items.len() >= usize::from(limit) || size.saturating_add(item_len) > MAX_MAILBOX_RESPONSE_BYTES {
+            if items.len() >= usize::from(limit)
+                || size.saturating_add(item_len) > MAX_MAILBOX_RESPONSE_BYTES
+            {
                 more = true;
                 break;
             }
@@ -562,7 +584,11 @@ enum WriteOp {
 }
 
 /// Opens the database in `dir` and starts the store thread.
-pub fn spawn(dir: &Path, quotas: Quotas, metrics: Arc<Metrics>) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
+pub fn spawn(
+    dir: &Path,
+    quotas: Quotas,
+    metrics: Arc<Metrics>,
+) -> Result<(StoreHandle, JoinHandle<()>), StoreError> {
     let db = MailboxDb::open(&dir.join(DB_FILE), quotas)?;
     metrics.publish_totals(&db.totals());
     let (tx, rx) = std::sync::mpsc::sync_channel(STORE_QUEUE_CAPACITY);
@@ -735,18 +761,25 @@ mod tests {
         let mut db = MailboxDb::open(&dir.path().join(DB_FILE), Q).unwrap();
         let a = PeerId::random();
         // Messages: exactly 5 fit, the sixth is refused.
-        let out = db.deposit(&a, (0..6).map(|_| env(1, 0)).collect(), 1).unwrap();
+        let out = db
+            .deposit(&a, (0..6).map(|_| env(1, 0)).collect(), 1)
+            .unwrap();
         assert_eq!(&out[..5], &[DepositOutcome::Stored; 5]);
         assert_eq!(out[5], DepositOutcome::Refused(RefusalCode::QuotaExceeded));
         // Bytes: exactly 100 fit, one more byte is refused.
         let b = PeerId::random();
-        let out = db.deposit(&b, vec![env(60, 0), env(40, 0), env(1, 0)], 1).unwrap();
+        let out = db
+            .deposit(&b, vec![env(60, 0), env(40, 0), env(1, 0)], 1)
+            .unwrap();
         assert_eq!(&out[..2], &[DepositOutcome::Stored; 2]);
         assert_eq!(out[2], DepositOutcome::Refused(RefusalCode::QuotaExceeded));
         // Mailboxes: two exist, a third recipient is refused.
         let c = PeerId::random();
         let out = db.deposit(&c, vec![env(1, 0)], 1).unwrap();
-        assert_eq!(out, vec![DepositOutcome::Refused(RefusalCode::QuotaExceeded)]);
+        assert_eq!(
+            out,
+            vec![DepositOutcome::Refused(RefusalCode::QuotaExceeded)]
+        );
         assert!(db.fetch(&c, 0, 10).unwrap().items.is_empty());
         // Refused slots keep their place.
         db.ack(&a, u64::MAX).unwrap();
@@ -755,7 +788,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             out,
-            vec![DepositOutcome::Refused(RefusalCode::TooLarge), DepositOutcome::Stored]
+            vec![
+                DepositOutcome::Refused(RefusalCode::TooLarge),
+                DepositOutcome::Stored
+            ]
         );
     }
 
@@ -770,7 +806,8 @@ mod tests {
         let mut db = MailboxDb::open(&dir.path().join(DB_FILE), quotas).unwrap();
         let a = PeerId::random();
         let big = crate::limits::MAX_ENVELOPE_BYTES;
-        db.deposit(&a, (0..20).map(|_| env(big, 7)).collect(), 1).unwrap();
+        db.deposit(&a, (0..20).map(|_| env(big, 7)).collect(), 1)
+            .unwrap();
         let page = db.fetch(&a, 0, 256).unwrap();
         let size = PAGE_OVERHEAD_BYTES + page.items.len() * page_item_len(big);
         assert!(size <= MAX_MAILBOX_RESPONSE_BYTES);
@@ -838,7 +875,10 @@ mod tests {
         process(&mut db, batch, &metrics);
         assert_eq!(metrics.commits.get(), 1);
         for mut rx in receivers {
-            assert_eq!(rx.try_recv().unwrap().unwrap(), vec![DepositOutcome::Stored]);
+            assert_eq!(
+                rx.try_recv().unwrap().unwrap(),
+                vec![DepositOutcome::Stored]
+            );
         }
         let page = db.fetch(&a, 0, 256).unwrap();
         assert_eq!(page.items.len(), MAX_COMMANDS_PER_COMMIT);
@@ -853,7 +893,12 @@ mod tests {
         let metrics = Arc::new(Metrics::new());
         let (store, join) = spawn(dir.path(), Q, metrics.clone()).unwrap();
         let a = PeerId::random();
-        let out = store.deposit(a, vec![env(3, 1)], 5).unwrap().await.unwrap().unwrap();
+        let out = store
+            .deposit(a, vec![env(3, 1)], 5)
+            .unwrap()
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(out, vec![DepositOutcome::Stored]);
         let page = store.fetch(a, 0, 10).unwrap().await.unwrap().unwrap();
         assert_eq!(page.items.len(), 1);
