@@ -377,4 +377,18 @@ mod tests {
         list.mode = Mode::Open;
         assert!(list.is_authorised(&stranger));
     }
+
+    #[test]
+    fn users_file_at_its_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = UsersFile::new(dir.path());
+        let peer = PeerId::random().to_string();
+        let pad = MAX_USERS_FILE_BYTES as usize - peer.len() - 3;
+        let text = format!("#{}\n{peer}\n", "x".repeat(pad));
+        assert_eq!(text.len() as u64, MAX_USERS_FILE_BYTES);
+        std::fs::write(file.path(), &text).unwrap();
+        assert_eq!(file.read().unwrap().len(), 1);
+        std::fs::write(file.path(), format!("#{text}")).unwrap();
+        assert!(matches!(file.read(), Err(UsersError::Io { .. })));
+    }
 }

@@ -845,4 +845,18 @@ mod tests {
         let s = with("[http]\nenabled = false\nlisten = \"whatever\"\n").unwrap();
         assert!(s.http.is_none());
     }
+
+    #[test]
+    fn config_file_at_its_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let body = "[mailbox]\nttl_secs = 3600\n";
+        let pad = MAX_CONFIG_FILE_BYTES as usize - body.len() - 2;
+        let text = format!("#{}\n{body}", "x".repeat(pad));
+        assert_eq!(text.len() as u64, MAX_CONFIG_FILE_BYTES);
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(Config::load(&path).unwrap().mailbox.ttl_secs, 3600);
+        std::fs::write(&path, format!("#{text}")).unwrap();
+        assert!(Config::load(&path).is_err());
+    }
 }

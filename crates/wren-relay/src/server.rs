@@ -200,6 +200,9 @@ fn build_swarm(
         .with_request_timeout(MAILBOX_REQUEST_TIMEOUT)
         .with_max_concurrent_streams(MAX_MAILBOX_STREAMS);
     let idle = settings.idle_connection_timeout;
+    // With configured external addresses, peers learn only those: the
+    // interface addresses behind them (private networks) stay private.
+    let hide_listen_addrs = !settings.external_addresses.is_empty();
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -214,7 +217,8 @@ fn build_swarm(
             relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
             identify: identify::Behaviour::new(
                 identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_owned(), key.public())
-                    .with_agent_version(AGENT_VERSION.to_owned()),
+                    .with_agent_version(AGENT_VERSION.to_owned())
+                    .with_hide_listen_addrs(hide_listen_addrs),
             ),
             ping: ping::Behaviour::new(ping::Config::new()),
             autonat: autonat::v2::server::Behaviour::default(),

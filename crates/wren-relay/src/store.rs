@@ -907,4 +907,47 @@ mod tests {
         drop(store);
         join.join().unwrap();
     }
+
+    #[test]
+    fn purge_at_its_per_commit_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let quotas = Quotas {
+            max_messages: 100_000,
+            max_bytes: 1 << 30,
+            max_mailboxes: 10,
+        };
+        let mut db = MailboxDb::open(&dir.path().join(DB_FILE), quotas).unwrap();
+        let a = PeerId::random();
+        let mut left = MAX_PURGED_PER_COMMIT + 1;
+        while left > 0 {
+            let n = left.min(1_000);
+            db.deposit(&a, (0..n).map(|_| env(1, 0)).collect(), 5)
+                .unwrap();
+            left -= n;
+        }
+        assert_eq!(db.purge(6).unwrap(), MAX_PURGED_PER_COMMIT as u64);
+        assert_eq!(db.purge(6).unwrap(), 1);
+        assert_eq!(
+            db.totals(),
+            Totals {
+                next_seq: db.totals().next_seq,
+                ..Totals::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_full_queue_is_busy_at_once() {
+        // A handle whose thread is not running: nothing drains the queue.
+        let (tx, _rx) = std::sync::mpsc::sync_channel(STORE_QUEUE_CAPACITY);
+        let store = StoreHandle { tx };
+        let a = PeerId::random();
+        let receivers: Vec<_> = (0..STORE_QUEUE_CAPACITY)
+            .map(|_| store.fetch(a, 0, 1).unwrap())
+            .collect();
+        assert_eq!(receivers.len(), STORE_QUEUE_CAPACITY);
+        assert_eq!(store.fetch(a, 0, 1).unwrap_err(), Busy);
+        drop(_rx);
+        assert_eq!(store.purge(1).unwrap_err(), Busy);
+    }
 }
