@@ -18,6 +18,7 @@ use crate::config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
 use crate::dm::{self, DmCodec};
 use crate::error::NetError;
 use crate::limits::{MAX_CONCURRENT_STREAMS, MAX_GOSSIP_TRANSMIT_BYTES};
+use crate::mailbox::{self, MailboxCodec};
 
 /// Every protocol a Wren node speaks.
 #[derive(NetworkBehaviour)]
@@ -26,6 +27,8 @@ pub(crate) struct Behaviour {
     pub(crate) dm: request_response::Behaviour<DmCodec>,
     /// `/wren/bundle/1`: prekey bundles.
     pub(crate) bundle: request_response::Behaviour<BundleCodec>,
+    /// `/wren/mailbox/1`, client side only: deposits and fetches on relays.
+    pub(crate) mailbox: request_response::Behaviour<MailboxCodec>,
     /// Group messages, validated by the engine before forwarding.
     pub(crate) gossipsub: gossipsub::Behaviour,
     /// Tells peers who we are and learns their listen addresses.
@@ -94,6 +97,14 @@ fn make_behaviour(
         bundle: request_response::Behaviour::with_codec(
             BundleCodec,
             [(bundle::PROTOCOL, request_response::ProtocolSupport::Full)],
+            request_response_config.clone(),
+        ),
+        mailbox: request_response::Behaviour::with_codec(
+            MailboxCodec,
+            [(
+                mailbox::PROTOCOL,
+                request_response::ProtocolSupport::Outbound,
+            )],
             request_response_config,
         ),
         gossipsub: gossipsub::Behaviour::new(

@@ -7,7 +7,10 @@ use tokio::sync::oneshot;
 use crate::bundle::BundleResponse;
 use crate::dm::{Ack, DirectResponse};
 use crate::error::{NetError, PublishError, SendError};
-use crate::event::{Acceptance, BundleReply, GroupMessageId, InboundReply, NetStats};
+use crate::event::{
+    Acceptance, BundleReply, GroupMessageId, InboundReply, NetStats, Path, RelayInfo,
+};
+use crate::mailbox::{MailboxRequest, MailboxResponse};
 
 /// One request to the swarm task.
 #[derive(Debug)]
@@ -30,6 +33,30 @@ pub(crate) enum Command {
         token: BundleReply,
         response: BundleResponse,
         reply: oneshot::Sender<Result<(), NetError>>,
+    },
+    Mailbox {
+        relay: PeerId,
+        addrs: Vec<Multiaddr>,
+        request: MailboxRequest,
+        reply: oneshot::Sender<Result<MailboxResponse, SendError>>,
+    },
+    AddRelay {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<PeerId, NetError>>,
+    },
+    RemoveRelay {
+        relay: PeerId,
+        reply: oneshot::Sender<bool>,
+    },
+    Relays {
+        reply: oneshot::Sender<Vec<RelayInfo>>,
+    },
+    PeerPath {
+        peer: PeerId,
+        reply: oneshot::Sender<Option<Path>>,
+    },
+    ExternalAddrs {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
     },
     AddAddresses {
         peer: PeerId,

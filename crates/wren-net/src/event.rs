@@ -17,7 +17,11 @@
 //! - Every other event is informational and dropped, counted in
 //!   [`NetStats::dropped_events`]. The engine can recover the state they
 //!   describe by asking: [`Net::connected_peers`](crate::Net::connected_peers),
-//!   [`Net::listen_addrs`](crate::Net::listen_addrs).
+//!   [`Net::listen_addrs`](crate::Net::listen_addrs),
+//!   [`Net::relays`](crate::Net::relays) (reservations and their circuit
+//!   addresses), [`Net::peer_path`](crate::Net::peer_path).
+
+use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
 
@@ -52,6 +56,49 @@ pub enum Acceptance {
     /// Drop it without forwarding and without penalty (for example a message
     /// of a group this node cannot read yet).
     Ignore,
+}
+
+/// How this node is connected to a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Path {
+    /// At least one open connection goes straight to the peer.
+    Direct,
+    /// Every open connection goes through a circuit relay (`/p2p-circuit`):
+    /// it works, but relays limit circuits in time and bytes, so bulk
+    /// traffic should wait for a direct path (hole punching tries one).
+    Relayed,
+}
+
+/// Where this node stands with one relay it keeps a reservation on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayState {
+    /// Connecting to the relay and asking for a reservation.
+    Connecting,
+    /// The relay holds a slot for this node: peers reach it at `addrs`.
+    Reserved {
+        /// This node's circuit addresses through the relay
+        /// (`…/p2p/RELAY/p2p-circuit/p2p/SELF`), to advertise.
+        addrs: Vec<Multiaddr>,
+    },
+    /// The last attempt failed or the reservation ended; the next attempt
+    /// comes after a delay that doubles with each failure (1 s to 5 min).
+    BackingOff {
+        /// Why the last attempt failed or the reservation ended.
+        last_error: String,
+        /// Time left before the next attempt.
+        retry_in: Duration,
+    },
+}
+
+/// One relay of [`Net::relays`](crate::Net::relays).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayInfo {
+    /// The relay.
+    pub relay: PeerId,
+    /// The address it was added with (ending in `/p2p/RELAY`).
+    pub addr: Multiaddr,
+    /// Its state.
+    pub state: RelayState,
 }
 
 /// Something the swarm task reports to the engine.
@@ -144,6 +191,51 @@ pub enum NetEvent {
         peer: PeerId,
         /// The topic.
         topic: String,
+    },
+    /// The first connection to a relay added with
+    /// [`Net::add_relay`](crate::Net::add_relay) is up: a good moment to
+    /// fetch this node's mailbox from it.
+    RelayConnected {
+        /// The relay.
+        relay: PeerId,
+    },
+    /// A relay holds a slot for this node. Reported once per address as
+    /// the addresses arrive, each time with every address so far, and again
+    /// after each new reservation.
+    RelayReserved {
+        /// The relay.
+        relay: PeerId,
+        /// This node's circuit addresses through it
+        /// (`…/p2p/RELAY/p2p-circuit/p2p/SELF`), to put in pairing codes.
+        addrs: Vec<Multiaddr>,
+    },
+    /// A reservation attempt failed or a reservation ended (connection
+    /// closed, relay refused). The node retries with backoff; see
+    /// [`Net::relays`](crate::Net::relays).
+    RelayLost {
+        /// The relay.
+        relay: PeerId,
+        /// Why, for logs.
+        reason: String,
+    },
+    /// The best path to a peer changed, or the first connection to it
+    /// opened (then `path` is that connection's). Not reported when the
+    /// last connection closes ([`NetEvent::Disconnected`] is).
+    PeerPath {
+        /// The peer.
+        peer: PeerId,
+        /// The path now.
+        path: Path,
+    },
+    /// The outcome of a hole-punching attempt (DCUtR) to upgrade a relayed
+    /// connection to a direct one.
+    HolePunch {
+        /// The peer.
+        peer: PeerId,
+        /// Whether a direct connection was established.
+        succeeded: bool,
+        /// Why it failed, for logs.
+        error: Option<String>,
     },
 }
 

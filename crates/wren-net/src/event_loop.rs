@@ -9,8 +9,8 @@
 //!                                                         Swarm
 //! ```
 //!
-//! The loop waits on two things only: the next command and the next swarm
-//! event. `select!` picks fairly between them, so a burst of commands cannot
+//! The loop waits on the next command, the next swarm event and the relay
+//! retry timer. `select!` picks fairly between them, so a burst of commands cannot
 //! starve the swarm nor a busy swarm the commands. It never awaits anything
 //! else: replies go over oneshot channels and events
 //! are sent with `try_send`, with the per-kind fallback described in
@@ -24,7 +24,14 @@
 //!   when the engine answers, or when request-response reports the request
 //!   failed (timeout, closed connection);
 //! - mDNS discoveries ([`MAX_MDNS_PEERS`]) and the connected peers that
-//!   identified as Wren nodes.
+//!   identified as Wren nodes;
+//! - the relays it keeps reservations with ([`MAX_RELAYS`](crate::limits::MAX_RELAYS), see
+//!   [`crate::relays`]) and, per connected peer, how many of its
+//!   connections are direct and relayed (the swarm's own connections, so
+//!   bounded by them).
+//!
+//! Besides commands and swarm events, the loop wakes for one timer: the
+//! earliest relay reservation due for a retry.
 
 use std::collections::{HashMap, HashSet};
 
@@ -34,8 +41,9 @@ use libp2p::request_response::{
 };
 use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, mdns};
+use libp2p::{Multiaddr, PeerId, Swarm, dcutr, gossipsub, identify, mdns};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tracing::{debug, trace};
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
@@ -44,17 +52,91 @@ use crate::command::Command;
 use crate::config::IDENTIFY_PROTOCOL_VERSION;
 use crate::dm::{self, Ack, DirectResponse};
 use crate::error::{NetError, PublishError, SendError};
-use crate::event::{Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats};
+use crate::event::{
+    Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats, Path,
+};
 use crate::limits::{
     MAX_ADDRESSES_PER_PEER, MAX_ENVELOPE_BYTES, MAX_MDNS_PEERS, MAX_PENDING_INBOUND_REPLIES,
     MAX_PENDING_OUTBOUND, MAX_TOPIC_BYTES,
 };
+use crate::mailbox::{self, MailboxRequest, MailboxResponse};
+use crate::relays::{self, Added, Relays};
 
 /// An outbound direct-message request waiting for its response.
 struct PendingDirect {
     /// Envelopes sent: the response must acknowledge exactly as many.
     count: usize,
     reply: oneshot::Sender<Result<Vec<Ack>, SendError>>,
+}
+
+/// An outbound mailbox request waiting for its response, with what a
+/// consistent response to it looks like.
+struct PendingMailbox {
+    expect: Expect,
+    reply: oneshot::Sender<Result<MailboxResponse, SendError>>,
+}
+
+/// The response kinds that fit a mailbox request (a refusal fits any).
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// One outcome per deposited envelope.
+    Deposited(usize),
+    /// A page of at most this many items.
+    Page(usize),
+    Acked,
+    Users,
+    Done,
+}
+
+impl Expect {
+    fn of(request: &MailboxRequest) -> Self {
+        match request {
+            MailboxRequest::Deposit { envelopes, .. } => Self::Deposited(envelopes.len()),
+            MailboxRequest::Fetch { limit, .. } => Self::Page(usize::from(*limit)),
+            MailboxRequest::Ack { .. } => Self::Acked,
+            MailboxRequest::UsersList => Self::Users,
+            MailboxRequest::UsersAdd { .. } | MailboxRequest::UsersRemove { .. } => Self::Done,
+        }
+    }
+
+    /// Whether `response` answers the request; a relay that answers
+    /// something else is treated as a protocol error.
+    fn fits(self, response: &MailboxResponse) -> bool {
+        match (self, response) {
+            (_, MailboxResponse::Refused(_)) => true,
+            (Self::Deposited(n), MailboxResponse::Deposited(outcomes)) => outcomes.len() == n,
+            (Self::Page(limit), MailboxResponse::Page { items, .. }) => {
+                items.len() <= limit
+                    && items.windows(2).all(|w| match w {
+                        [a, b] => a.seq < b.seq,
+                        _ => true,
+                    })
+            }
+            (Self::Acked, MailboxResponse::Acked { .. })
+            | (Self::Users, MailboxResponse::Users(_))
+            | (Self::Done, MailboxResponse::Done) => true,
+            _ => false,
+        }
+    }
+}
+
+/// How many of a peer's open connections are direct and relayed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Connections {
+    direct: usize,
+    relayed: usize,
+}
+
+impl Connections {
+    fn path(self) -> Option<Path> {
+        if self.direct > 0 {
+            Some(Path::Direct)
+        } else if self.relayed > 0 {
+            Some(Path::Relayed)
+        } else {
+            None
+        }
+    }
 }
 
 /// An inbound direct-message request waiting for the engine.
@@ -84,12 +166,15 @@ pub(crate) struct EventLoop {
     events: mpsc::Sender<NetEvent>,
     outbound_direct: HashMap<OutboundRequestId, PendingDirect>,
     outbound_bundle: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, SendError>>>,
+    outbound_mailbox: HashMap<OutboundRequestId, PendingMailbox>,
     inbound_direct: HashMap<u64, InboundDirect>,
     inbound_bundle: HashMap<u64, InboundBundle>,
     next_token: u64,
     mdns_peers: HashMap<PeerId, MdnsPeer>,
     /// Connected peers whose identify protocol version is Wren's.
     wren_peers: HashSet<PeerId>,
+    relays: Relays,
+    connections: HashMap<PeerId, Connections>,
     stats: NetStats,
 }
 
@@ -106,11 +191,14 @@ impl EventLoop {
             events,
             outbound_direct: HashMap::new(),
             outbound_bundle: HashMap::new(),
+            outbound_mailbox: HashMap::new(),
             inbound_direct: HashMap::new(),
             inbound_bundle: HashMap::new(),
             next_token: 0,
             mdns_peers: HashMap::new(),
             wren_peers: HashSet::new(),
+            relays: Relays::default(),
+            connections: HashMap::new(),
             stats: NetStats::default(),
         }
     }
@@ -120,6 +208,13 @@ impl EventLoop {
     /// still waiting see [`SendError::Shutdown`].
     pub(crate) async fn run(mut self) {
         let shutdown_reply = loop {
+            let retry_at = self.relays.next_retry();
+            let retry = async move {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => break Some(reply),
@@ -127,6 +222,7 @@ impl EventLoop {
                     None => break None,
                 },
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                () = retry => self.retry_relays(),
             }
         };
         debug!("network task stopping");
@@ -175,6 +271,53 @@ impl EventLoop {
                 reply,
             } => {
                 let _ = reply.send(self.respond_bundle(token, response));
+            }
+            Command::Mailbox {
+                relay,
+                addrs,
+                request,
+                reply,
+            } => {
+                if let Err(error) = mailbox::validate_request(&request) {
+                    let _ = reply.send(Err(SendError::Invalid(error)));
+                } else if self.pending_outbound() >= MAX_PENDING_OUTBOUND {
+                    let _ = reply.send(Err(SendError::TooManyPending));
+                } else {
+                    let expect = Expect::of(&request);
+                    let addrs = addrs.into_iter().take(MAX_ADDRESSES_PER_PEER).collect();
+                    let id = self
+                        .swarm
+                        .behaviour_mut()
+                        .mailbox
+                        .send_request_with_addresses(&relay, request, addrs);
+                    self.outbound_mailbox
+                        .insert(id, PendingMailbox { expect, reply });
+                }
+            }
+            Command::AddRelay { addr, reply } => {
+                let _ = reply.send(self.add_relay(addr));
+            }
+            Command::RemoveRelay { relay, reply } => {
+                let known = match self.relays.remove(&relay) {
+                    Some(listener) => {
+                        if let Some(listener) = listener {
+                            self.swarm.remove_listener(listener);
+                        }
+                        true
+                    }
+                    None => false,
+                };
+                let _ = reply.send(known);
+            }
+            Command::Relays { reply } => {
+                let _ = reply.send(self.relays.info(Instant::now()));
+            }
+            Command::PeerPath { peer, reply } => {
+                let path = self.connections.get(&peer).and_then(|c| c.path());
+                let _ = reply.send(path);
+            }
+            Command::ExternalAddrs { reply } => {
+                let _ = reply.send(self.swarm.external_addresses().cloned().collect());
             }
             Command::AddAddresses { peer, addrs, reply } => {
                 for addr in addrs.into_iter().take(MAX_ADDRESSES_PER_PEER) {
@@ -248,6 +391,46 @@ impl EventLoop {
             Command::Shutdown { reply } => {
                 let _ = reply.send(());
             }
+        }
+    }
+
+    /// Adds a relay and starts reserving a slot on it. Never fails because
+    /// the relay is unreachable: that only puts it in backoff.
+    fn add_relay(&mut self, addr: Multiaddr) -> Result<PeerId, NetError> {
+        let (peer, bare) = relays::split_relay_addr(&addr)?;
+        if peer == *self.swarm.local_peer_id() {
+            return Err(NetError::InvalidArgument("a node cannot be its own relay"));
+        }
+        let added = self.relays.add(peer, addr)?;
+        self.swarm.add_peer_address(peer, bare);
+        if added == Added::New {
+            self.reserve(peer);
+        }
+        Ok(peer)
+    }
+
+    /// Starts a reservation attempt on `relay`: a listener on its circuit
+    /// address. The relay client dials the relay if needed.
+    fn reserve(&mut self, relay: PeerId) {
+        let Some(addr) = self.relays.circuit_listen_addr(&relay) else {
+            return;
+        };
+        match self.swarm.listen_on(addr) {
+            Ok(listener) => self.relays.listening(&relay, listener),
+            Err(error) => {
+                let reason = self
+                    .relays
+                    .failed(&relay, error.to_string(), Instant::now());
+                self.emit_info(NetEvent::RelayLost { relay, reason });
+            }
+        }
+    }
+
+    /// Retries every relay whose backoff has elapsed.
+    fn retry_relays(&mut self) {
+        for relay in self.relays.due(Instant::now()) {
+            debug!(%relay, "retrying the relay reservation");
+            self.reserve(relay);
         }
     }
 
@@ -336,41 +519,79 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Autonat(event)) => {
                 debug!(addr = %event.tested_addr, ok = event.result.is_ok(), "autonat probe");
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Mailbox(event)) => self.on_mailbox_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::RelayClient(event)) => {
                 debug!(?event, "relay client");
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => {
-                debug!(peer = %event.remote_peer_id, ok = event.result.is_ok(), "hole punch");
-            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => self.on_dcutr_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Ping(_)) => {}
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 num_established,
+                endpoint,
                 ..
             } => {
                 if num_established.get() == 1 {
                     self.emit_info(NetEvent::Connected { peer: peer_id });
+                    if self.relays.contains(&peer_id) {
+                        self.relays.connected(&peer_id, Instant::now());
+                        self.emit_info(NetEvent::RelayConnected { relay: peer_id });
+                    }
                 }
+                self.count_connection(peer_id, endpoint.is_relayed(), true);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                num_established,
+                endpoint,
                 ..
             } => {
-                self.wren_peers.remove(&peer_id);
-                self.emit_info(NetEvent::Disconnected { peer: peer_id });
+                self.count_connection(peer_id, endpoint.is_relayed(), false);
+                if num_established == 0 {
+                    self.wren_peers.remove(&peer_id);
+                    self.emit_info(NetEvent::Disconnected { peer: peer_id });
+                }
             }
-            SwarmEvent::NewListenAddr { address, .. } => {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                if let Some((relay, addrs)) = self.relays.reserved(listener_id, address.clone()) {
+                    debug!(%relay, %address, "relay reservation accepted");
+                    self.emit_info(NetEvent::RelayReserved { relay, addrs });
+                }
                 self.emit_info(NetEvent::Listening { addr: address });
             }
-            SwarmEvent::ExpiredListenAddr { address, .. } => {
+            SwarmEvent::ExpiredListenAddr {
+                listener_id,
+                address,
+            } => {
+                self.relays.addr_expired(listener_id, &address);
                 self.emit_info(NetEvent::ListenAddrExpired { addr: address });
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                if let Some(relay) = self.relays.by_listener(listener_id) {
+                    let reason = match reason {
+                        Ok(()) => "the reservation ended".to_owned(),
+                        Err(error) => error.to_string(),
+                    };
+                    let reason = self.relays.failed(&relay, reason, Instant::now());
+                    debug!(%relay, %reason, "relay reservation lost");
+                    self.emit_info(NetEvent::RelayLost { relay, reason });
+                }
             }
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 self.emit_info(NetEvent::ExternalAddrConfirmed { addr: address });
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(?peer_id, %error, "outgoing connection failed");
+                if let Some(peer) = peer_id {
+                    self.relays.dial_failed(&peer, error.to_string());
+                }
             }
             other => trace!(?other, "swarm event"),
         }
@@ -463,6 +684,84 @@ impl EventLoop {
             .behaviour_mut()
             .dm
             .send_response(channel, DirectResponse::Busy);
+    }
+
+    fn on_mailbox_event(
+        &mut self,
+        event: request_response::Event<MailboxRequest, MailboxResponse>,
+    ) {
+        match event {
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some(pending) = self.outbound_mailbox.remove(&request_id) {
+                    let result = if pending.expect.fits(&response) {
+                        Ok(response)
+                    } else {
+                        Err(SendError::Protocol(format!(
+                            "the relay's answer does not fit the request ({:?})",
+                            pending.expect
+                        )))
+                    };
+                    let _ = pending.reply.send(result);
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some(pending) = self.outbound_mailbox.remove(&request_id) {
+                    let _ = pending.reply.send(Err(send_error(error)));
+                }
+            }
+            // Outbound only: no inbound request reaches this behaviour.
+            request_response::Event::Message { .. }
+            | request_response::Event::InboundFailure { .. }
+            | request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_dcutr_event(&mut self, event: dcutr::Event) {
+        let dcutr::Event {
+            remote_peer_id,
+            result,
+        } = event;
+        debug!(peer = %remote_peer_id, ok = result.is_ok(), "hole punch");
+        self.emit_info(NetEvent::HolePunch {
+            peer: remote_peer_id,
+            succeeded: result.is_ok(),
+            error: result.err().map(|error| error.to_string()),
+        });
+    }
+
+    /// Counts a connection that opened (`up`) or closed, and reports the
+    /// peer's path when it changed while connected.
+    fn count_connection(&mut self, peer: PeerId, relayed: bool, up: bool) {
+        let entry = self.connections.entry(peer).or_default();
+        let before = entry.path();
+        let count = if relayed {
+            &mut entry.relayed
+        } else {
+            &mut entry.direct
+        };
+        *count = if up {
+            count.saturating_add(1)
+        } else {
+            count.saturating_sub(1)
+        };
+        let after = entry.path();
+        if after.is_none() {
+            self.connections.remove(&peer);
+        }
+        if let Some(path) = after
+            && before != after
+        {
+            self.emit_info(NetEvent::PeerPath { peer, path });
+        }
     }
 
     fn on_bundle_event(&mut self, event: request_response::Event<(), BundleResponse>) {
@@ -717,7 +1016,7 @@ impl EventLoop {
     }
 
     fn pending_outbound(&self) -> usize {
-        self.outbound_direct.len() + self.outbound_bundle.len()
+        self.outbound_direct.len() + self.outbound_bundle.len() + self.outbound_mailbox.len()
     }
 
     fn next_token(&mut self) -> u64 {

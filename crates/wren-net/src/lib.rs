@@ -6,18 +6,34 @@
 //! channel. The task never waits for the engine: see [`event`] for what
 //! happens when the event channel is full.
 //!
-//! Protocols (byte layouts in docs/protocol.md, Part V):
+//! Protocols (byte layouts in docs/protocol.md, Parts V and VII):
 //!
 //! - [`dm`] — `/wren/dm/1`: a batch of opaque envelopes per request, one
 //!   [`Ack`] per envelope (or a whole-batch "busy") in the response. The
 //!   engine answers inbound batches with [`Net::respond_direct`] after
 //!   storing them.
 //! - [`bundle`] — `/wren/bundle/1`: fetch a peer's signed prekey bundle.
+//! - [`mailbox`] — `/wren/mailbox/1`, client side: deposit envelopes for an
+//!   offline recipient on a relay, fetch and acknowledge this node's own
+//!   mailbox, manage a relay's users ([`Net::mailbox`]). The codec
+//!   ([`MailboxCodec`]) and the encoding functions are public so that the
+//!   relay server uses the same code.
 //! - Gossipsub for groups: content-hash message ids, strict signatures, and
 //!   every message validated by the engine ([`Net::report_validation`])
 //!   before it is forwarded.
 //! - Identify (`/wren/id/1.0.0`), ping, mDNS (optional), AutoNAT v2 client,
 //!   circuit relay v2 client and DCUtR hole punching.
+//!
+//! Relays: [`Net::add_relay`] keeps a reservation on up to
+//! [`MAX_RELAYS`](limits::MAX_RELAYS) relays (named by a [`RelayCode`] or an
+//! address ending in `/p2p/PEER_ID`, see [`parse_relay`]), retried with
+//! backoff while a relay is unreachable; [`NetEvent::RelayReserved`] carries
+//! the circuit addresses to advertise and [`NetEvent::RelayConnected`] says
+//! when to fetch the mailbox. [`NetEvent::PeerPath`] and [`Net::peer_path`]
+//! tell whether a peer is reached directly or only through a relay, and
+//! [`NetEvent::HolePunch`] reports DCUtR's attempts to go direct. Only
+//! confirmed addresses (relay circuits, AutoNAT) become this node's
+//! external addresses, never what peers report seeing.
 //!
 //! Transports: TCP and QUIC, DNS, Noise and Yamux. The libp2p identity is
 //! the Wren identity key itself, so a connection authenticates the contact.
@@ -43,11 +59,15 @@ pub mod limits;
 pub mod mailbox;
 mod net;
 mod relay_code;
+mod relays;
 
 pub use config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
 pub use dm::Ack;
 pub use error::{FrameError, NetError, PublishError, RelayCodeError, SendError};
-pub use event::{Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats};
+pub use event::{
+    Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats, Path, RelayInfo,
+    RelayState,
+};
 pub use libp2p::{Multiaddr, PeerId, identity::Keypair};
 pub use mailbox::{
     DepositOutcome, MailboxCodec, MailboxRequest, MailboxResponse, RefusalCode, StoredItem,

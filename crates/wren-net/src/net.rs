@@ -10,9 +10,12 @@ use crate::command::Command;
 use crate::config::NetConfig;
 use crate::dm::{Ack, DirectResponse};
 use crate::error::{NetError, PublishError, SendError};
-use crate::event::{Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats};
+use crate::event::{
+    Acceptance, BundleReply, GroupMessageId, InboundReply, NetEvent, NetStats, Path, RelayInfo,
+};
 use crate::event_loop::EventLoop;
 use crate::limits::COMMAND_CHANNEL_CAPACITY;
+use crate::mailbox::{MailboxRequest, MailboxResponse};
 
 /// Builds the swarm from `config`, starts listening, and spawns the swarm
 /// task on the current tokio runtime.
@@ -162,6 +165,81 @@ impl Net {
             reply: done,
         })
         .await?
+    }
+
+    /// Sends one `/wren/mailbox/1` request to `relay` and resolves with its
+    /// answer, dialing it with `addrs` (at most
+    /// [`MAX_ADDRESSES_PER_PEER`](crate::limits::MAX_ADDRESSES_PER_PEER)
+    /// are used, plus any address already known) if not connected.
+    ///
+    /// A refusal is an answer: it comes back as
+    /// [`MailboxResponse::Refused`] with its code. An invalid request
+    /// (see [`mailbox::validate_request`](crate::mailbox::validate_request))
+    /// fails with [`SendError::Invalid`] without being sent; a response of
+    /// the wrong kind (a page for a deposit, the wrong number of deposit
+    /// outcomes, more items than asked for or out of order) with
+    /// [`SendError::Protocol`]. As with direct messages, after a failure the
+    /// engine cannot know whether a deposit was stored: it retries, and the
+    /// recipient drops duplicates.
+    pub async fn mailbox(
+        &self,
+        relay: PeerId,
+        addrs: Vec<Multiaddr>,
+        request: MailboxRequest,
+    ) -> Result<MailboxResponse, SendError> {
+        self.call(|reply| Command::Mailbox {
+            relay,
+            addrs,
+            request,
+            reply,
+        })
+        .await
+        .map_err(|_| SendError::Shutdown)?
+    }
+
+    /// Keeps a reservation on the relay at `addr`, which must end with
+    /// `/p2p/RELAY_PEER_ID` (see
+    /// [`RelayCode::addrs_with_peer`](crate::RelayCode::addrs_with_peer)),
+    /// and returns the relay's peer id.
+    ///
+    /// The node dials the relay and listens on `<addr>/p2p-circuit`; once
+    /// the relay accepts, [`NetEvent::RelayReserved`] carries the circuit
+    /// addresses to advertise. A failed attempt or a lost reservation
+    /// ([`NetEvent::RelayLost`]) is retried with backoff from 1 s to 5 min,
+    /// for as long as the relay is kept: adding an unreachable relay
+    /// succeeds. Adding a known relay again only updates its address.
+    /// Fails with [`NetError::TooManyRelays`] beyond
+    /// [`MAX_RELAYS`](crate::limits::MAX_RELAYS) and with
+    /// [`NetError::InvalidArgument`] without the `/p2p/…` suffix.
+    pub async fn add_relay(&self, addr: Multiaddr) -> Result<PeerId, NetError> {
+        self.call(|reply| Command::AddRelay { addr, reply }).await?
+    }
+
+    /// Stops keeping a reservation on `relay` (its circuit addresses stop
+    /// working). Returns `false` if it was not a relay of this node.
+    pub async fn remove_relay(&self, relay: PeerId) -> Result<bool, NetError> {
+        self.call(|reply| Command::RemoveRelay { relay, reply })
+            .await
+    }
+
+    /// Every relay added with [`Net::add_relay`] and its state.
+    pub async fn relays(&self) -> Result<Vec<RelayInfo>, NetError> {
+        self.call(|reply| Command::Relays { reply }).await
+    }
+
+    /// How this node is connected to `peer` now: [`Path::Direct`] if any
+    /// open connection is direct, [`Path::Relayed`] if all go through a
+    /// relay, `None` if not connected.
+    pub async fn peer_path(&self, peer: PeerId) -> Result<Option<Path>, NetError> {
+        self.call(|reply| Command::PeerPath { peer, reply }).await
+    }
+
+    /// This node's confirmed external addresses: circuit addresses of
+    /// accepted relay reservations and addresses AutoNAT confirmed. What
+    /// peers merely report seeing (identify's observed addresses) is never
+    /// among them until AutoNAT confirms it.
+    pub async fn external_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
+        self.call(|reply| Command::ExternalAddrs { reply }).await
     }
 
     /// Adds addresses where `peer` can be reached (from a pairing code, for
