@@ -630,6 +630,12 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_what_init_writes() {
+        let example = include_str!("../../../assets/relay/config.example.toml");
+        assert_eq!(example, default_config_text(Mode::Restricted, None, &[]));
+    }
+
+    #[test]
     fn every_key_is_documented_in_the_written_file() {
         let text = default_config_text(Mode::Restricted, None, &[]);
         let value = toml::Value::try_from(Config::default()).unwrap();
