@@ -428,6 +428,7 @@ fn raw_server() {
                                     StoredItem {
                                         seq,
                                         deposited_at: 1,
+                                        depositor: me,
                                         envelope: template.clone(),
                                     }
                                 })

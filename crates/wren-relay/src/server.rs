@@ -582,7 +582,7 @@ impl Relay {
             }
             return self.respond(channel, MailboxResponse::Deposited(outcomes));
         }
-        match self.store.deposit(recipient, slots, unix_now()) {
+        match self.store.deposit(recipient, depositor, slots, unix_now()) {
             Ok(rx) => self.pending.push(Box::pin(async move {
                 let response = match rx.await {
                     Ok(Ok(outcomes)) => MailboxResponse::Deposited(outcomes),

@@ -11,7 +11,7 @@
 //!
 //! Schema (all in one file, `mailbox.redb`):
 //!
-//! - `messages`: `(recipient peer id bytes, seq)` → `(deposited_at, envelope)`
+//! - `messages`: `(recipient peer id bytes, seq)` → `(deposited_at, depositor peer id bytes, envelope)`
 //! - `expiry`: `(deposited_at, seq)` → recipient peer id bytes (TTL index)
 //! - `mailboxes`: recipient → `(messages, bytes)`, only for non-empty ones
 //! - `meta`: `schema_version`, `next_seq`
@@ -45,8 +45,8 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 /// `(recipient, seq)`: one mailbox's items sort together, in seq order.
 type MessageKey = (&'static [u8], u64);
-/// `(deposited_at, envelope)`.
-type MessageValue = (u64, &'static [u8]);
+/// `(deposited_at, depositor, envelope)`.
+type MessageValue = (u64, &'static [u8], &'static [u8]);
 
 const MESSAGES: TableDefinition<'static, MessageKey, MessageValue> =
     TableDefinition::new("messages");
@@ -124,6 +124,8 @@ pub enum Command {
     Deposit {
         /// Whose mailbox.
         recipient: PeerId,
+        /// Who deposits (returned with each item).
+        depositor: PeerId,
         /// The envelopes.
         slots: Vec<Slot>,
         /// Unix seconds.
@@ -185,12 +187,14 @@ impl StoreHandle {
     pub fn deposit(
         &self,
         recipient: PeerId,
+        depositor: PeerId,
         slots: Vec<Slot>,
         now: u64,
     ) -> Result<oneshot::Receiver<Result<Vec<DepositOutcome>, StoreError>>, Busy> {
         let (reply, rx) = oneshot::channel();
         self.try_send(Command::Deposit {
             recipient,
+            depositor,
             slots,
             now,
             reply,
@@ -313,10 +317,11 @@ impl MailboxDb {
                 match op {
                     WriteOp::Deposit {
                         recipient,
+                        depositor,
                         slots,
                         now,
                         outcomes,
-                    } => *outcomes = self.deposit_in(&txn, recipient, slots, *now)?,
+                    } => *outcomes = self.deposit_in(&txn, recipient, depositor, slots, *now)?,
                     WriteOp::Ack {
                         mailbox,
                         up_to,
@@ -343,11 +348,13 @@ impl MailboxDb {
     pub fn deposit(
         &mut self,
         recipient: &PeerId,
+        depositor: &PeerId,
         slots: Vec<Slot>,
         now: u64,
     ) -> Result<Vec<DepositOutcome>, StoreError> {
         let mut ops = [WriteOp::Deposit {
             recipient: *recipient,
+            depositor: *depositor,
             slots,
             now,
             outcomes: Vec::new(),
@@ -388,10 +395,12 @@ impl MailboxDb {
         &mut self,
         txn: &WriteTransaction,
         recipient: &PeerId,
+        depositor: &PeerId,
         slots: &mut Vec<Slot>,
         now: u64,
     ) -> Result<Vec<DepositOutcome>, StoreError> {
         let key = recipient.to_bytes();
+        let from = depositor.to_bytes();
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
         let mut expiry = txn.open_table(EXPIRY)?;
@@ -420,7 +429,10 @@ impl MailboxDb {
             }
             let seq = self.totals.next_seq;
             self.totals.next_seq = seq.saturating_add(1);
-            messages.insert((key.as_slice(), seq), (now, envelope.as_slice()))?;
+            messages.insert(
+                (key.as_slice(), seq),
+                (now, from.as_slice(), envelope.as_slice()),
+            )?;
             expiry.insert((now, seq), key.as_slice())?;
             count += 1;
             bytes += len;
@@ -453,7 +465,7 @@ impl MailboxDb {
             for entry in removed {
                 let (k, v) = entry?;
                 let (_, seq) = k.value();
-                let (at, envelope) = v.value();
+                let (at, _, envelope) = v.value();
                 gone.push((seq, at, envelope.len() as u64));
             }
         }
@@ -485,7 +497,7 @@ impl MailboxDb {
             expiry.remove((*at, *seq))?;
             let len = messages
                 .remove((recipient.as_slice(), *seq))?
-                .map(|g| g.value().1.len() as u64);
+                .map(|g| g.value().2.len() as u64);
             if let Some(len) = len {
                 let e = per_mailbox.entry(recipient.clone()).or_default();
                 e.0 += 1;
@@ -545,8 +557,12 @@ impl MailboxDb {
         let mut more = false;
         for entry in messages.range((key.as_slice(), from)..=(key.as_slice(), u64::MAX))? {
             let (k, v) = entry?;
-            let (at, envelope) = v.value();
-            let item_len = page_item_len(envelope.len());
+            let (at, from, envelope) = v.value();
+            // A depositor that does not parse (a damaged row) is the
+            // relay's own failure: refuse the fetch as unavailable.
+            let depositor = PeerId::from_bytes(from)
+                .map_err(|_| StoreError::Db("damaged depositor in the mailbox".into()))?;
+            let item_len = page_item_len(&depositor, envelope.len());
             if items.len() >= usize::from(limit)
                 || size.saturating_add(item_len) > MAX_MAILBOX_RESPONSE_BYTES
             {
@@ -557,6 +573,7 @@ impl MailboxDb {
             items.push(StoredItem {
                 seq: k.value().1,
                 deposited_at: at,
+                depositor,
                 envelope: envelope.to_vec(),
             });
         }
@@ -568,6 +585,7 @@ impl MailboxDb {
 enum WriteOp {
     Deposit {
         recipient: PeerId,
+        depositor: PeerId,
         slots: Vec<Slot>,
         now: u64,
         outcomes: Vec<DepositOutcome>,
@@ -627,12 +645,14 @@ fn process(db: &mut MailboxDb, batch: Vec<Command>, metrics: &Metrics) {
         match command {
             Command::Deposit {
                 recipient,
+                depositor,
                 slots,
                 now,
                 reply,
             } => {
                 ops.push(WriteOp::Deposit {
                     recipient,
+                    depositor,
                     slots,
                     now,
                     outcomes: Vec::new(),
@@ -728,13 +748,13 @@ mod tests {
         let a = PeerId::random();
         {
             let mut db = MailboxDb::open(&path, Q).unwrap();
-            let out = db.deposit(&a, vec![env(10, 1), env(10, 2)], 100).unwrap();
+            let out = db.deposit(&a, &a, vec![env(10, 1), env(10, 2)], 100).unwrap();
             assert_eq!(out, vec![DepositOutcome::Stored; 2]);
         }
         let mut db = MailboxDb::open(&path, Q).unwrap();
         assert_eq!(db.totals().messages, 2);
         assert_eq!(db.totals().bytes, 20);
-        db.deposit(&a, vec![env(10, 3)], 101).unwrap();
+        db.deposit(&a, &a, vec![env(10, 3)], 101).unwrap();
         let page = db.fetch(&a, 0, 2).unwrap();
         assert_eq!(page.items.len(), 2);
         assert!(page.more);
@@ -751,7 +771,7 @@ mod tests {
         assert!(db.fetch(&a, 0, 10).unwrap().items.is_empty());
         assert_eq!(db.totals().mailboxes, 0);
         // Sequence numbers keep increasing after the mailbox emptied.
-        db.deposit(&a, vec![env(1, 4)], 102).unwrap();
+        db.deposit(&a, &a, vec![env(1, 4)], 102).unwrap();
         assert!(db.fetch(&a, 0, 10).unwrap().items[0].seq > rest.items[0].seq);
     }
 
@@ -762,20 +782,20 @@ mod tests {
         let a = PeerId::random();
         // Messages: exactly 5 fit, the sixth is refused.
         let out = db
-            .deposit(&a, (0..6).map(|_| env(1, 0)).collect(), 1)
+            .deposit(&a, &a, (0..6).map(|_| env(1, 0)).collect(), 1)
             .unwrap();
         assert_eq!(&out[..5], &[DepositOutcome::Stored; 5]);
         assert_eq!(out[5], DepositOutcome::Refused(RefusalCode::QuotaExceeded));
         // Bytes: exactly 100 fit, one more byte is refused.
         let b = PeerId::random();
         let out = db
-            .deposit(&b, vec![env(60, 0), env(40, 0), env(1, 0)], 1)
+            .deposit(&b, &b, vec![env(60, 0), env(40, 0), env(1, 0)], 1)
             .unwrap();
         assert_eq!(&out[..2], &[DepositOutcome::Stored; 2]);
         assert_eq!(out[2], DepositOutcome::Refused(RefusalCode::QuotaExceeded));
         // Mailboxes: two exist, a third recipient is refused.
         let c = PeerId::random();
-        let out = db.deposit(&c, vec![env(1, 0)], 1).unwrap();
+        let out = db.deposit(&c, &c, vec![env(1, 0)], 1).unwrap();
         assert_eq!(
             out,
             vec![DepositOutcome::Refused(RefusalCode::QuotaExceeded)]
@@ -784,7 +804,7 @@ mod tests {
         // Refused slots keep their place.
         db.ack(&a, u64::MAX).unwrap();
         let out = db
-            .deposit(&a, vec![Slot::Refused(RefusalCode::TooLarge), env(1, 0)], 1)
+            .deposit(&a, &a, vec![Slot::Refused(RefusalCode::TooLarge), env(1, 0)], 1)
             .unwrap();
         assert_eq!(
             out,
@@ -806,12 +826,12 @@ mod tests {
         let mut db = MailboxDb::open(&dir.path().join(DB_FILE), quotas).unwrap();
         let a = PeerId::random();
         let big = crate::limits::MAX_ENVELOPE_BYTES;
-        db.deposit(&a, (0..20).map(|_| env(big, 7)).collect(), 1)
+        db.deposit(&a, &a, (0..20).map(|_| env(big, 7)).collect(), 1)
             .unwrap();
         let page = db.fetch(&a, 0, 256).unwrap();
-        let size = PAGE_OVERHEAD_BYTES + page.items.len() * page_item_len(big);
+        let size = PAGE_OVERHEAD_BYTES + page.items.len() * page_item_len(&a, big);
         assert!(size <= MAX_MAILBOX_RESPONSE_BYTES);
-        assert!(size + page_item_len(big) > MAX_MAILBOX_RESPONSE_BYTES);
+        assert!(size + page_item_len(&a, big) > MAX_MAILBOX_RESPONSE_BYTES);
         assert!(page.more);
         let response = wren_net::mailbox::MailboxResponse::Page {
             items: page.items,
@@ -828,9 +848,9 @@ mod tests {
         let mut db = MailboxDb::open(&dir.path().join(DB_FILE), Q).unwrap();
         let a = PeerId::random();
         let b = PeerId::random();
-        db.deposit(&a, vec![env(1, 1), env(1, 2)], 10).unwrap();
-        db.deposit(&b, vec![env(1, 3)], 20).unwrap();
-        db.deposit(&a, vec![env(1, 4)], 30).unwrap();
+        db.deposit(&a, &a, vec![env(1, 1), env(1, 2)], 10).unwrap();
+        db.deposit(&b, &b, vec![env(1, 3)], 20).unwrap();
+        db.deposit(&a, &a, vec![env(1, 4)], 30).unwrap();
         assert_eq!(db.purge(10).unwrap(), 0);
         assert_eq!(db.purge(21).unwrap(), 3);
         assert_eq!(db.totals().messages, 1);
@@ -866,6 +886,7 @@ mod tests {
             let (reply, rx) = oneshot::channel();
             batch.push(Command::Deposit {
                 recipient: a,
+                depositor: a,
                 slots: vec![env(3, i as u8)],
                 now: 5,
                 reply,
@@ -894,7 +915,7 @@ mod tests {
         let (store, join) = spawn(dir.path(), Q, metrics.clone()).unwrap();
         let a = PeerId::random();
         let out = store
-            .deposit(a, vec![env(3, 1)], 5)
+            .deposit(a, a, vec![env(3, 1)], 5)
             .unwrap()
             .await
             .unwrap()
@@ -921,7 +942,7 @@ mod tests {
         let mut left = MAX_PURGED_PER_COMMIT + 1;
         while left > 0 {
             let n = left.min(1_000);
-            db.deposit(&a, (0..n).map(|_| env(1, 0)).collect(), 5)
+            db.deposit(&a, &a, (0..n).map(|_| env(1, 0)).collect(), 5)
                 .unwrap();
             left -= n;
         }
