@@ -205,3 +205,44 @@ fn a_relay_refusal_fails_the_message_with_its_reason() {
     assert_eq!(event["detail"], "relay refused: too_large", "{event}");
     ada.stop();
 }
+
+#[test]
+fn a_contact_added_by_peer_id_is_reached_through_a_shared_relay() {
+    let World {
+        dir,
+        relay,
+        mut ada,
+        bob: _bob,
+    } = world(|_| {});
+    // Carol uses the same relay; Ada knows nothing but her peer id (no
+    // pairing code, no LAN discovery): the bundle is fetched through the
+    // relay's circuit and checked against the id.
+    let carol_home = home(dir.path(), "carol");
+    let carol_id = cli(&carol_home, &["init", "--name", "carol"])
+        .trim()
+        .to_owned();
+    relay::relay_cli(&dir.path().join("relay"), &["users", "add", &carol_id]);
+    let mut carol = Peer::start("carol", &carol_home, LISTEN);
+    carol.command(json!({"cmd": "add_relay", "relay": relay.code, "ref": "r"}));
+    let added = carol.wait_for("relay_added", |e| e["event"] == "relay_added");
+    assert_eq!(added["ref"], "r");
+    carol.wait_for("relay_reserved", |e| e["event"] == "relay_reserved");
+
+    ada.command(json!({"cmd": "add_contact", "code": carol_id, "alias": "carol"}));
+    ada.wait_for("contact_added", |e| {
+        e["event"] == "contact_added" && e["peer_id"] == carol_id.as_str()
+    });
+    let ada_id = ada.peer_id();
+    carol.wait_for("contact_request", |e| {
+        e["event"] == "contact_request" && e["from"] == ada_id.as_str()
+    });
+    carol.command(json!({"cmd": "accept", "contact": ada_id, "alias": "ada"}));
+    ada.command(json!({"cmd": "send", "to": "carol", "text": "hello through the relay", "ref": 1}));
+    let message = carol.wait_for("message", |e| e["event"] == "message");
+    assert_eq!(message["text"], "hello through the relay");
+    ada.wait_for("delivered", |e| {
+        e["event"] == "status" && e["state"] == "delivered"
+    });
+    carol.stop();
+    ada.stop();
+}

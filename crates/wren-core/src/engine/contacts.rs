@@ -252,10 +252,18 @@ impl Engine {
             let _ = reply.send(self.accept_key(key, alias).await);
             return;
         }
-        let addrs = self.nearby.get(&peer).cloned().unwrap_or_default();
+        let mut addrs = self.nearby.get(&peer).cloned().unwrap_or_default();
         if addrs.is_empty() && !self.connected.contains(&peer) {
-            let _ = reply.send(Err(NodeError::UnknownPeer));
-            return;
+            // Not on the LAN: it may use one of our relays.
+            addrs = self
+                .relays
+                .iter()
+                .map(|relay| super::relays::circuit(relay, peer))
+                .collect();
+            if addrs.is_empty() {
+                let _ = reply.send(Err(NodeError::UnknownPeer));
+                return;
+            }
         }
         let net = self.net.clone();
         let done = self.internal_tx.clone();
@@ -332,12 +340,18 @@ impl Engine {
             return Ok(self.contact_info(entry));
         }
         self.alias_free(alias.as_deref(), None)?;
-        let addresses = self
+        let addresses: Vec<String> = self
             .nearby
             .get(&peer)
             .map(|addrs| addrs.iter().map(ToString::to_string).collect())
             .unwrap_or_default();
-        self.initiate(key, bundle, String::new(), addresses, Vec::new(), alias)
+        // Found through our relays (not on the LAN): reach it there.
+        let relays = if addresses.is_empty() {
+            self.relays.iter().map(ToString::to_string).collect()
+        } else {
+            Vec::new()
+        };
+        self.initiate(key, bundle, String::new(), addresses, relays, alias)
             .await
     }
 
