@@ -28,7 +28,10 @@
 //!
 //! Knobs (environment): `WREN_BENCH_ROUNDS` (5), `WREN_BENCH_ECHO` (2 000
 //! round trips), `WREN_BENCH_LATENCY` (1 000 messages), `WREN_BENCH_COMMITS`
-//! (1 000), `WREN_BENCH_MESSAGES` (50 000), `WREN_BENCH_WINDOW` (1 024).
+//! (1 000), `WREN_BENCH_MESSAGES` (50 000), `WREN_BENCH_WINDOW` (1 024), and
+//! the diagnostic `WREN_BENCH_SENDER_DIR` (a directory for the sender's
+//! store, e.g. on another device: on one machine both nodes' fsyncs
+//! otherwise queue on the same disk).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -269,7 +272,16 @@ async fn measure(
     code: String,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let (ada, mut events) = start_node("Ada", &dir.path().join("ada")).await;
+    // Diagnostic knob: put the sender's store elsewhere (another device),
+    // as it would be on two machines; the baseline commit stays in `dir`.
+    let sender_dir = match std::env::var_os("WREN_BENCH_SENDER_DIR") {
+        Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
+    if std::env::var_os("WREN_BENCH_SENDER_DIR").is_some() {
+        println!("sender store in {}", sender_dir.path().display());
+    }
+    let (ada, mut events) = start_node("Ada", &sender_dir.path().join("ada")).await;
     ada.add_contact(&code, Some("bob".into())).await.unwrap();
     wait(&mut events, |e| {
         matches!(e, NodeEvent::ContactAccepted { .. })

@@ -748,7 +748,9 @@ mod tests {
         let a = PeerId::random();
         {
             let mut db = MailboxDb::open(&path, Q).unwrap();
-            let out = db.deposit(&a, &a, vec![env(10, 1), env(10, 2)], 100).unwrap();
+            let out = db
+                .deposit(&a, &a, vec![env(10, 1), env(10, 2)], 100)
+                .unwrap();
             assert_eq!(out, vec![DepositOutcome::Stored; 2]);
         }
         let mut db = MailboxDb::open(&path, Q).unwrap();
@@ -804,7 +806,12 @@ mod tests {
         // Refused slots keep their place.
         db.ack(&a, u64::MAX).unwrap();
         let out = db
-            .deposit(&a, &a, vec![Slot::Refused(RefusalCode::TooLarge), env(1, 0)], 1)
+            .deposit(
+                &a,
+                &a,
+                vec![Slot::Refused(RefusalCode::TooLarge), env(1, 0)],
+                1,
+            )
             .unwrap();
         assert_eq!(
             out,
