@@ -246,3 +246,44 @@ fn a_contact_added_by_peer_id_is_reached_through_a_shared_relay() {
     carol.stop();
     ada.stop();
 }
+
+#[test]
+fn a_relay_added_after_pairing_reaches_contacts_in_a_profile_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let ada_home = home(dir.path(), "ada");
+    let bob_home = home(dir.path(), "bob");
+    let ada_id = cli(&ada_home, &["init", "--name", "ada"]).trim().to_owned();
+    let bob_id = cli(&bob_home, &["init", "--name", "bob"]).trim().to_owned();
+    let relay_dir = dir.path().join("relay");
+    init_relay(&relay_dir, &bob_id, &[&ada_id]);
+    let relay = Relay::start(&relay_dir, &[LISTEN]);
+
+    // Paired before either has a relay: the codes name none.
+    let mut ada = Peer::start("ada", &ada_home, LISTEN);
+    let mut bob = Peer::start("bob", &bob_home, LISTEN);
+    pair(&mut ada, &mut bob, "bob", "ada");
+    // Bob adds one now: Ada learns it from Bob's encrypted profile update.
+    bob.command(json!({"cmd": "add_relay", "relay": relay.code}));
+    bob.wait_for("relay_reserved", |e| e["event"] == "relay_reserved");
+    bob.command(json!({"cmd": "relays", "ref": 9}));
+    let listed = bob.wait_for("relays", |e| e["event"] == "relays");
+    assert_eq!(listed["ref"], 9);
+    assert_eq!(listed["relays"][0]["relay"], relay.peer_id.as_str());
+    // A text after the profile (same FIFO queue) is delivered once Ada
+    // processed the profile.
+    bob.command(json!({"cmd": "send", "to": "ada", "text": "I have a relay now", "ref": 1}));
+    ada.wait_for("message", |e| e["event"] == "message");
+    bob.wait_for("delivered", |e| {
+        e["event"] == "status" && e["state"] == "delivered"
+    });
+    bob.stop();
+
+    let ids = send_while_offline(&mut ada, 3);
+    ada.stop();
+    let mut bob = Peer::start("bob", &bob_home, LISTEN);
+    bob_receives_all(&mut bob, 3);
+    let mut ada = Peer::start("ada", &ada_home, LISTEN);
+    ada_sees_delivered(&mut ada, &ids);
+    ada.stop();
+    bob.stop();
+}
