@@ -29,9 +29,10 @@
 //! Knobs (environment): `WREN_BENCH_ROUNDS` (5), `WREN_BENCH_ECHO` (2 000
 //! round trips), `WREN_BENCH_LATENCY` (1 000 messages), `WREN_BENCH_COMMITS`
 //! (1 000), `WREN_BENCH_MESSAGES` (50 000), `WREN_BENCH_WINDOW` (1 024), and
-//! the diagnostic `WREN_BENCH_SENDER_DIR` (a directory for the sender's
-//! store, e.g. on another device: on one machine both nodes' fsyncs
-//! otherwise queue on the same disk).
+//! the diagnostics `WREN_BENCH_SENDER_DIR` and `WREN_BENCH_RECEIVER_DIR`
+//! (directories for the sender's and the receiver's stores, e.g. on another
+//! device: on one machine both nodes' fsyncs otherwise queue on the same
+//! disk; on a memory file system they show the cost without the disk).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -90,7 +91,10 @@ fn main() {
 // The peer process: Bob's node and the echo server.
 
 async fn peer() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = match std::env::var_os("WREN_BENCH_RECEIVER_DIR") {
+        Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
     let (bob, mut events) = start_node("Bob", dir.path()).await;
     let (echo_id, echo_addr) = spawn_echo_server().await;
     let code = bob.pairing_code().await.unwrap();

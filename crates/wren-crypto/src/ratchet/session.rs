@@ -53,6 +53,9 @@ struct SendingChain {
     /// `reserved` may be used before the state recording them is stored
     /// (see [`Session::reserve_sending_keys`]).
     reserved: u32,
+    /// The chain key at `reserved` while `reserved > index` (computed when
+    /// the reservation grows, so storing the state costs no KDF steps).
+    reserved_chain: Option<ChainKey>,
 }
 
 struct ReceivingChain {
@@ -131,6 +134,7 @@ impl Session {
             ratchet: Some(ephemeral),
             sending: Some(SendingChain {
                 reserved: 0,
+                reserved_chain: None,
                 chain: out.chain,
                 index: 0,
             }),
@@ -304,7 +308,21 @@ impl Session {
         let until = sending
             .index
             .saturating_add(count.min(MAX_RESERVED_SENDING_KEYS));
-        sending.reserved = sending.reserved.max(until);
+        if until <= sending.reserved {
+            return true;
+        }
+        // Continue from the current reservation's end when there is one, so
+        // each key costs one KDF step however often this is called.
+        let (mut at, mut chain) = match &sending.reserved_chain {
+            Some(chain) if sending.reserved > sending.index => (sending.reserved, chain.clone()),
+            _ => (sending.index, sending.chain.clone()),
+        };
+        while at < until {
+            drop(kdf_ck(&mut chain));
+            at += 1;
+        }
+        sending.reserved = until;
+        sending.reserved_chain = Some(chain);
         true
     }
 
@@ -350,6 +368,7 @@ impl Session {
             chain,
             index: 0,
             reserved: 0,
+            reserved_chain: None,
         });
         Ok(())
     }
@@ -515,16 +534,17 @@ impl Session {
             None => out.put_u8(0),
         }
         match &self.sending {
-            Some(s) if s.reserved > s.index => {
+            Some(SendingChain {
+                reserved,
+                index,
+                reserved_chain: Some(chain),
+                ..
+            }) if reserved > index => {
                 // Stored as if the reserved keys were used (see
                 // `reserve_sending_keys`).
-                let mut chain = s.chain.clone();
-                for _ in s.index..s.reserved {
-                    drop(kdf_ck(&mut chain));
-                }
                 out.put_u8(1);
                 out.put(chain.as_bytes());
-                out.put_u32(s.reserved);
+                out.put_u32(*reserved);
             }
             Some(s) => {
                 out.put_u8(1);
@@ -595,6 +615,7 @@ impl Session {
                     chain,
                     index,
                     reserved: index,
+                    reserved_chain: None,
                 })
             }
             false => None,
