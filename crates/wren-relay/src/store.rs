@@ -12,15 +12,22 @@
 //! Schema (all in one file, `mailbox.redb`):
 //!
 //! - `messages`: `(recipient peer id bytes, seq)` → `(deposited_at, envelope)`
-//! - `expiry`: `(deposited_at, seq)` → recipient peer id bytes (TTL index)
 //! - `mailboxes`: recipient → `(messages, bytes)`, only for non-empty ones
+//! - `clock`: minute (`deposited_at / 60`) → the first seq deposited in it,
+//!   one row per minute in which anything was deposited (the TTL index)
 //! - `meta`: `schema_version`, `next_seq`
 //!
 //! Sequence numbers come from one counter for the whole relay, so they are
 //! strictly increasing within every mailbox even after it was emptied and
-//! its row deleted.
+//! its row deleted, and they order deposits in time. That is what makes the
+//! TTL index cheap: instead of one index row per message (which doubled the
+//! B-tree writes of a deposit), the `clock` table maps each minute to the
+//! first seq of that minute. Everything with a seq below the first seq of
+//! the cutoff's minute was deposited before that minute, so a purge deletes
+//! each mailbox's range `seq < boundary`. Items are purged up to one minute
+//! after their TTL, never before (also when the system clock goes back:
+//! a minute is recorded only when it is later than every recorded one).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -50,7 +57,10 @@ type MessageValue = (u64, &'static [u8]);
 
 const MESSAGES: TableDefinition<'static, MessageKey, MessageValue> =
     TableDefinition::new("messages");
-const EXPIRY: TableDefinition<'static, (u64, u64), &[u8]> = TableDefinition::new("expiry");
+const CLOCK: TableDefinition<'static, u64, u64> = TableDefinition::new("clock");
+
+/// Seconds per row of the `clock` table: the purge's granularity.
+const CLOCK_GRANULARITY_SECS: u64 = 60;
 const MAILBOXES: TableDefinition<'static, &[u8], (u64, u64)> = TableDefinition::new("mailboxes");
 const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta");
 
@@ -249,6 +259,8 @@ pub struct Totals {
     pub messages: u64,
     /// Envelope bytes held.
     pub bytes: u64,
+    /// The latest minute recorded in the `clock` table.
+    pub last_minute: Option<u64>,
 }
 
 /// The database and its in-memory totals: the synchronous core that the
@@ -283,7 +295,8 @@ impl MailboxDb {
                 totals.next_seq = next.max(1);
             }
             txn.open_table(MESSAGES)?;
-            txn.open_table(EXPIRY)?;
+            let clock = txn.open_table(CLOCK)?;
+            totals.last_minute = clock.last()?.map(|(k, _)| k.value());
             let mailboxes = txn.open_table(MAILBOXES)?;
             for entry in mailboxes.iter()? {
                 let (_, value) = entry?;
@@ -394,7 +407,6 @@ impl MailboxDb {
         let key = recipient.to_bytes();
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
-        let mut expiry = txn.open_table(EXPIRY)?;
         let (mut count, mut bytes) = mailboxes
             .get(key.as_slice())?
             .map(|g| g.value())
@@ -420,8 +432,12 @@ impl MailboxDb {
             }
             let seq = self.totals.next_seq;
             self.totals.next_seq = seq.saturating_add(1);
+            let minute = now / CLOCK_GRANULARITY_SECS;
+            if self.totals.last_minute.is_none_or(|last| minute > last) {
+                txn.open_table(CLOCK)?.insert(minute, seq)?;
+                self.totals.last_minute = Some(minute);
+            }
             messages.insert((key.as_slice(), seq), (now, envelope.as_slice()))?;
-            expiry.insert((now, seq), key.as_slice())?;
             count += 1;
             bytes += len;
             self.totals.messages += 1;
@@ -444,60 +460,50 @@ impl MailboxDb {
         up_to: u64,
     ) -> Result<u32, StoreError> {
         let key = mailbox.to_bytes();
-        let mut messages = txn.open_table(MESSAGES)?;
-        let mut expiry = txn.open_table(EXPIRY)?;
-        let mut gone: Vec<(u64, u64, u64)> = Vec::new();
-        {
-            let removed = messages
-                .extract_from_if((key.as_slice(), 0)..=(key.as_slice(), up_to), |_, _| true)?;
-            for entry in removed {
-                let (k, v) = entry?;
-                let (_, seq) = k.value();
-                let (at, envelope) = v.value();
-                gone.push((seq, at, envelope.len() as u64));
-            }
-        }
-        for &(seq, at, _) in &gone {
-            expiry.remove((at, seq))?;
-        }
-        let bytes: u64 = gone.iter().map(|g| g.2).sum();
-        self.shrink(txn, &key, gone.len() as u64, bytes)?;
-        Ok(u32::try_from(gone.len()).unwrap_or(u32::MAX))
+        let (count, bytes) = remove_range(txn, &key, up_to, usize::MAX)?;
+        self.shrink(txn, &key, count, bytes)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     fn purge_in(&mut self, txn: &WriteTransaction, cutoff: u64) -> Result<u64, StoreError> {
-        if cutoff == 0 {
+        // Everything deposited before the cutoff's minute has a seq below
+        // the first seq recorded for that minute or a later one.
+        let cutoff_minute = cutoff / CLOCK_GRANULARITY_SECS;
+        let boundary = {
+            let clock = txn.open_table(CLOCK)?;
+            let first_after = clock.range(cutoff_minute..)?.next().transpose()?;
+            match first_after {
+                Some((_, seq)) => seq.value(),
+                None => self.totals.next_seq,
+            }
+        };
+        if boundary <= 1 {
             return Ok(0);
         }
-        let mut messages = txn.open_table(MESSAGES)?;
-        let mut expiry = txn.open_table(EXPIRY)?;
-        let mut expired: Vec<(u64, u64, Vec<u8>)> = Vec::new();
-        for entry in expiry.range((0, 0)..=(cutoff - 1, u64::MAX))? {
-            let (k, v) = entry?;
-            let (at, seq) = k.value();
-            expired.push((at, seq, v.value().to_vec()));
-            if expired.len() >= MAX_PURGED_PER_COMMIT {
+        let recipients: Vec<Vec<u8>> = {
+            let mailboxes = txn.open_table(MAILBOXES)?;
+            let mut keys = Vec::new();
+            for entry in mailboxes.iter()? {
+                keys.push(entry?.0.value().to_vec());
+            }
+            keys
+        };
+        let mut removed = 0u64;
+        let mut budget = MAX_PURGED_PER_COMMIT;
+        for recipient in recipients {
+            if budget == 0 {
                 break;
             }
-        }
-        let mut per_mailbox: HashMap<Vec<u8>, (u64, u64)> = HashMap::new();
-        for (at, seq, recipient) in expired.iter() {
-            expiry.remove((*at, *seq))?;
-            let len = messages
-                .remove((recipient.as_slice(), *seq))?
-                .map(|g| g.value().1.len() as u64);
-            if let Some(len) = len {
-                let e = per_mailbox.entry(recipient.clone()).or_default();
-                e.0 += 1;
-                e.1 += len;
-            }
-        }
-        drop(messages);
-        drop(expiry);
-        let mut removed = 0;
-        for (recipient, (count, bytes)) in per_mailbox {
+            let (count, bytes) = remove_range(txn, &recipient, boundary - 1, budget)?;
+            budget = budget.saturating_sub(usize::try_from(count).unwrap_or(usize::MAX));
             self.shrink(txn, &recipient, count, bytes)?;
             removed += count;
+        }
+        if budget > 0 {
+            // Every expired item is gone: the minutes before the cutoff's
+            // are no longer needed.
+            let mut clock = txn.open_table(CLOCK)?;
+            clock.retain_in(..cutoff_minute, |_, _| false)?;
         }
         Ok(removed)
     }
@@ -562,6 +568,26 @@ impl MailboxDb {
         }
         Ok(Page { items, more })
     }
+}
+
+/// Deletes up to `max` items of mailbox `key` with `seq <= up_to`; returns
+/// how many and their envelope bytes.
+fn remove_range(
+    txn: &WriteTransaction,
+    key: &[u8],
+    up_to: u64,
+    max: usize,
+) -> Result<(u64, u64), StoreError> {
+    let mut messages = txn.open_table(MESSAGES)?;
+    let (mut count, mut bytes) = (0u64, 0u64);
+    // Only the items read from the iterator are removed.
+    let removed = messages.extract_from_if((key, 0)..=(key, up_to), |_, _| true)?;
+    for entry in removed.take(max) {
+        let (_, v) = entry?;
+        count += 1;
+        bytes += v.value().1.len() as u64;
+    }
+    Ok((count, bytes))
 }
 
 /// A write of a batch, with room for its result.
@@ -828,11 +854,15 @@ mod tests {
         let mut db = MailboxDb::open(&dir.path().join(DB_FILE), Q).unwrap();
         let a = PeerId::random();
         let b = PeerId::random();
-        db.deposit(&a, vec![env(1, 1), env(1, 2)], 10).unwrap();
-        db.deposit(&b, vec![env(1, 3)], 20).unwrap();
-        db.deposit(&a, vec![env(1, 4)], 30).unwrap();
-        assert_eq!(db.purge(10).unwrap(), 0);
-        assert_eq!(db.purge(21).unwrap(), 3);
+        db.deposit(&a, vec![env(1, 1), env(1, 2)], 600).unwrap();
+        db.deposit(&b, vec![env(1, 3)], 1_200).unwrap();
+        db.deposit(&a, vec![env(1, 4)], 1_800).unwrap();
+        // Nothing deposited before the cutoff: nothing goes.
+        assert_eq!(db.purge(600).unwrap(), 0);
+        // A cutoff inside the minute of the second deposit keeps it (items
+        // go at most a minute late, never early).
+        assert_eq!(db.purge(1_230).unwrap(), 2);
+        assert_eq!(db.purge(1_260).unwrap(), 1);
         assert_eq!(db.totals().messages, 1);
         assert_eq!(db.totals().mailboxes, 1);
         let page = db.fetch(&a, 0, 10).unwrap();
@@ -909,6 +939,19 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_that_goes_back_never_purges_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = MailboxDb::open(&dir.path().join(DB_FILE), Q).unwrap();
+        let a = PeerId::random();
+        db.deposit(&a, vec![env(1, 1)], 6_000).unwrap();
+        db.deposit(&a, vec![env(1, 2)], 600).unwrap();
+        // The first item is not expired at 1 200; the second is, but it
+        // was deposited after it: both stay (late, not early).
+        assert_eq!(db.purge(1_200).unwrap(), 0);
+        assert_eq!(db.purge(6_060).unwrap(), 2);
+    }
+
+    #[test]
     fn purge_at_its_per_commit_limit() {
         let dir = tempfile::tempdir().unwrap();
         let quotas = Quotas {
@@ -925,15 +968,11 @@ mod tests {
                 .unwrap();
             left -= n;
         }
-        assert_eq!(db.purge(6).unwrap(), MAX_PURGED_PER_COMMIT as u64);
-        assert_eq!(db.purge(6).unwrap(), 1);
-        assert_eq!(
-            db.totals(),
-            Totals {
-                next_seq: db.totals().next_seq,
-                ..Totals::default()
-            }
-        );
+        assert_eq!(db.purge(120).unwrap(), MAX_PURGED_PER_COMMIT as u64);
+        assert_eq!(db.purge(120).unwrap(), 1);
+        assert_eq!(db.purge(120).unwrap(), 0);
+        let t = db.totals();
+        assert_eq!((t.mailboxes, t.messages, t.bytes), (0, 0, 0));
     }
 
     #[test]
