@@ -11,11 +11,14 @@
 //!
 //! Schema (all in one file, `mailbox.redb`):
 //!
-//! - `messages`: `(recipient peer id bytes, seq)` → `(deposited_at, envelope)`
-//! - `mailboxes`: recipient → `(messages, bytes)`, only for non-empty ones
+//! - `messages`: `(mailbox id, seq)` → `(deposited_at, envelope)`
+//! - `mailboxes`: recipient peer id bytes → `(mailbox id, messages, bytes)`,
+//!   only for non-empty mailboxes. Mailbox ids are short stand-ins for the
+//!   38-byte peer ids in message keys (fewer bytes written per deposit); a
+//!   mailbox gets a new id each time it becomes non-empty.
 //! - `clock`: minute (`deposited_at / 60`) → the first seq deposited in it,
 //!   one row per minute in which anything was deposited (the TTL index)
-//! - `meta`: `schema_version`, `next_seq`
+//! - `meta`: `schema_version`, `next_seq`, `next_mailbox_id`
 //!
 //! Sequence numbers come from one counter for the whole relay, so they are
 //! strictly increasing within every mailbox even after it was emptied and
@@ -50,8 +53,8 @@ pub const DB_FILE: &str = "mailbox.redb";
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: u64 = 1;
 
-/// `(recipient, seq)`: one mailbox's items sort together, in seq order.
-type MessageKey = (&'static [u8], u64);
+/// `(mailbox id, seq)`: one mailbox's items sort together, in seq order.
+type MessageKey = (u64, u64);
 /// `(deposited_at, envelope)`.
 type MessageValue = (u64, &'static [u8]);
 
@@ -61,11 +64,13 @@ const CLOCK: TableDefinition<'static, u64, u64> = TableDefinition::new("clock");
 
 /// Seconds per row of the `clock` table: the purge's granularity.
 const CLOCK_GRANULARITY_SECS: u64 = 60;
-const MAILBOXES: TableDefinition<'static, &[u8], (u64, u64)> = TableDefinition::new("mailboxes");
+const MAILBOXES: TableDefinition<'static, &[u8], (u64, u64, u64)> =
+    TableDefinition::new("mailboxes");
 const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta");
 
 const META_SCHEMA: &str = "schema_version";
 const META_NEXT_SEQ: &str = "next_seq";
+const META_NEXT_MAILBOX_ID: &str = "next_mailbox_id";
 
 /// A store failure. Requests that meet one are refused as `unavailable`.
 #[derive(Debug, thiserror::Error)]
@@ -253,6 +258,8 @@ impl StoreHandle {
 pub struct Totals {
     /// The next sequence number to hand out.
     pub next_seq: u64,
+    /// The next mailbox id to hand out.
+    pub next_mailbox_id: u64,
     /// Non-empty mailboxes.
     pub mailboxes: u64,
     /// Messages held.
@@ -279,6 +286,7 @@ impl MailboxDb {
         let txn = db.begin_write()?;
         let mut totals = Totals {
             next_seq: 1,
+            next_mailbox_id: 1,
             ..Totals::default()
         };
         {
@@ -294,13 +302,16 @@ impl MailboxDb {
             if let Some(next) = meta.get(META_NEXT_SEQ)?.map(|g| g.value()) {
                 totals.next_seq = next.max(1);
             }
+            if let Some(next) = meta.get(META_NEXT_MAILBOX_ID)?.map(|g| g.value()) {
+                totals.next_mailbox_id = next.max(1);
+            }
             txn.open_table(MESSAGES)?;
             let clock = txn.open_table(CLOCK)?;
             totals.last_minute = clock.last()?.map(|(k, _)| k.value());
             let mailboxes = txn.open_table(MAILBOXES)?;
             for entry in mailboxes.iter()? {
                 let (_, value) = entry?;
-                let (count, bytes) = value.value();
+                let (_, count, bytes) = value.value();
                 totals.mailboxes += 1;
                 totals.messages += count;
                 totals.bytes += bytes;
@@ -342,6 +353,8 @@ impl MailboxDb {
             }
             txn.open_table(META)?
                 .insert(META_NEXT_SEQ, self.totals.next_seq)?;
+            txn.open_table(META)?
+                .insert(META_NEXT_MAILBOX_ID, self.totals.next_mailbox_id)?;
             txn.commit()?;
             Ok(())
         })();
@@ -407,11 +420,9 @@ impl MailboxDb {
         let key = recipient.to_bytes();
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
-        let (mut count, mut bytes) = mailboxes
-            .get(key.as_slice())?
-            .map(|g| g.value())
-            .unwrap_or((0, 0));
-        let was_empty = count == 0;
+        let existing = mailboxes.get(key.as_slice())?.map(|g| g.value());
+        let was_empty = existing.is_none();
+        let (id, mut count, mut bytes) = existing.unwrap_or((self.totals.next_mailbox_id, 0, 0));
         let no_room = was_empty && self.totals.mailboxes >= self.quotas.max_mailboxes;
         let mut outcomes = Vec::with_capacity(slots.len());
         for slot in slots.drain(..) {
@@ -437,7 +448,7 @@ impl MailboxDb {
                 txn.open_table(CLOCK)?.insert(minute, seq)?;
                 self.totals.last_minute = Some(minute);
             }
-            messages.insert((key.as_slice(), seq), (now, envelope.as_slice()))?;
+            messages.insert((id, seq), (now, envelope.as_slice()))?;
             count += 1;
             bytes += len;
             self.totals.messages += 1;
@@ -445,9 +456,10 @@ impl MailboxDb {
             outcomes.push(DepositOutcome::Stored);
         }
         if count > 0 {
-            mailboxes.insert(key.as_slice(), (count, bytes))?;
+            mailboxes.insert(key.as_slice(), (id, count, bytes))?;
             if was_empty {
                 self.totals.mailboxes += 1;
+                self.totals.next_mailbox_id = id.saturating_add(1);
             }
         }
         Ok(outcomes)
@@ -460,7 +472,12 @@ impl MailboxDb {
         up_to: u64,
     ) -> Result<u32, StoreError> {
         let key = mailbox.to_bytes();
-        let (count, bytes) = remove_range(txn, &key, up_to, usize::MAX)?;
+        let id = txn
+            .open_table(MAILBOXES)?
+            .get(key.as_slice())?
+            .map(|g| g.value().0);
+        let Some(id) = id else { return Ok(0) };
+        let (count, bytes) = remove_range(txn, id, up_to, usize::MAX)?;
         self.shrink(txn, &key, count, bytes)?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
@@ -480,21 +497,22 @@ impl MailboxDb {
         if boundary <= 1 {
             return Ok(0);
         }
-        let recipients: Vec<Vec<u8>> = {
+        let recipients: Vec<(Vec<u8>, u64)> = {
             let mailboxes = txn.open_table(MAILBOXES)?;
             let mut keys = Vec::new();
             for entry in mailboxes.iter()? {
-                keys.push(entry?.0.value().to_vec());
+                let (k, v) = entry?;
+                keys.push((k.value().to_vec(), v.value().0));
             }
             keys
         };
         let mut removed = 0u64;
         let mut budget = MAX_PURGED_PER_COMMIT;
-        for recipient in recipients {
+        for (recipient, id) in recipients {
             if budget == 0 {
                 break;
             }
-            let (count, bytes) = remove_range(txn, &recipient, boundary - 1, budget)?;
+            let (count, bytes) = remove_range(txn, id, boundary - 1, budget)?;
             budget = budget.saturating_sub(usize::try_from(count).unwrap_or(usize::MAX));
             self.shrink(txn, &recipient, count, bytes)?;
             removed += count;
@@ -521,7 +539,9 @@ impl MailboxDb {
             return Ok(());
         }
         let mut mailboxes = txn.open_table(MAILBOXES)?;
-        let (old_count, old_bytes) = mailboxes.get(key)?.map(|g| g.value()).unwrap_or((0, 0));
+        let Some((id, old_count, old_bytes)) = mailboxes.get(key)?.map(|g| g.value()) else {
+            return Ok(());
+        };
         let new_count = old_count.saturating_sub(count);
         let new_bytes = old_bytes.saturating_sub(bytes);
         if new_count == 0 {
@@ -530,7 +550,7 @@ impl MailboxDb {
                 self.totals.mailboxes = self.totals.mailboxes.saturating_sub(1);
             }
         } else {
-            mailboxes.insert(key, (new_count, new_bytes))?;
+            mailboxes.insert(key, (id, new_count, new_bytes))?;
         }
         self.totals.messages = self.totals.messages.saturating_sub(count);
         self.totals.bytes = self.totals.bytes.saturating_sub(bytes);
@@ -546,10 +566,17 @@ impl MailboxDb {
             return Ok(Page { items, more: false });
         };
         let txn = self.db.begin_read()?;
+        let id = txn
+            .open_table(MAILBOXES)?
+            .get(key.as_slice())?
+            .map(|g| g.value().0);
+        let Some(id) = id else {
+            return Ok(Page { items, more: false });
+        };
         let messages = txn.open_table(MESSAGES)?;
         let mut size = PAGE_OVERHEAD_BYTES;
         let mut more = false;
-        for entry in messages.range((key.as_slice(), from)..=(key.as_slice(), u64::MAX))? {
+        for entry in messages.range((id, from)..=(id, u64::MAX))? {
             let (k, v) = entry?;
             let (at, envelope) = v.value();
             let item_len = page_item_len(envelope.len());
@@ -570,18 +597,18 @@ impl MailboxDb {
     }
 }
 
-/// Deletes up to `max` items of mailbox `key` with `seq <= up_to`; returns
+/// Deletes up to `max` items of mailbox `id` with `seq <= up_to`; returns
 /// how many and their envelope bytes.
 fn remove_range(
     txn: &WriteTransaction,
-    key: &[u8],
+    id: u64,
     up_to: u64,
     max: usize,
 ) -> Result<(u64, u64), StoreError> {
     let mut messages = txn.open_table(MESSAGES)?;
     let (mut count, mut bytes) = (0u64, 0u64);
     // Only the items read from the iterator are removed.
-    let removed = messages.extract_from_if((key, 0)..=(key, up_to), |_, _| true)?;
+    let removed = messages.extract_from_if((id, 0)..=(id, up_to), |_, _| true)?;
     for entry in removed.take(max) {
         let (_, v) = entry?;
         count += 1;
@@ -936,6 +963,25 @@ mod tests {
         assert_eq!(store.purge(u64::MAX).unwrap().await.unwrap().unwrap(), 0);
         drop(store);
         join.join().unwrap();
+    }
+
+    #[test]
+    fn mailbox_ids_are_never_reused_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let (a, b) = (PeerId::random(), PeerId::random());
+        MailboxDb::open(&path, Q)
+            .unwrap()
+            .deposit(&a, vec![env(1, 1)], 1)
+            .unwrap();
+        let mut db = MailboxDb::open(&path, Q).unwrap();
+        db.deposit(&b, vec![env(1, 2)], 1).unwrap();
+        let page = db.fetch(&b, 0, 10).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].envelope, vec![2]);
+        assert_eq!(db.fetch(&a, 0, 10).unwrap().items[0].envelope, vec![1]);
+        // An ack by someone without a mailbox removes nothing.
+        assert_eq!(db.ack(&PeerId::random(), u64::MAX).unwrap(), 0);
     }
 
     #[test]
