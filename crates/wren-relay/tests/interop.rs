@@ -2,7 +2,12 @@
 //! for the owner, a refusal the client reports for a stranger, and a
 //! mailbox round trip through `Net::mailbox`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -22,9 +27,12 @@ fn node() -> (Net, mpsc::Receiver<NetEvent>) {
 async fn next_relay_event(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
     tokio::time::timeout(WAIT, async {
         loop {
-            match events.recv().await.expect("the node stopped") {
-                e @ (NetEvent::RelayReserved { .. } | NetEvent::RelayLost { .. }) => return e,
-                _ => {}
+            let event = events.recv().await.expect("the node stopped");
+            if matches!(
+                event,
+                NetEvent::RelayReserved { .. } | NetEvent::RelayLost { .. }
+            ) {
+                return event;
             }
         }
     })
