@@ -95,20 +95,29 @@ pub async fn run(
     let peer_id = keypair.public().to_peer_id();
     let metrics = Arc::new(Metrics::new());
     let users_file = UsersFile::new(&dir);
-    users_file.create_if_missing()?;
-    let users = users_file.read()?;
+    let quotas = Quotas {
+        max_messages: settings.mailbox.max_messages_per_mailbox,
+        max_bytes: settings.mailbox.max_bytes_per_mailbox,
+        max_mailboxes: settings.mailbox.max_mailboxes,
+    };
+    // Opening redb (a write transaction and an fsync) and reading the users
+    // file block: not on the async executor.
+    let (users, (store, store_thread)) = {
+        let (file, dir, metrics) = (users_file.clone(), dir.clone(), metrics.clone());
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            file.create_if_missing()?;
+            let users = file.read()?;
+            Ok((users, store::spawn(&dir, quotas, metrics)?))
+        })
+        .await
+        .context("the start-up task failed")??
+    };
     metrics.users.set(saturating_i64(users.len() as u64));
     let access: SharedAccess = Arc::new(RwLock::new(AccessList {
         mode: settings.mode,
         owner: settings.owner,
         users: users.iter().copied().collect(),
     }));
-    let quotas = Quotas {
-        max_messages: settings.mailbox.max_messages_per_mailbox,
-        max_bytes: settings.mailbox.max_bytes_per_mailbox,
-        max_mailboxes: settings.mailbox.max_mailboxes,
-    };
-    let (store, store_thread) = store::spawn(&dir, quotas, metrics.clone())?;
     let mut swarm = build_swarm(keypair, &settings, access.clone())?;
 
     stdout_line(&format!("peer-id {peer_id}"));

@@ -11,16 +11,27 @@
 //!
 //! Schema (all in one file, `mailbox.redb`):
 //!
-//! - `messages`: `(recipient peer id bytes, seq)` → `(deposited_at, depositor peer id bytes, envelope)`
-//! - `expiry`: `(deposited_at, seq)` → recipient peer id bytes (TTL index)
-//! - `mailboxes`: recipient → `(messages, bytes)`, only for non-empty ones
-//! - `meta`: `schema_version`, `next_seq`
+//! - `messages`: `(mailbox id, seq)` → `(deposited_at, depositor peer id
+//!   bytes, envelope)`
+//! - `mailboxes`: recipient peer id bytes → `(mailbox id, messages, bytes)`,
+//!   only for non-empty mailboxes. Mailbox ids are short stand-ins for the
+//!   38-byte peer ids in message keys (fewer bytes written per deposit); a
+//!   mailbox gets a new id each time it becomes non-empty.
+//! - `clock`: minute (`deposited_at / 60`) → the first seq deposited in it,
+//!   one row per minute in which anything was deposited (the TTL index)
+//! - `meta`: `schema_version`, `next_seq`, `next_mailbox_id`
 //!
 //! Sequence numbers come from one counter for the whole relay, so they are
 //! strictly increasing within every mailbox even after it was emptied and
-//! its row deleted.
+//! its row deleted, and they order deposits in time. That is what makes the
+//! TTL index cheap: instead of one index row per message (which doubled the
+//! B-tree writes of a deposit), the `clock` table maps each minute to the
+//! first seq of that minute. Everything with a seq below the first seq of
+//! the cutoff's minute was deposited before that minute, so a purge deletes
+//! each mailbox's range `seq < boundary`. Items are purged up to one minute
+//! after their TTL, never before (also when the system clock goes back:
+//! a minute is recorded only when it is later than every recorded one).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -43,19 +54,24 @@ pub const DB_FILE: &str = "mailbox.redb";
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: u64 = 1;
 
-/// `(recipient, seq)`: one mailbox's items sort together, in seq order.
-type MessageKey = (&'static [u8], u64);
+/// `(mailbox id, seq)`: one mailbox's items sort together, in seq order.
+type MessageKey = (u64, u64);
 /// `(deposited_at, depositor, envelope)`.
 type MessageValue = (u64, &'static [u8], &'static [u8]);
 
 const MESSAGES: TableDefinition<'static, MessageKey, MessageValue> =
     TableDefinition::new("messages");
-const EXPIRY: TableDefinition<'static, (u64, u64), &[u8]> = TableDefinition::new("expiry");
-const MAILBOXES: TableDefinition<'static, &[u8], (u64, u64)> = TableDefinition::new("mailboxes");
+const CLOCK: TableDefinition<'static, u64, u64> = TableDefinition::new("clock");
+
+/// Seconds per row of the `clock` table: the purge's granularity.
+const CLOCK_GRANULARITY_SECS: u64 = 60;
+const MAILBOXES: TableDefinition<'static, &[u8], (u64, u64, u64)> =
+    TableDefinition::new("mailboxes");
 const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta");
 
 const META_SCHEMA: &str = "schema_version";
 const META_NEXT_SEQ: &str = "next_seq";
+const META_NEXT_MAILBOX_ID: &str = "next_mailbox_id";
 
 /// A store failure. Requests that meet one are refused as `unavailable`.
 #[derive(Debug, thiserror::Error)]
@@ -247,12 +263,16 @@ impl StoreHandle {
 pub struct Totals {
     /// The next sequence number to hand out.
     pub next_seq: u64,
+    /// The next mailbox id to hand out.
+    pub next_mailbox_id: u64,
     /// Non-empty mailboxes.
     pub mailboxes: u64,
     /// Messages held.
     pub messages: u64,
     /// Envelope bytes held.
     pub bytes: u64,
+    /// The latest minute recorded in the `clock` table.
+    pub last_minute: Option<u64>,
 }
 
 /// The database and its in-memory totals: the synchronous core that the
@@ -271,6 +291,7 @@ impl MailboxDb {
         let txn = db.begin_write()?;
         let mut totals = Totals {
             next_seq: 1,
+            next_mailbox_id: 1,
             ..Totals::default()
         };
         {
@@ -286,12 +307,16 @@ impl MailboxDb {
             if let Some(next) = meta.get(META_NEXT_SEQ)?.map(|g| g.value()) {
                 totals.next_seq = next.max(1);
             }
+            if let Some(next) = meta.get(META_NEXT_MAILBOX_ID)?.map(|g| g.value()) {
+                totals.next_mailbox_id = next.max(1);
+            }
             txn.open_table(MESSAGES)?;
-            txn.open_table(EXPIRY)?;
+            let clock = txn.open_table(CLOCK)?;
+            totals.last_minute = clock.last()?.map(|(k, _)| k.value());
             let mailboxes = txn.open_table(MAILBOXES)?;
             for entry in mailboxes.iter()? {
                 let (_, value) = entry?;
-                let (count, bytes) = value.value();
+                let (_, count, bytes) = value.value();
                 totals.mailboxes += 1;
                 totals.messages += count;
                 totals.bytes += bytes;
@@ -334,6 +359,8 @@ impl MailboxDb {
             }
             txn.open_table(META)?
                 .insert(META_NEXT_SEQ, self.totals.next_seq)?;
+            txn.open_table(META)?
+                .insert(META_NEXT_MAILBOX_ID, self.totals.next_mailbox_id)?;
             txn.commit()?;
             Ok(())
         })();
@@ -403,12 +430,9 @@ impl MailboxDb {
         let from = depositor.to_bytes();
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
-        let mut expiry = txn.open_table(EXPIRY)?;
-        let (mut count, mut bytes) = mailboxes
-            .get(key.as_slice())?
-            .map(|g| g.value())
-            .unwrap_or((0, 0));
-        let was_empty = count == 0;
+        let existing = mailboxes.get(key.as_slice())?.map(|g| g.value());
+        let was_empty = existing.is_none();
+        let (id, mut count, mut bytes) = existing.unwrap_or((self.totals.next_mailbox_id, 0, 0));
         let no_room = was_empty && self.totals.mailboxes >= self.quotas.max_mailboxes;
         let mut outcomes = Vec::with_capacity(slots.len());
         for slot in slots.drain(..) {
@@ -429,11 +453,12 @@ impl MailboxDb {
             }
             let seq = self.totals.next_seq;
             self.totals.next_seq = seq.saturating_add(1);
-            messages.insert(
-                (key.as_slice(), seq),
-                (now, from.as_slice(), envelope.as_slice()),
-            )?;
-            expiry.insert((now, seq), key.as_slice())?;
+            let minute = now / CLOCK_GRANULARITY_SECS;
+            if self.totals.last_minute.is_none_or(|last| minute > last) {
+                txn.open_table(CLOCK)?.insert(minute, seq)?;
+                self.totals.last_minute = Some(minute);
+            }
+            messages.insert((id, seq), (now, from.as_slice(), envelope.as_slice()))?;
             count += 1;
             bytes += len;
             self.totals.messages += 1;
@@ -441,9 +466,10 @@ impl MailboxDb {
             outcomes.push(DepositOutcome::Stored);
         }
         if count > 0 {
-            mailboxes.insert(key.as_slice(), (count, bytes))?;
+            mailboxes.insert(key.as_slice(), (id, count, bytes))?;
             if was_empty {
                 self.totals.mailboxes += 1;
+                self.totals.next_mailbox_id = id.saturating_add(1);
             }
         }
         Ok(outcomes)
@@ -456,60 +482,56 @@ impl MailboxDb {
         up_to: u64,
     ) -> Result<u32, StoreError> {
         let key = mailbox.to_bytes();
-        let mut messages = txn.open_table(MESSAGES)?;
-        let mut expiry = txn.open_table(EXPIRY)?;
-        let mut gone: Vec<(u64, u64, u64)> = Vec::new();
-        {
-            let removed = messages
-                .extract_from_if((key.as_slice(), 0)..=(key.as_slice(), up_to), |_, _| true)?;
-            for entry in removed {
-                let (k, v) = entry?;
-                let (_, seq) = k.value();
-                let (at, _, envelope) = v.value();
-                gone.push((seq, at, envelope.len() as u64));
-            }
-        }
-        for &(seq, at, _) in &gone {
-            expiry.remove((at, seq))?;
-        }
-        let bytes: u64 = gone.iter().map(|g| g.2).sum();
-        self.shrink(txn, &key, gone.len() as u64, bytes)?;
-        Ok(u32::try_from(gone.len()).unwrap_or(u32::MAX))
+        let id = txn
+            .open_table(MAILBOXES)?
+            .get(key.as_slice())?
+            .map(|g| g.value().0);
+        let Some(id) = id else { return Ok(0) };
+        let (count, bytes) = remove_range(txn, id, up_to, usize::MAX)?;
+        self.shrink(txn, &key, count, bytes)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     fn purge_in(&mut self, txn: &WriteTransaction, cutoff: u64) -> Result<u64, StoreError> {
-        if cutoff == 0 {
+        // Everything deposited before the cutoff's minute has a seq below
+        // the first seq recorded for that minute or a later one.
+        let cutoff_minute = cutoff / CLOCK_GRANULARITY_SECS;
+        let boundary = {
+            let clock = txn.open_table(CLOCK)?;
+            let first_after = clock.range(cutoff_minute..)?.next().transpose()?;
+            match first_after {
+                Some((_, seq)) => seq.value(),
+                None => self.totals.next_seq,
+            }
+        };
+        if boundary <= 1 {
             return Ok(0);
         }
-        let mut messages = txn.open_table(MESSAGES)?;
-        let mut expiry = txn.open_table(EXPIRY)?;
-        let mut expired: Vec<(u64, u64, Vec<u8>)> = Vec::new();
-        for entry in expiry.range((0, 0)..=(cutoff - 1, u64::MAX))? {
-            let (k, v) = entry?;
-            let (at, seq) = k.value();
-            expired.push((at, seq, v.value().to_vec()));
-            if expired.len() >= MAX_PURGED_PER_COMMIT {
+        let recipients: Vec<(Vec<u8>, u64)> = {
+            let mailboxes = txn.open_table(MAILBOXES)?;
+            let mut keys = Vec::new();
+            for entry in mailboxes.iter()? {
+                let (k, v) = entry?;
+                keys.push((k.value().to_vec(), v.value().0));
+            }
+            keys
+        };
+        let mut removed = 0u64;
+        let mut budget = MAX_PURGED_PER_COMMIT;
+        for (recipient, id) in recipients {
+            if budget == 0 {
                 break;
             }
-        }
-        let mut per_mailbox: HashMap<Vec<u8>, (u64, u64)> = HashMap::new();
-        for (at, seq, recipient) in expired.iter() {
-            expiry.remove((*at, *seq))?;
-            let len = messages
-                .remove((recipient.as_slice(), *seq))?
-                .map(|g| g.value().2.len() as u64);
-            if let Some(len) = len {
-                let e = per_mailbox.entry(recipient.clone()).or_default();
-                e.0 += 1;
-                e.1 += len;
-            }
-        }
-        drop(messages);
-        drop(expiry);
-        let mut removed = 0;
-        for (recipient, (count, bytes)) in per_mailbox {
+            let (count, bytes) = remove_range(txn, id, boundary - 1, budget)?;
+            budget = budget.saturating_sub(usize::try_from(count).unwrap_or(usize::MAX));
             self.shrink(txn, &recipient, count, bytes)?;
             removed += count;
+        }
+        if budget > 0 {
+            // Every expired item is gone: the minutes before the cutoff's
+            // are no longer needed.
+            let mut clock = txn.open_table(CLOCK)?;
+            clock.retain_in(..cutoff_minute, |_, _| false)?;
         }
         Ok(removed)
     }
@@ -527,7 +549,9 @@ impl MailboxDb {
             return Ok(());
         }
         let mut mailboxes = txn.open_table(MAILBOXES)?;
-        let (old_count, old_bytes) = mailboxes.get(key)?.map(|g| g.value()).unwrap_or((0, 0));
+        let Some((id, old_count, old_bytes)) = mailboxes.get(key)?.map(|g| g.value()) else {
+            return Ok(());
+        };
         let new_count = old_count.saturating_sub(count);
         let new_bytes = old_bytes.saturating_sub(bytes);
         if new_count == 0 {
@@ -536,7 +560,7 @@ impl MailboxDb {
                 self.totals.mailboxes = self.totals.mailboxes.saturating_sub(1);
             }
         } else {
-            mailboxes.insert(key, (new_count, new_bytes))?;
+            mailboxes.insert(key, (id, new_count, new_bytes))?;
         }
         self.totals.messages = self.totals.messages.saturating_sub(count);
         self.totals.bytes = self.totals.bytes.saturating_sub(bytes);
@@ -552,14 +576,21 @@ impl MailboxDb {
             return Ok(Page { items, more: false });
         };
         let txn = self.db.begin_read()?;
+        let id = txn
+            .open_table(MAILBOXES)?
+            .get(key.as_slice())?
+            .map(|g| g.value().0);
+        let Some(id) = id else {
+            return Ok(Page { items, more: false });
+        };
         let messages = txn.open_table(MESSAGES)?;
         let mut size = PAGE_OVERHEAD_BYTES;
         let mut more = false;
-        for entry in messages.range((key.as_slice(), from)..=(key.as_slice(), u64::MAX))? {
+        for entry in messages.range((id, from)..=(id, u64::MAX))? {
             let (k, v) = entry?;
             let (at, from, envelope) = v.value();
             // A depositor that does not parse (a damaged row) is the
-            // relay's own failure: refuse the fetch as unavailable.
+            // relay's own failure: the fetch is refused as unavailable.
             let depositor = PeerId::from_bytes(from)
                 .map_err(|_| StoreError::Db("damaged depositor in the mailbox".into()))?;
             let item_len = page_item_len(&depositor, envelope.len());
@@ -579,6 +610,26 @@ impl MailboxDb {
         }
         Ok(Page { items, more })
     }
+}
+
+/// Deletes up to `max` items of mailbox `id` with `seq <= up_to`; returns
+/// how many and their envelope bytes.
+fn remove_range(
+    txn: &WriteTransaction,
+    id: u64,
+    up_to: u64,
+    max: usize,
+) -> Result<(u64, u64), StoreError> {
+    let mut messages = txn.open_table(MESSAGES)?;
+    let (mut count, mut bytes) = (0u64, 0u64);
+    // Only the items read from the iterator are removed.
+    let removed = messages.extract_from_if((id, 0)..=(id, up_to), |_, _| true)?;
+    for entry in removed.take(max) {
+        let (_, v) = entry?;
+        count += 1;
+        bytes += v.value().2.len() as u64;
+    }
+    Ok((count, bytes))
 }
 
 /// A write of a batch, with room for its result.
@@ -855,11 +906,15 @@ mod tests {
         let mut db = MailboxDb::open(&dir.path().join(DB_FILE), Q).unwrap();
         let a = PeerId::random();
         let b = PeerId::random();
-        db.deposit(&a, &a, vec![env(1, 1), env(1, 2)], 10).unwrap();
-        db.deposit(&b, &b, vec![env(1, 3)], 20).unwrap();
-        db.deposit(&a, &a, vec![env(1, 4)], 30).unwrap();
-        assert_eq!(db.purge(10).unwrap(), 0);
-        assert_eq!(db.purge(21).unwrap(), 3);
+        db.deposit(&a, &a, vec![env(1, 1), env(1, 2)], 600).unwrap();
+        db.deposit(&b, &b, vec![env(1, 3)], 1_200).unwrap();
+        db.deposit(&a, &a, vec![env(1, 4)], 1_800).unwrap();
+        // Nothing deposited before the cutoff: nothing goes.
+        assert_eq!(db.purge(600).unwrap(), 0);
+        // A cutoff inside the minute of the second deposit keeps it (items
+        // go at most a minute late, never early).
+        assert_eq!(db.purge(1_230).unwrap(), 2);
+        assert_eq!(db.purge(1_260).unwrap(), 1);
         assert_eq!(db.totals().messages, 1);
         assert_eq!(db.totals().mailboxes, 1);
         let page = db.fetch(&a, 0, 10).unwrap();
@@ -937,6 +992,38 @@ mod tests {
     }
 
     #[test]
+    fn mailbox_ids_are_never_reused_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let (a, b) = (PeerId::random(), PeerId::random());
+        MailboxDb::open(&path, Q)
+            .unwrap()
+            .deposit(&a, &a, vec![env(1, 1)], 1)
+            .unwrap();
+        let mut db = MailboxDb::open(&path, Q).unwrap();
+        db.deposit(&b, &b, vec![env(1, 2)], 1).unwrap();
+        let page = db.fetch(&b, 0, 10).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].envelope, vec![2]);
+        assert_eq!(db.fetch(&a, 0, 10).unwrap().items[0].envelope, vec![1]);
+        // An ack by someone without a mailbox removes nothing.
+        assert_eq!(db.ack(&PeerId::random(), u64::MAX).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_never_purges_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = MailboxDb::open(&dir.path().join(DB_FILE), Q).unwrap();
+        let a = PeerId::random();
+        db.deposit(&a, &a, vec![env(1, 1)], 6_000).unwrap();
+        db.deposit(&a, &a, vec![env(1, 2)], 600).unwrap();
+        // The first item is not expired at 1 200; the second is, but it
+        // was deposited after it: both stay (late, not early).
+        assert_eq!(db.purge(1_200).unwrap(), 0);
+        assert_eq!(db.purge(6_060).unwrap(), 2);
+    }
+
+    #[test]
     fn purge_at_its_per_commit_limit() {
         let dir = tempfile::tempdir().unwrap();
         let quotas = Quotas {
@@ -953,15 +1040,11 @@ mod tests {
                 .unwrap();
             left -= n;
         }
-        assert_eq!(db.purge(6).unwrap(), MAX_PURGED_PER_COMMIT as u64);
-        assert_eq!(db.purge(6).unwrap(), 1);
-        assert_eq!(
-            db.totals(),
-            Totals {
-                next_seq: db.totals().next_seq,
-                ..Totals::default()
-            }
-        );
+        assert_eq!(db.purge(120).unwrap(), MAX_PURGED_PER_COMMIT as u64);
+        assert_eq!(db.purge(120).unwrap(), 1);
+        assert_eq!(db.purge(120).unwrap(), 0);
+        let t = db.totals();
+        assert_eq!((t.mailboxes, t.messages, t.bytes), (0, 0, 0));
     }
 
     #[test]

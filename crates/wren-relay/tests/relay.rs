@@ -363,6 +363,52 @@ async fn open_mode_serves_anyone() {
     assert!(relay.terminate().await);
 }
 
+/// The QUIC listener serves the mailbox like the TCP one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_listener_serves_the_mailbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("relay");
+    let mut owner = Client::new();
+    init(&dir, Some(&owner.peer_id)).await;
+    let cfg = config(Some(&owner.peer_id), "restricted", "");
+    let relay =
+        RelayProcess::start_with(&dir, &cfg, &["--listen", "/ip4/127.0.0.1/udp/0/quic-v1"]).await;
+    let quic = relay
+        .addrs
+        .iter()
+        .find(|a| a.to_string().contains("/quic-v1"))
+        .expect("a QUIC listening line")
+        .clone();
+    let mut sender = Client::new();
+    let response = sender
+        .call_at(
+            relay.peer_id,
+            &quic,
+            MailboxRequest::Deposit {
+                recipient: owner.peer_id,
+                envelopes: envelopes(3, 10, 0),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(response, stored(3));
+    let response = owner
+        .call_at(
+            relay.peer_id,
+            &quic,
+            MailboxRequest::Fetch {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(response, MailboxResponse::Page { ref items, more: false } if items.len() == 3)
+    );
+    assert!(relay.terminate().await);
+}
+
 /// `init`, `id` and `users` on the command line; a bad config is one line
 /// naming the key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,6 +80,8 @@ pub struct RelayProcess {
     pub peer_id: PeerId,
     /// The TCP address it listens on, with `/p2p/`.
     pub addr: Multiaddr,
+    /// Every address it printed as `listening`.
+    pub addrs: Vec<Multiaddr>,
     /// The HTTP listener, when enabled.
     pub http: Option<String>,
     lines: mpsc::UnboundedReceiver<String>,
@@ -123,6 +125,7 @@ impl RelayProcess {
             dir: dir.to_path_buf(),
             peer_id: PeerId::random(),
             addr: Multiaddr::empty(),
+            addrs: Vec::new(),
             http: None,
             lines,
         };
@@ -130,7 +133,11 @@ impl RelayProcess {
         loop {
             let line = relay.next_line().await;
             if let Some(addr) = line.strip_prefix("listening ") {
-                relay.addr = addr.parse().unwrap();
+                let addr: Multiaddr = addr.parse().unwrap();
+                if addr.iter().any(|p| matches!(p, Protocol::Tcp(_))) {
+                    relay.addr = addr.clone();
+                }
+                relay.addrs.push(addr);
             } else if let Some(http) = line.strip_prefix("http ") {
                 relay.http = Some(http.to_owned());
             } else if line == "ready" {
@@ -211,6 +218,7 @@ impl Client {
                 yamux::Config::default,
             )
             .unwrap()
+            .with_quic()
             .with_relay_client(noise::Config::new, yamux::Config::default)
             .unwrap()
             .with_behaviour(|_, relay_client| ClientBehaviour {
