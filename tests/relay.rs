@@ -287,3 +287,33 @@ fn a_relay_added_after_pairing_reaches_contacts_in_a_profile_update() {
     ada.stop();
     bob.stop();
 }
+
+#[test]
+fn the_owner_manages_the_relays_users_from_its_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let ada_home = home(dir.path(), "ada");
+    let bob_home = home(dir.path(), "bob");
+    let ada_id = cli(&ada_home, &["init", "--name", "ada"]).trim().to_owned();
+    let bob_id = cli(&bob_home, &["init", "--name", "bob"]).trim().to_owned();
+    let relay_dir = dir.path().join("relay");
+    init_relay(&relay_dir, &ada_id, &[]);
+    let relay = Relay::start(&relay_dir, &[LISTEN]);
+
+    let users = |home: &Path| cli(home, &["relays", "users", "list", &relay.code]);
+    assert_eq!(users(&ada_home).trim(), "");
+    cli(&ada_home, &["relays", "users", "add", &relay.code, &bob_id]);
+    assert_eq!(users(&ada_home).trim(), bob_id);
+    // The relay's own CLI sees the same list.
+    assert_eq!(
+        relay::relay_cli(&relay_dir, &["users", "list"]).trim(),
+        bob_id
+    );
+    // Only the owner may ask.
+    let refused = common::cli_fails(&bob_home, &["relays", "users", "list", &relay.code]);
+    assert!(refused.contains("not_allowed"), "{refused}");
+    cli(
+        &ada_home,
+        &["relays", "users", "remove", &relay.code, &bob_id],
+    );
+    assert_eq!(users(&ada_home).trim(), "");
+}

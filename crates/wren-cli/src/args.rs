@@ -114,4 +114,30 @@ pub(crate) enum RelaysCommand {
         /// The relay's peer id, code or address.
         relay: String,
     },
+    /// As a relay's owner: manages who may use it.
+    #[command(subcommand)]
+    Users(RelayUsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RelayUsersCommand {
+    /// Lists the relay's users.
+    List {
+        /// The relay's code, address, or peer id (if it is one of ours).
+        relay: String,
+    },
+    /// Authorises a user (a pairing code or a peer id).
+    Add {
+        /// The relay's code, address, or peer id (if it is one of ours).
+        relay: String,
+        /// The user's pairing code or peer id.
+        user: String,
+    },
+    /// Withdraws a user's authorisation.
+    Remove {
+        /// The relay's code, address, or peer id (if it is one of ours).
+        relay: String,
+        /// The user's pairing code or peer id.
+        user: String,
+    },
 }

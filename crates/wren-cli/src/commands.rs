@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use wren_core::{MessageInfo, Node, NodeConfig, NodeEvent};
 
-use crate::args::{Args, Command, ContactsCommand, RelaysCommand};
+use crate::args::{Args, Command, ContactsCommand, RelayUsersCommand, RelaysCommand};
 use crate::home;
 use crate::json;
 
@@ -221,6 +221,19 @@ async fn relays(home: &std::path::Path, command: RelaysCommand) -> Result<()> {
                 }
             }
         }),
+        RelaysCommand::Users(RelayUsersCommand::List { relay }) => {
+            node.relay_users(&relay).await.map(|users| {
+                for user in users {
+                    println!("{user}");
+                }
+            })
+        }
+        RelaysCommand::Users(RelayUsersCommand::Add { relay, user }) => {
+            node.relay_user_add(&relay, &user).await
+        }
+        RelaysCommand::Users(RelayUsersCommand::Remove { relay, user }) => {
+            node.relay_user_remove(&relay, &user).await
+        }
     };
     node.shutdown().await.ok();
     Ok(result?)

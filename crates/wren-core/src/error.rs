@@ -62,6 +62,10 @@ pub enum NodeError {
     /// `send_text` commands committed together, each gets this error).
     #[error("nothing was stored: {0}")]
     Commit(String),
+    /// A relay refused the request; the reason is its refusal code's name
+    /// (`not_allowed`, `too_large`, …).
+    #[error("the relay refused: {0}")]
+    Refused(String),
     /// The text is neither a relay code nor a relay address.
     #[error("invalid relay: {0}")]
     BadRelay(#[from] wren_net::RelayCodeError),

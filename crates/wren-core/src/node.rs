@@ -94,6 +94,45 @@ impl Node {
             .await
     }
 
+    /// As a relay's owner: the users it authorises (peer ids). `relay` is
+    /// a relay code, an address ending in `/p2p/PEER_ID`, or the peer id of
+    /// one of our relays. Fails with [`NodeError::Refused`] (`not_allowed`)
+    /// when this node is not the relay's owner.
+    pub async fn relay_users(&self, relay: &str) -> Result<Vec<String>, NodeError> {
+        let relay = relay.to_owned();
+        self.call(|reply| Command::RelayUsers {
+            relay,
+            change: None,
+            reply,
+        })
+        .await
+    }
+
+    /// As a relay's owner: authorises `user` (a pairing code or a peer id)
+    /// to reserve circuits and keep a mailbox on the relay.
+    pub async fn relay_user_add(&self, relay: &str, user: &str) -> Result<(), NodeError> {
+        let (relay, user) = (relay.to_owned(), user.to_owned());
+        self.call(|reply| Command::RelayUsers {
+            relay,
+            change: Some((true, user)),
+            reply,
+        })
+        .await
+        .map(drop)
+    }
+
+    /// As a relay's owner: withdraws `user`'s authorisation.
+    pub async fn relay_user_remove(&self, relay: &str, user: &str) -> Result<(), NodeError> {
+        let (relay, user) = (relay.to_owned(), user.to_owned());
+        self.call(|reply| Command::RelayUsers {
+            relay,
+            change: Some((false, user)),
+            reply,
+        })
+        .await
+        .map(drop)
+    }
+
     /// Our relays with the state of their reservations.
     pub async fn relays(&self) -> Result<Vec<RelayInfo>, NodeError> {
         self.call(|reply| Command::Relays { reply }).await

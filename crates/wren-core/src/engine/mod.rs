@@ -121,6 +121,12 @@ pub(crate) enum Command {
     Relays {
         reply: Reply<Vec<RelayInfo>>,
     },
+    RelayUsers {
+        relay: String,
+        /// `None`: list; `Some((true, user))`: add; `Some((false, user))`: remove.
+        change: Option<(bool, String)>,
+        reply: Reply<Vec<String>>,
+    },
     Shutdown {
         reply: Reply<()>,
     },
@@ -796,6 +802,11 @@ impl Engine {
             Command::Relays { reply } => {
                 let _ = reply.send(self.relay_list().await);
             }
+            Command::RelayUsers {
+                relay,
+                change,
+                reply,
+            } => self.relay_users(&relay, change, reply),
             // Handled by `command`.
             Command::SendText { reply, .. } => {
                 let _ = reply.send(Err(NodeError::Unavailable("send")));

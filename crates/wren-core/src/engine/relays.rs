@@ -202,6 +202,72 @@ impl Engine {
             .collect())
     }
 
+    /// `relay_users`: as the relay's owner, lists, authorises or removes
+    /// its users over `/wren/mailbox/1` (the relay checks that the request
+    /// comes from its owner). `user` is a pairing code or a peer id. Runs
+    /// on a helper task; the reply comes from there.
+    pub(crate) fn relay_users(
+        &self,
+        relay: &str,
+        change: Option<(bool, String)>,
+        reply: super::Reply<Vec<String>>,
+    ) {
+        let relay = relay.trim();
+        let found = match relay.parse::<PeerId>() {
+            Ok(peer) => Ok((peer, Vec::new())),
+            Err(_) => parse_relay(relay)
+                .map(|code| (code.peer_id(), code.addrs_with_peer()))
+                .map_err(NodeError::from),
+        };
+        let (peer, mut addrs) = match found {
+            Ok(found) => found,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
+        addrs.extend(
+            self.relays
+                .iter()
+                .filter(|a| relay_peer(a) == Some(peer))
+                .cloned(),
+        );
+        let request = match change {
+            None => MailboxRequest::UsersList,
+            Some((add, user)) => {
+                let user = match user_peer(&user) {
+                    Ok(user) => user,
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                        return;
+                    }
+                };
+                if add {
+                    MailboxRequest::UsersAdd { user }
+                } else {
+                    MailboxRequest::UsersRemove { user }
+                }
+            }
+        };
+        let net = self.net.clone();
+        tokio::spawn(async move {
+            let result = match net.mailbox(peer, addrs, request).await {
+                Ok(MailboxResponse::Users(users)) => {
+                    Ok(users.iter().map(ToString::to_string).collect())
+                }
+                Ok(MailboxResponse::Done) => Ok(Vec::new()),
+                Ok(MailboxResponse::Refused(code)) => {
+                    Err(NodeError::Refused(code.name().to_owned()))
+                }
+                Ok(_) => Err(NodeError::Unreachable(
+                    "the relay answered out of protocol".to_owned(),
+                )),
+                Err(error) => Err(NodeError::from(error)),
+            };
+            let _ = reply.send(result);
+        });
+    }
+
     /// Hands our stored relays to the network (at start).
     pub(crate) async fn start_relays(&mut self) {
         for addr in self.relays.clone() {
@@ -524,6 +590,16 @@ impl Engine {
             }
         }
     }
+}
+
+/// The peer id a user argument names: a pairing code or a peer id.
+fn user_peer(text: &str) -> Result<PeerId, NodeError> {
+    let text = text.trim();
+    if let Ok(peer) = text.parse::<PeerId>() {
+        return Ok(peer);
+    }
+    let code = wren_crypto::PairingCode::parse(text)?;
+    Ok(code.identity().peer_id())
 }
 
 /// One fetch of the first page of our mailbox on `relay`.
