@@ -76,10 +76,39 @@ impl Peer {
     /// Initialises `home` (if new) and runs `wren-cli run --json` with
     /// these extra arguments.
     pub fn start_with(name: &str, home: &Path, run_args: &[&str]) -> Peer {
+        Peer::start_wrapped(name, home, &[], run_args)
+    }
+
+    /// Like [`Peer::start_with`], with the node running inside the network
+    /// namespace `netns` (`ip netns exec NETNS wren-cli …`; `ip` is the
+    /// path of the `ip` tool). The profile is initialised outside it.
+    pub fn start_in_netns(
+        name: &str,
+        home: &Path,
+        ip: &Path,
+        netns: &str,
+        run_args: &[&str],
+    ) -> Peer {
+        let ip = ip.to_str().unwrap();
+        Peer::start_wrapped(name, home, &[ip, "netns", "exec", netns], run_args)
+    }
+
+    /// Like [`Peer::start_with`], with `wren-cli` started through the
+    /// command `wrapper` (its program and arguments; empty: none), which
+    /// must exec it (so that the child is the node itself).
+    pub fn start_wrapped(name: &str, home: &Path, wrapper: &[&str], run_args: &[&str]) -> Peer {
         if !home.join("wren.redb").exists() {
             cli(home, &["init", "--name", name]);
         }
-        let mut child = Command::new(wren_cli())
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(wren_cli());
+                command
+            }
+            None => Command::new(wren_cli()),
+        };
+        let mut child = command
             .arg("--home")
             .arg(home)
             .args(["run", "--json"])
@@ -173,6 +202,38 @@ impl Peer {
         }
     }
 
+    /// Like [`Peer::wait_for`], but gives up after `within` and returns
+    /// `None` then (for events that may legitimately never come). Events
+    /// already in `seen` are not looked at.
+    pub fn wait_within(
+        &mut self,
+        within: Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let event = self.events.recv_timeout(left).ok()?;
+            self.seen.push(event.clone());
+            if matches(&event) {
+                return Some(event);
+            }
+        }
+    }
+
+    /// The first event in `seen` that matches, else the next one to come
+    /// within `within` (see [`Peer::wait_within`]).
+    pub fn seen_or_wait_within(
+        &mut self,
+        within: Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        if let Some(event) = self.seen.iter().find(|e| matches(e)) {
+            return Some(event.clone());
+        }
+        self.wait_within(within, matches)
+    }
+
     /// Closes stdin (the node shuts down) and waits for the exit.
     pub fn stop(mut self) {
         drop(self.stdin.take());
@@ -192,6 +253,48 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits for an event matching `matches` from either peer, looking first
+/// at their `seen` events from index `since.0` (of `a`) and `since.1` (of
+/// `b`) on, then at new ones; gives up after `within`. Returns the event
+/// and whether `a` (rather than `b`) had it.
+pub fn wait_either(
+    a: &mut Peer,
+    b: &mut Peer,
+    since: (usize, usize),
+    within: Duration,
+    matches: impl Fn(&Value) -> bool,
+) -> Option<(bool, Value)> {
+    if let Some(event) = a.seen.iter().skip(since.0).find(|e| matches(e)) {
+        return Some((true, event.clone()));
+    }
+    if let Some(event) = b.seen.iter().skip(since.1).find(|e| matches(e)) {
+        return Some((false, event.clone()));
+    }
+    // Each peer's events arrive on its own channel: listen to each in turn
+    // for a short slice (a wait on events, not a delay).
+    let slice = Duration::from_millis(20);
+    let deadline = std::time::Instant::now() + within;
+    let mut open = [true, true];
+    while std::time::Instant::now() < deadline && open.contains(&true) {
+        for (n, peer) in [&mut *a, &mut *b].into_iter().enumerate() {
+            if !open[n] {
+                continue;
+            }
+            match peer.events.recv_timeout(slice) {
+                Ok(event) => {
+                    peer.seen.push(event.clone());
+                    if matches(&event) {
+                        return Some((n == 0, event));
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => open[n] = false,
+            }
+        }
+    }
+    None
 }
 
 /// Pairs `a` and `b`: `a` adds `b`'s code with alias `b_alias`, `b` accepts;

@@ -91,7 +91,30 @@ impl Relay {
     /// Runs the relay of `dir` listening on `listen` (HTTP on a free
     /// loopback port); returns once it printed `ready`.
     pub fn start(dir: &Path, listen: &[&str]) -> Relay {
-        let mut command = Command::new(wren_relay());
+        Relay::start_wrapped(&[], dir, listen)
+    }
+
+    /// Like [`Relay::start`], with the relay running inside the network
+    /// namespace `netns` (`ip netns exec NETNS wren-relay …`; `ip` is the
+    /// path of the `ip` tool). Its HTTP listener is on that namespace's
+    /// loopback.
+    pub fn start_in_netns(ip: &Path, netns: &str, dir: &Path, listen: &[&str]) -> Relay {
+        let ip = ip.to_str().unwrap();
+        Relay::start_wrapped(&[ip, "netns", "exec", netns], dir, listen)
+    }
+
+    /// Like [`Relay::start`], with `wren-relay` started through the command
+    /// `wrapper` (its program and arguments; empty: none), which must exec
+    /// it (so that the child is the relay itself).
+    pub fn start_wrapped(wrapper: &[&str], dir: &Path, listen: &[&str]) -> Relay {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(wren_relay());
+                command
+            }
+            None => Command::new(wren_relay()),
+        };
         command
             .args(["run", "--http", "127.0.0.1:0", "--dir"])
             .arg(dir);
