@@ -52,20 +52,44 @@ enum Output {
     Line(Value),
 }
 
+/// The longest `run` waits for a configured listener that does not come
+/// up before it reports `ready` with the others.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs the node until stdin closes, SIGINT or SIGTERM.
 pub(crate) async fn run(config: NodeConfig, as_json: bool) -> Result<()> {
     let home = config.home.clone();
+    let wanted = config.listen_addrs();
     let (node, mut events) = Node::open(config)
         .await
         .with_context(|| format!("cannot open {}", home.display()))?;
 
-    // Ready once listening.
+    // Ready once every configured listener reports an address (a wildcard
+    // one reports all its interfaces at once), so that `ready` and its
+    // pairing code hold them all. A listener that never comes up (its
+    // failure is reported as an error event) delays `ready` by at most
+    // READY_WAIT.
     let mut early = Vec::new();
     let mut listen = node.listen_addrs().await?;
-    while listen.is_empty() {
-        match events.recv().await {
-            Some(event) => early.push(event),
-            None => anyhow::bail!("the node stopped while starting"),
+    let deadline = tokio::time::Instant::now() + READY_WAIT;
+    let complete = |listen: &[wren_core::Multiaddr]| {
+        wanted
+            .iter()
+            .all(|w| listen.iter().any(|a| wren_core::listen_covers(w, a)))
+    };
+    while listen.is_empty() || !complete(&listen) {
+        let next = if tokio::time::Instant::now() < deadline {
+            tokio::time::timeout_at(deadline, events.recv()).await.ok()
+        } else if listen.is_empty() {
+            Some(events.recv().await)
+        } else {
+            break;
+        };
+        match next {
+            Some(Some(event)) => early.push(event),
+            Some(None) => anyhow::bail!("the node stopped while starting"),
+            // The deadline passed: the loop decides again.
+            None => {}
         }
         listen = node.listen_addrs().await?;
     }

@@ -30,6 +30,39 @@ impl NodeConfig {
             mdns: true,
         }
     }
+
+    /// The listen addresses the node will use: [`NodeConfig::listen`], or
+    /// the defaults when it is empty.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        if self.listen.is_empty() {
+            wren_net::default_listen_addrs()
+        } else {
+            self.listen.clone()
+        }
+    }
+}
+
+/// Whether the actual listen address `actual` is one that `wanted` (a
+/// configured listen address, possibly with a wildcard IP or port 0) asked
+/// for: same protocols, and equal values where `wanted` is specific.
+pub fn listen_covers(wanted: &Multiaddr, actual: &Multiaddr) -> bool {
+    use wren_net::Protocol;
+    let mut actual = actual.iter();
+    for want in wanted.iter() {
+        let Some(got) = actual.next() else {
+            return false;
+        };
+        let same = match (&want, &got) {
+            (Protocol::Ip4(w), Protocol::Ip4(_)) if w.is_unspecified() => true,
+            (Protocol::Ip6(w), Protocol::Ip6(_)) if w.is_unspecified() => true,
+            (Protocol::Tcp(0), Protocol::Tcp(_)) | (Protocol::Udp(0), Protocol::Udp(_)) => true,
+            (w, g) => w == g,
+        };
+        if !same {
+            return false;
+        }
+    }
+    true
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -45,5 +78,41 @@ impl std::fmt::Debug for NodeConfig {
             .field("listen", &self.listen)
             .field("mdns", &self.mdns)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> Multiaddr {
+        text.parse().unwrap_or_else(|_| Multiaddr::empty())
+    }
+
+    #[test]
+    fn wildcards_cover_concrete_addresses_of_the_same_kind() {
+        let tcp_any = addr("/ip4/0.0.0.0/tcp/0");
+        assert!(listen_covers(&tcp_any, &addr("/ip4/10.0.1.2/tcp/4001")));
+        assert!(listen_covers(
+            &tcp_any,
+            &addr(
+                "/ip4/10.0.1.2/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
+            )
+        ));
+        assert!(!listen_covers(
+            &tcp_any,
+            &addr("/ip4/10.0.1.2/udp/4001/quic-v1")
+        ));
+        assert!(!listen_covers(&tcp_any, &addr("/ip6/::1/tcp/4001")));
+        let quic_any = addr("/ip4/0.0.0.0/udp/0/quic-v1");
+        assert!(listen_covers(
+            &quic_any,
+            &addr("/ip4/127.0.0.1/udp/5000/quic-v1")
+        ));
+        assert!(!listen_covers(&quic_any, &addr("/ip4/127.0.0.1/udp/5000")));
+        let fixed = addr("/ip4/127.0.0.1/tcp/4001");
+        assert!(listen_covers(&fixed, &addr("/ip4/127.0.0.1/tcp/4001")));
+        assert!(!listen_covers(&fixed, &addr("/ip4/127.0.0.1/tcp/4002")));
+        assert!(!listen_covers(&fixed, &addr("/ip4/10.0.0.1/tcp/4001")));
     }
 }

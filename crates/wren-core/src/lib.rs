@@ -36,7 +36,7 @@ pub mod limits;
 mod node;
 mod types;
 
-pub use config::NodeConfig;
+pub use config::{NodeConfig, listen_covers};
 pub use error::NodeError;
 pub use event::NodeEvent;
 pub use node::Node;

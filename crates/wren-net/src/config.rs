@@ -62,11 +62,17 @@ impl NetConfig {
         if !self.listen.is_empty() {
             return self.listen.clone();
         }
-        ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .collect()
+        default_listen_addrs()
     }
+}
+
+/// Where a node listens when its configuration names nothing: every IPv4
+/// interface, a random port, TCP and QUIC.
+pub fn default_listen_addrs() -> Vec<Multiaddr> {
+    ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect()
 }
 
 impl fmt::Debug for NetConfig {

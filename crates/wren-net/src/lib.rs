@@ -61,7 +61,7 @@ mod net;
 mod relay_code;
 mod relays;
 
-pub use config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
+pub use config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig, default_listen_addrs};
 pub use dm::Ack;
 pub use error::{FrameError, NetError, PublishError, RelayCodeError, SendError};
 pub use event::{

@@ -448,6 +448,21 @@ impl Engine {
             contact: info.peer_id.clone(),
             alias: info.alias.clone(),
         });
+        // What the network reported about this peer before it was a
+        // contact (pairing opens the connection first).
+        if let Some(path) = info.path {
+            self.emit(NodeEvent::ContactPath {
+                contact: info.peer_id.clone(),
+                path,
+            });
+        }
+        if let Some((succeeded, detail)) = self.hole_punches.remove(&peer) {
+            self.emit(NodeEvent::HolePunch {
+                contact: info.peer_id.clone(),
+                succeeded,
+                detail,
+            });
+        }
         Ok(info)
     }
 

@@ -144,6 +144,9 @@ pub(crate) struct Started {
 /// are and flush their outboxes to us).
 const MAX_STARTUP_DIALS: usize = 256;
 
+/// Most hole-punch outcomes kept for peers that are not contacts yet.
+const MAX_REMEMBERED_HOLE_PUNCHES: usize = 64;
+
 /// Capacity of the channel from the engine's helper tasks (sends, bundle
 /// fetches) back to it.
 const INTERNAL_CHANNEL_CAPACITY: usize = 256;
@@ -473,6 +476,7 @@ async fn open_with(
         relays_up: HashSet::new(),
         fetching: HashSet::new(),
         paths: HashMap::new(),
+        hole_punches: HashMap::new(),
         next_poll: Instant::now() + relays::MAILBOX_POLL,
         addressed: HashSet::new(),
         connected: HashSet::new(),
@@ -547,8 +551,12 @@ pub(crate) struct Engine {
     pub(crate) relays_up: relays::RelaysUp,
     /// Relays whose mailbox is being drained.
     pub(crate) fetching: HashSet<PeerId>,
-    /// How each connected contact is reached.
+    /// How each connected peer is reached.
     pub(crate) paths: HashMap<PeerId, wren_net::Path>,
+    /// Hole-punch outcomes with connected peers that are not contacts yet
+    /// (reported if they become contacts; at most
+    /// [`MAX_REMEMBERED_HOLE_PUNCHES`]).
+    pub(crate) hole_punches: HashMap<PeerId, (bool, Option<String>)>,
     /// When the mailboxes on reserved relays are fetched next.
     pub(crate) next_poll: Instant,
     /// Recipients whose stored addresses were given to the network since
@@ -857,6 +865,7 @@ impl Engine {
             NetEvent::Disconnected { peer } => {
                 self.connected.remove(&peer);
                 self.paths.remove(&peer);
+                self.hole_punches.remove(&peer);
                 if self.contact_key(&peer).is_some() {
                     self.emit(NodeEvent::ContactOffline {
                         contact: peer.to_string(),
@@ -901,12 +910,20 @@ impl Engine {
                 peer,
                 succeeded,
                 error,
-            } if self.contact_key(&peer).is_some() => {
-                self.emit(NodeEvent::HolePunch {
-                    contact: peer.to_string(),
-                    succeeded,
-                    detail: error,
-                });
+            } => {
+                if self.contact_key(&peer).is_some() {
+                    self.emit(NodeEvent::HolePunch {
+                        contact: peer.to_string(),
+                        succeeded,
+                        detail: error,
+                    });
+                } else if self.connected.contains(&peer)
+                    && (self.hole_punches.len() < MAX_REMEMBERED_HOLE_PUNCHES
+                        || self.hole_punches.contains_key(&peer))
+                {
+                    // Reported when it becomes a contact (pairing).
+                    self.hole_punches.insert(peer, (succeeded, error));
+                }
             }
             NetEvent::PeerExpired { peer } => {
                 self.nearby.remove(&peer);
