@@ -608,6 +608,7 @@ mod tests {
             MessageStatus::Read,
             MessageStatus::Failed("no route".into()),
             MessageStatus::Received,
+            MessageStatus::Relayed,
         ] {
             let original = entry(status);
             let bytes = wren_proto::codec::encode(&original).unwrap();
@@ -626,7 +627,7 @@ mod tests {
         assert_eq!(bytes[0], HEAD_BYTES as u8);
         let direction_at = 1 + 16 + 32;
         let status_at = 1 + HEAD_BYTES - 1;
-        for (at, value) in [(direction_at, 2u8), (status_at, 6u8)] {
+        for (at, value) in [(direction_at, 2u8), (status_at, 7u8)] {
             let mut bad = bytes.clone();
             bad[at] = value;
             assert!(decode(&bad).is_err());
