@@ -1,0 +1,337 @@
+//! The GUI against real nodes on temporary homes, driven through iced's
+//! headless simulator: clicks and key presses become messages, `update`
+//! runs them, and the tasks it returns are awaited (their outputs go back
+//! into `update`). Node events come through the app's own subscription.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use iced::Task;
+use iced::keyboard::{Key, key::Named};
+use iced_test::futures::subscription::into_recipes;
+use iced_test::runtime::{Action, task};
+use iced_test::{selector, simulator};
+use wren_core::{Node, NodeEvent, Status, Unlock};
+use wren_desktop::app::State;
+use wren_desktop::screen::main::{self as main_screen, Panel};
+use wren_desktop::{App, Config, Message};
+
+/// A safety net only: every wait below ends on an event, not a clock.
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn guard<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(LIMIT, future)
+        .await
+        .expect("the GUI did not get there in time")
+}
+
+fn config(home: &Path) -> Config {
+    let mut config = Config::new(home);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.mdns = false;
+    config
+}
+
+/// An app under test with the node events it subscribed to.
+struct Gui {
+    app: App,
+    events: Option<BoxStream<'static, Message>>,
+}
+
+impl Gui {
+    async fn start(home: &Path) -> Gui {
+        let (app, boot) = App::new(config(home));
+        let mut gui = Gui { app, events: None };
+        gui.settle(boot).await;
+        gui
+    }
+
+    /// Runs `task` and everything its messages lead to.
+    async fn settle(&mut self, task: Task<Message>) {
+        let mut queue = vec![task];
+        while let Some(task) = queue.pop() {
+            let Some(mut stream) = task::into_stream(task) else {
+                continue;
+            };
+            while let Some(action) = guard(stream.next()).await {
+                if let Action::Output(message) = action {
+                    queue.push(self.app.update(message));
+                }
+            }
+        }
+        self.subscribe();
+    }
+
+    /// Feeds `message` to the app and settles what follows.
+    async fn send(&mut self, message: Message) {
+        let task = self.app.update(message);
+        self.settle(task).await;
+    }
+
+    /// Takes the node's event stream from the app's subscription once the
+    /// main screen is up.
+    fn subscribe(&mut self) {
+        if self.events.is_some() || self.app.main().is_none() {
+            return;
+        }
+        let recipes = into_recipes(self.app.subscription());
+        let streams: Vec<_> = recipes
+            .into_iter()
+            .map(|recipe| recipe.stream(futures::stream::pending().boxed()))
+            .collect();
+        self.events = Some(futures::stream::select_all(streams).boxed());
+    }
+
+    /// Processes node events until `done` holds.
+    async fn until(&mut self, mut done: impl FnMut(&App) -> bool) {
+        guard(async {
+            while !done(&self.app) {
+                let message = self
+                    .events
+                    .as_mut()
+                    .expect("subscribed")
+                    .next()
+                    .await
+                    .expect("the node's events ended");
+                self.send(message).await;
+            }
+        })
+        .await;
+    }
+
+    /// Processes node events until one matches `pick`.
+    async fn until_event(&mut self, mut pick: impl FnMut(&NodeEvent) -> bool) {
+        guard(async {
+            loop {
+                let message = self
+                    .events
+                    .as_mut()
+                    .expect("subscribed")
+                    .next()
+                    .await
+                    .expect("the node's events ended");
+                let hit =
+                    matches!(&message, Message::Main(main_screen::Message::Node(event)) if pick(event));
+                self.send(message).await;
+                if hit {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Interacts with the current view and runs the resulting messages.
+    async fn interact(&mut self, act: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
+        let messages: Vec<Message> = {
+            let mut ui = simulator(self.app.view());
+            act(&mut ui);
+            ui.into_messages().collect()
+        };
+        for message in messages {
+            self.send(message).await;
+        }
+    }
+
+    /// Whether the current view shows `text`.
+    fn shows(&self, text: &str) -> bool {
+        simulator(self.app.view()).find(text).is_ok()
+    }
+
+    fn main(&self) -> &main_screen::Main {
+        self.app.main().expect("the main screen")
+    }
+
+    async fn stop(self) {
+        if let Some(main) = self.app.main() {
+            main.node().shutdown().await.unwrap();
+        }
+    }
+}
+
+/// A home with an identity, opened in the GUI and listening.
+async fn started(home: &Path, name: &str) -> Gui {
+    Node::init(home, name, Unlock::KeyFile).await.unwrap();
+    let mut gui = Gui::start(home).await;
+    assert!(
+        gui.app.main().is_some(),
+        "opens straight into the main window"
+    );
+    // The pairing code carries the listen addresses: wait for them.
+    gui.until_event(|event| matches!(event, NodeEvent::Listening { .. }))
+        .await;
+    gui
+}
+
+/// Ada adds Bob from his code; Bob accepts in his requests panel.
+async fn pair(ada: &mut Gui, bob: &mut Gui) {
+    let code = bob.main().my_code().code().expect("Bob's code").to_owned();
+    ada.interact(|ui| {
+        ui.click("Add contact").unwrap();
+    })
+    .await;
+    assert_eq!(ada.main().panel(), Panel::AddContact);
+    ada.interact(|ui| {
+        ui.click(selector::id("contact-code")).unwrap();
+        ui.typewrite(&code);
+        ui.click("Add").unwrap();
+    })
+    .await;
+    let bob_id = bob.main().identity().peer_id.clone();
+    assert!(
+        ada.main().contacts().contains_key(&bob_id),
+        "Bob is a contact"
+    );
+    assert_eq!(ada.main().panel(), Panel::Chat);
+    assert!(ada.shows("Bob"), "the sidebar lists Bob");
+
+    // Bob: the request appears in its own list, with accept and decline.
+    bob.until(|app| app.main().is_some_and(|m| !m.requests().is_empty()))
+        .await;
+    assert!(bob.shows("Requests (1)"));
+    bob.interact(|ui| {
+        ui.click("Requests (1)").unwrap();
+    })
+    .await;
+    assert!(bob.shows("Ada"));
+    assert!(bob.shows("Decline"));
+    bob.interact(|ui| {
+        ui.click("Accept").unwrap();
+    })
+    .await;
+    let ada_id = ada.main().identity().peer_id.clone();
+    assert!(
+        bob.main().contacts().contains_key(&ada_id),
+        "Ada is a contact"
+    );
+    assert!(bob.main().requests().is_empty());
+
+    // Ada learns that Bob accepted.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.contacts().get(&bob_id))
+            .is_some_and(|c| c.state == wren_core::ContactState::Added)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_creates_the_identity() {
+    let home = tempfile::tempdir().unwrap();
+    let mut gui = Gui::start(home.path()).await;
+    assert!(matches!(gui.app.state(), State::FirstRun(_)));
+    assert!(gui.shows("Welcome to Wren"));
+
+    gui.interact(|ui| {
+        ui.click(selector::id("name")).unwrap();
+        ui.typewrite("Ada Lovelace");
+        ui.click("Create my identity").unwrap();
+    })
+    .await;
+
+    let main = gui.main();
+    assert_eq!(main.identity().name, "Ada Lovelace");
+    assert!(
+        main.my_code()
+            .code()
+            .is_some_and(|c| c.starts_with("wren:"))
+    );
+    assert!(gui.shows("Ada Lovelace"));
+    gui.interact(|ui| {
+        ui.click("My code").unwrap();
+    })
+    .await;
+    let fingerprint = gui.main().identity().fingerprint.clone();
+    assert!(gui.shows(&fingerprint), "My code shows the fingerprint");
+    assert!(gui.shows("Copy code"));
+    gui.stop().await;
+
+    // A later run opens straight into the main window.
+    let gui = Gui::start(home.path()).await;
+    assert_eq!(gui.main().identity().name, "Ada Lovelace");
+    gui.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_contact_from_its_code_and_accepting_the_request() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+    assert!(ada.shows("Bob"));
+    assert!(bob.shows("Ada"));
+    ada.stop().await;
+    bob.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_a_message_shows_it_with_its_status() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+
+    // Enter sends the composer's text.
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("hello Bob");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    let mine = |gui: &Gui| {
+        gui.main()
+            .open_conversation()
+            .and_then(|c| c.messages().find(|m| m.text == "hello Bob").cloned())
+    };
+    let sent = mine(&ada).expect("the message is in the conversation");
+    assert!(sent.outgoing);
+    assert_eq!(ada.main().open_conversation().unwrap().draft().trim(), "");
+    assert!(ada.shows("hello Bob"));
+
+    // Its status mark follows the node's events up to delivered.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .and_then(|c| c.messages().find(|m| m.text == "hello Bob"))
+            .is_some_and(|m| matches!(m.status, Status::Delivered | Status::Read))
+    })
+    .await;
+    assert!(ada.shows("✓✓ delivered") || ada.shows("✓✓ read"));
+
+    // Bob's sidebar shows the preview and an unread badge.
+    bob.until(|app| {
+        app.main().is_some_and(|m| {
+            m.conversations()
+                .iter()
+                .any(|c| c.last_preview.as_deref() == Some("hello Bob") && c.unread == 1)
+        })
+    })
+    .await;
+    assert!(bob.shows("hello Bob"));
+    assert!(bob.shows("1"));
+
+    // Opening the conversation marks it read, and Ada sees "read".
+    let ada_id = ada.main().identity().peer_id.clone();
+    bob.send(Message::Main(main_screen::Message::Select(ada_id)))
+        .await;
+    assert!(bob.main().conversations().iter().all(|c| c.unread == 0));
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .and_then(|c| c.messages().find(|m| m.text == "hello Bob"))
+            .is_some_and(|m| m.status == Status::Read)
+    })
+    .await;
+    assert!(ada.shows("✓✓ read"));
+    ada.stop().await;
+    bob.stop().await;
+}
