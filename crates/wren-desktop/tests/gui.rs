@@ -17,11 +17,14 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use iced::Task;
 use iced::keyboard::{Key, key::Named};
+use iced::mouse::{self, ScrollDelta};
+use iced::{Event, Point};
 use iced_test::futures::subscription::into_recipes;
 use iced_test::runtime::{Action, task};
 use iced_test::{selector, simulator};
 use wren_core::{Node, NodeEvent, Status, Unlock};
 use wren_desktop::app::State;
+use wren_desktop::screen::main::conversation::PAGE;
 use wren_desktop::screen::main::{self as main_screen, Panel};
 use wren_desktop::{App, Config, Message};
 
@@ -332,6 +335,149 @@ async fn sending_a_message_shows_it_with_its_status() {
     })
     .await;
     assert!(ada.shows("✓✓ read"));
+    ada.stop().await;
+    bob.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passphrase_protects_the_profile_and_a_wrong_one_changes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let mut gui = Gui::start(home.path()).await;
+    gui.interact(|ui| {
+        ui.click(selector::id("name")).unwrap();
+        ui.typewrite("Ada");
+        ui.click(selector::id("passphrase")).unwrap();
+        ui.typewrite("correct horse");
+        ui.click("Create my identity").unwrap();
+    })
+    .await;
+    let peer_id = gui.main().identity().peer_id.clone();
+    gui.stop().await;
+
+    let mut gui = Gui::start(home.path()).await;
+    assert!(matches!(gui.app.state(), State::Unlock(_)));
+    assert!(gui.shows("This profile is locked"));
+    gui.interact(|ui| {
+        ui.click(selector::id("unlock")).unwrap();
+        ui.typewrite("wrong horse");
+        ui.click("Unlock").unwrap();
+    })
+    .await;
+    assert!(matches!(gui.app.state(), State::Unlock(_)));
+    assert!(gui.shows("Wrong passphrase: nothing was changed."));
+    gui.interact(|ui| {
+        ui.click(selector::id("unlock")).unwrap();
+        ui.typewrite("correct horse");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    assert_eq!(gui.main().identity().peer_id, peer_id);
+    gui.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_composer_keeps_a_draft_per_conversation_and_shift_enter_breaks_lines() {
+    let homes: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut ada = started(homes[0].path(), "Ada").await;
+    let mut bob = started(homes[1].path(), "Bob").await;
+    let mut carol = started(homes[2].path(), "Carol").await;
+    pair(&mut ada, &mut bob).await;
+    pair(&mut ada, &mut carol).await;
+    let bob_id = bob.main().identity().peer_id.clone();
+    let carol_id = carol.main().identity().peer_id.clone();
+    assert_eq!(ada.main().open_conversation().unwrap().contact(), carol_id);
+
+    // Shift+Enter inserts a new line; the text stays in the composer.
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("first");
+        ui.simulate([
+            Event::Keyboard(iced::keyboard::Event::ModifiersChanged(
+                iced::keyboard::Modifiers::SHIFT,
+            )),
+            shift_enter(),
+        ]);
+        ui.typewrite("second");
+    })
+    .await;
+    let draft = ada.main().open_conversation().unwrap().draft();
+    assert_eq!(draft.trim_end(), "first\nsecond");
+
+    // Switching conversations keeps each one's draft.
+    ada.interact(|ui| {
+        ui.click("Bob").unwrap();
+    })
+    .await;
+    assert_eq!(ada.main().open_conversation().unwrap().contact(), bob_id);
+    assert_eq!(ada.main().open_conversation().unwrap().draft().trim(), "");
+    ada.interact(|ui| {
+        ui.click("Carol").unwrap();
+    })
+    .await;
+    assert_eq!(
+        ada.main().open_conversation().unwrap().draft().trim_end(),
+        "first\nsecond"
+    );
+    for gui in [ada, bob, carol] {
+        gui.stop().await;
+    }
+}
+
+fn shift_enter() -> Event {
+    let key = Key::Named(Named::Enter);
+    Event::Keyboard(iced::keyboard::Event::KeyPressed {
+        key: key.clone(),
+        modified_key: key,
+        physical_key: iced::keyboard::key::Physical::Code(iced::keyboard::key::Code::Enter),
+        location: iced::keyboard::Location::Standard,
+        modifiers: iced::keyboard::Modifiers::SHIFT,
+        repeat: false,
+        text: Some("\n".into()),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_history_loads_when_scrolled_to_the_top() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+    let ada_id = ada.main().identity().peer_id.clone();
+    let total = PAGE + 10;
+    for i in 0..total {
+        bob.main()
+            .node()
+            .send_text(&ada_id, &format!("message {i}"))
+            .await
+            .unwrap();
+    }
+    // Ada has the conversation open: every message arrives live.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .is_some_and(|c| c.messages().count() == total)
+    })
+    .await;
+
+    // Reopened, it shows the newest page; scrolling to the top loads the rest.
+    let bob_id = bob.main().identity().peer_id.clone();
+    ada.stop().await;
+    let mut ada = Gui::start(ada_home.path()).await;
+    ada.send(Message::Main(main_screen::Message::Select(bob_id)))
+        .await;
+    let count = |gui: &Gui| gui.main().open_conversation().unwrap().messages().count();
+    assert_eq!(count(&ada), PAGE);
+    assert!(ada.shows(&format!("message {}", total - 1)));
+    assert!(!ada.shows("message 0"));
+    ada.interact(|ui| {
+        ui.point_at(Point::new(650.0, 300.0));
+        ui.simulate([Event::Mouse(mouse::Event::WheelScrolled {
+            delta: ScrollDelta::Lines { x: 0.0, y: 1000.0 },
+        })]);
+    })
+    .await;
+    assert_eq!(count(&ada), total);
+    assert!(ada.shows("message 0"));
     ada.stop().await;
     bob.stop().await;
 }

@@ -61,6 +61,7 @@ impl Unlock {
         let mut form = column![
             text("This profile is locked").size(24),
             text_input("Passphrase", &self.passphrase)
+                .id("unlock")
                 .secure(true)
                 .on_input(Message::Changed)
                 .on_submit(Message::Submit)
