@@ -71,6 +71,8 @@ pub enum Message {
     Unlock(unlock::Message),
     /// The main screen.
     Main(main::Message),
+    /// The user asked to close the window: stop the node, then exit.
+    CloseRequested,
 }
 
 impl App {
@@ -159,6 +161,13 @@ impl App {
                     None => Task::none(),
                 }
             }
+            Message::CloseRequested => match &self.state {
+                State::Main(main) => {
+                    let node = main.node().clone();
+                    Task::future(async move { node.shutdown().await }).then(|_| iced::exit())
+                }
+                _ => iced::exit(),
+            },
             Message::Main(message) => match &mut self.state {
                 State::Main(main) => main.update(message).map(Message::Main),
                 _ => Task::none(),
@@ -181,11 +190,15 @@ impl App {
         }
     }
 
-    /// The node's events while the main screen is open.
+    /// The node's events while the main screen is open, and the window's
+    /// close requests.
     pub fn subscription(&self) -> Subscription<Message> {
+        let close = iced::window::close_requests().map(|_| Message::CloseRequested);
         match &self.state {
-            State::Main(main) => main.subscription().map(Message::Main),
-            _ => Subscription::none(),
+            State::Main(main) => {
+                Subscription::batch([main.subscription().map(Message::Main), close])
+            }
+            _ => close,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod app;
 pub mod config;
 pub mod events;
 pub mod format;
+pub mod qr;
 pub mod screen;
 pub mod theme;
 
@@ -36,5 +37,7 @@ pub fn run(config: Config) -> iced::Result {
         .font(FONT_BYTES)
         .default_font(FONT)
         .window_size((1000.0, 700.0))
+        // Closing stops the node first (see `Message::CloseRequested`).
+        .exit_on_close_request(false)
         .run()
 }

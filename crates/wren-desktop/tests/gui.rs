@@ -272,6 +272,17 @@ async fn adding_a_contact_from_its_code_and_accepting_the_request() {
     pair(&mut ada, &mut bob).await;
     assert!(ada.shows("Bob"));
     assert!(bob.shows("Ada"));
+
+    // The conversation header offers the safety number; Ada marks Bob verified.
+    let bob_id = bob.main().identity().peer_id.clone();
+    let safety = ada.main().contacts()[&bob_id].safety_number.clone();
+    assert!(ada.shows(&format!("Safety number: {safety}")));
+    ada.interact(|ui| {
+        ui.click("Mark verified").unwrap();
+    })
+    .await;
+    assert!(ada.main().contacts()[&bob_id].verified);
+    assert!(ada.shows("✓ verified"));
     ada.stop().await;
     bob.stop().await;
 }

@@ -5,6 +5,7 @@ use iced::widget::{button, column, container, row, scrollable, text, text_input}
 use iced::{Element, Length, Task};
 use wren_core::{ContactInfo, NearbyPeer, Node, NodeEvent};
 
+use crate::qr;
 use crate::theme;
 
 /// The panel.
@@ -34,6 +35,12 @@ pub enum Message {
     Nearby(Result<Vec<NearbyPeer>, String>),
     /// Use a nearby peer's id.
     Pick(String),
+    /// Choose an image file holding a QR code.
+    OpenImage,
+    /// Read a QR code from an image on the clipboard.
+    PasteImage,
+    /// A QR image was read: its code, or why not (`None`: cancelled).
+    FromImage(Result<Option<String>, String>),
 }
 
 /// What the parent should do.
@@ -112,6 +119,16 @@ impl AddContact {
                 self.busy = false;
                 self.error = Some(error);
             }
+            Message::OpenImage => return (Task::perform(open_image(), Message::FromImage), None),
+            Message::PasteImage => {
+                return (Task::perform(paste_image(), Message::FromImage), None);
+            }
+            Message::FromImage(Ok(Some(code))) => {
+                self.target = code;
+                self.error = None;
+            }
+            Message::FromImage(Ok(None)) => {}
+            Message::FromImage(Err(error)) => self.error = Some(error),
             Message::Nearby(Ok(nearby)) => self.nearby = nearby,
             Message::Nearby(Err(error)) => self.error = Some(error),
         }
@@ -138,7 +155,16 @@ impl AddContact {
                 .on_input(Message::AliasChanged)
                 .on_submit(Message::Add)
                 .padding(8),
-            add,
+            row![
+                add,
+                button(text("Open QR image…"))
+                    .style(button::secondary)
+                    .on_press(Message::OpenImage),
+                button(text("Paste QR image"))
+                    .style(button::secondary)
+                    .on_press(Message::PasteImage),
+            ]
+            .spacing(8),
         ]
         .spacing(12);
         if self.busy {
@@ -184,4 +210,48 @@ impl AddContact {
         }
         scrollable(container(panel).padding(20).max_width(640)).into()
     }
+}
+
+/// Asks for an image file and reads the QR code in it.
+async fn open_image() -> Result<Option<String>, String> {
+    let Some(file) = rfd::AsyncFileDialog::new()
+        .set_title("Open a QR code image")
+        .add_filter("Images", &["png", "jpg", "jpeg"])
+        .pick_file()
+        .await
+    else {
+        return Ok(None);
+    };
+    let path = file.path().to_path_buf();
+    blocking(move || {
+        let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        if size > qr::MAX_FILE_BYTES {
+            return Err("the file is too large for a QR image".into());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+        qr::decode_image(&bytes).map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// Reads the QR code in the clipboard's image.
+async fn paste_image() -> Result<Option<String>, String> {
+    blocking(|| {
+        let image = arboard::Clipboard::new()
+            .and_then(|mut clipboard| clipboard.get_image())
+            .map_err(|e| format!("no image on the clipboard ({e})"))?;
+        qr::decode_rgba(image.width, image.height, &image.bytes).map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// Runs blocking work (file and clipboard access, image decoding) off the
+/// executor's threads.
+async fn blocking(
+    work: impl FnOnce() -> Result<String, String> + Send + 'static,
+) -> Result<Option<String>, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(Some)
 }
