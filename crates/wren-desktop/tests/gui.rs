@@ -492,3 +492,54 @@ async fn older_history_loads_when_scrolled_to_the_top() {
     ada.stop().await;
     bob.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_message_shows_why_and_offers_retry() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("are you there?");
+        ui.click("Send").unwrap();
+    })
+    .await;
+    let sent = ada
+        .main()
+        .open_conversation()
+        .unwrap()
+        .messages()
+        .find(|m| m.text == "are you there?")
+        .cloned()
+        .unwrap();
+    // The node delivers the message; a failure is injected as the event
+    // the node would send, after the real statuses have arrived.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .and_then(|c| c.messages().find(|m| m.id == sent.id))
+            .is_some_and(|m| m.status == Status::Delivered)
+    })
+    .await;
+    ada.send(Message::Main(main_screen::Message::Node(
+        NodeEvent::StatusChanged {
+            id: sent.id.clone(),
+            conversation: sent.conversation,
+            status: Status::Failed,
+            detail: Some("the recipient could not store the message".into()),
+        },
+    )))
+    .await;
+    assert!(ada.shows("⚠ failed"));
+    assert!(ada.shows("the recipient could not store the message"));
+    // Retry goes to the node, which answers (here: the message is not
+    // failed in the store, so it refuses) and the answer is shown.
+    ada.interact(|ui| {
+        ui.click("Retry").unwrap();
+    })
+    .await;
+    assert!(ada.shows(&format!("unknown message {:?}", sent.id)));
+    ada.stop().await;
+    bob.stop().await;
+}
