@@ -214,7 +214,12 @@ impl Main {
                 match panel {
                     Panel::AddContact => self.add_contact.refresh().map(Message::AddContact),
                     Panel::Requests => self.requests.refresh().map(Message::Requests),
-                    Panel::MyCode | Panel::Chat => Task::none(),
+                    // Back to the open conversation: what arrived meanwhile is read now.
+                    Panel::Chat => match &self.open {
+                        Some(open) => self.mark_read(open.contact()),
+                        None => Task::none(),
+                    },
+                    Panel::MyCode => Task::none(),
                 }
             }
             Message::Verify => {

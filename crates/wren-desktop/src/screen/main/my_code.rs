@@ -1,6 +1,7 @@
 //! "My code": the pairing code as a QR code and as text, the fingerprint,
 //! and a button that copies the code.
 
+use iced::widget::text::Wrapping;
 use iced::widget::{button, column, container, qr_code, row, scrollable, text};
 use iced::{Element, Length, Task};
 use wren_core::{Identity, Node};
@@ -108,7 +109,8 @@ impl MyCode {
         );
         if let Some(code) = &self.code {
             panel = panel.push(
-                container(text(code).size(11))
+                // A code is one long word: break it anywhere.
+                container(text(code).size(11).wrapping(Wrapping::WordOrGlyph))
                     .padding(8)
                     .style(theme::card)
                     .width(Length::Fill),
