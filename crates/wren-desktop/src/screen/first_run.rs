@@ -7,6 +7,9 @@ use wren_core::{Node, Unlock};
 use crate::config::Config;
 use crate::theme;
 
+/// The form's width.
+const FORM_WIDTH: f32 = 420.0;
+
 /// The first-run form.
 #[derive(Debug, Default)]
 pub struct FirstRun {
@@ -109,16 +112,21 @@ impl FirstRun {
             create,
         ]
         .spacing(12)
-        .max_width(420);
+        .max_width(FORM_WIDTH);
         if self.busy {
             form = form.push(text("Creating your identity…").style(theme::muted));
         }
         if let Some(error) = &self.error {
             form = form.push(text(error).style(theme::danger));
         }
-        center(container(form).padding(24).style(theme::card))
-            .width(Length::Fill)
-            .height(Length::Fill)
-            .into()
+        center(
+            container(form)
+                .padding(24)
+                .max_width(FORM_WIDTH + 48.0)
+                .style(theme::card),
+        )
+        .width(Length::Fill)
+        .height(Length::Fill)
+        .into()
     }
 }

@@ -5,6 +5,9 @@ use iced::{Element, Length};
 
 use crate::theme;
 
+/// The form's width.
+const FORM_WIDTH: f32 = 420.0;
+
 /// The passphrase prompt.
 #[derive(Debug, Default)]
 pub struct Unlock {
@@ -69,13 +72,18 @@ impl Unlock {
             unlock,
         ]
         .spacing(12)
-        .max_width(380);
+        .max_width(FORM_WIDTH);
         if let Some(error) = &self.error {
             form = form.push(text(error).style(theme::danger));
         }
-        center(container(form).padding(24).style(theme::card))
-            .width(Length::Fill)
-            .height(Length::Fill)
-            .into()
+        center(
+            container(form)
+                .padding(24)
+                .max_width(FORM_WIDTH + 48.0)
+                .style(theme::card),
+        )
+        .width(Length::Fill)
+        .height(Length::Fill)
+        .into()
     }
 }
