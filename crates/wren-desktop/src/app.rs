@@ -1,0 +1,251 @@
+//! The application: a state machine from loading to the main window.
+//!
+//! Loading opens the node with its key file. A home without an identity
+//! goes to [`FirstRun`]; a store protected by a passphrase goes to
+//! [`Unlock`]; an open node goes to [`Main`].
+
+use iced::{Element, Subscription, Task, Theme};
+use wren_core::{Identity, Node, NodeError, Unlock as StoreUnlock};
+
+use crate::config::Config;
+use crate::events::EventSource;
+use crate::screen::first_run::{self, FirstRun};
+use crate::screen::main::{self, Main};
+use crate::screen::unlock::{self, Unlock};
+use crate::theme;
+
+/// The application state.
+#[derive(Debug)]
+pub struct App {
+    config: Config,
+    state: State,
+}
+
+/// Where the application stands.
+#[derive(Debug)]
+pub enum State {
+    /// Opening the node.
+    Loading,
+    /// No identity yet.
+    FirstRun(FirstRun),
+    /// The store asks for its passphrase.
+    Unlock(Unlock),
+    /// The main window.
+    Main(Box<Main>),
+    /// The node could not be opened.
+    Failed(String),
+}
+
+/// A node that opened, with its event source.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The node handle.
+    pub node: Node,
+    /// Its identity.
+    pub identity: Identity,
+    /// Its events, for the subscription.
+    pub events: EventSource,
+}
+
+/// Why opening the node failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// The home has no identity yet.
+    NotInitialised,
+    /// The store is protected by a passphrase.
+    NeedsPassphrase,
+    /// The passphrase does not unlock the store.
+    WrongPassphrase,
+    /// Anything else (the error's text).
+    Failed(String),
+}
+
+/// The application's messages.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// The node opened (or did not).
+    Opened(Result<Opened, OpenError>),
+    /// The first-run screen.
+    FirstRun(first_run::Message),
+    /// The unlock screen.
+    Unlock(unlock::Message),
+    /// The main screen.
+    Main(main::Message),
+    /// The user asked to close the window: stop the node, then exit.
+    CloseRequested,
+}
+
+impl App {
+    /// The app for `config`, and the task that opens its node.
+    pub fn new(config: Config) -> (Self, Task<Message>) {
+        let task = open(&config, StoreUnlock::KeyFile);
+        (
+            Self {
+                config,
+                state: State::Loading,
+            },
+            task,
+        )
+    }
+
+    /// Where the app stands.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The main screen, once the node is open.
+    pub fn main(&self) -> Option<&Main> {
+        match &self.state {
+            State::Main(main) => Some(main),
+            _ => None,
+        }
+    }
+
+    /// The window title.
+    pub fn title(&self) -> String {
+        match &self.state {
+            State::Main(main) => format!("Wren — {}", main.identity().name),
+            _ => "Wren".into(),
+        }
+    }
+
+    /// The theme.
+    pub fn theme(&self) -> Theme {
+        theme::theme()
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Opened(Ok(opened)) => {
+                let (main, task) = Main::new(opened.node, opened.identity, opened.events);
+                self.state = State::Main(Box::new(main));
+                task.map(Message::Main)
+            }
+            Message::Opened(Err(error)) => {
+                match (&mut self.state, error) {
+                    (State::Unlock(unlock), error) => unlock.failed(describe(&error)),
+                    (_, OpenError::NotInitialised) => {
+                        self.state = State::FirstRun(FirstRun::default());
+                    }
+                    (_, OpenError::NeedsPassphrase | OpenError::WrongPassphrase) => {
+                        self.state = State::Unlock(Unlock::default());
+                    }
+                    (_, OpenError::Failed(error)) => self.state = State::Failed(error),
+                }
+                Task::none()
+            }
+            Message::FirstRun(message) => {
+                let State::FirstRun(first_run) = &mut self.state else {
+                    return Task::none();
+                };
+                let (task, event) = first_run.update(message, &self.config);
+                let task = task.map(Message::FirstRun);
+                match event {
+                    Some(first_run::Event::Created { passphrase }) => {
+                        let unlock =
+                            passphrase.map_or(StoreUnlock::KeyFile, StoreUnlock::passphrase);
+                        Task::batch([task, open(&self.config, unlock)])
+                    }
+                    None => task,
+                }
+            }
+            Message::Unlock(message) => {
+                let State::Unlock(unlock) = &mut self.state else {
+                    return Task::none();
+                };
+                match unlock.update(message) {
+                    Some(unlock::Event::Submit(passphrase)) => {
+                        open(&self.config, StoreUnlock::passphrase(passphrase))
+                    }
+                    None => Task::none(),
+                }
+            }
+            Message::CloseRequested => match &self.state {
+                State::Main(main) => {
+                    let node = main.node().clone();
+                    Task::future(async move { node.shutdown().await }).then(|_| iced::exit())
+                }
+                _ => iced::exit(),
+            },
+            Message::Main(message) => match &mut self.state {
+                State::Main(main) => main.update(message).map(Message::Main),
+                _ => Task::none(),
+            },
+        }
+    }
+
+    /// The window's content.
+    pub fn view(&self) -> Element<'_, Message> {
+        use iced::widget::{center, text};
+        match &self.state {
+            State::Loading => center(text("Opening Wren…")).into(),
+            State::FirstRun(first_run) => first_run.view().map(Message::FirstRun),
+            State::Unlock(unlock) => unlock.view().map(Message::Unlock),
+            State::Main(main) => main.view().map(Message::Main),
+            State::Failed(error) => center(
+                text(format!("Wren could not open this profile: {error}")).style(theme::danger),
+            )
+            .into(),
+        }
+    }
+
+    /// The node's events while the main screen is open, and the window's
+    /// close requests.
+    pub fn subscription(&self) -> Subscription<Message> {
+        let close = iced::window::close_requests().map(|_| Message::CloseRequested);
+        match &self.state {
+            State::Main(main) => {
+                Subscription::batch([main.subscription().map(Message::Main), close])
+            }
+            _ => close,
+        }
+    }
+}
+
+/// Opens the node in a task.
+fn open(config: &Config, unlock: StoreUnlock) -> Task<Message> {
+    let config = config.node_config(unlock);
+    Task::perform(
+        async move {
+            let (node, events) = Node::open(config).await.map_err(classify)?;
+            let identity = node.identity().await;
+            Ok(Opened {
+                node,
+                identity,
+                events: EventSource::new(events),
+            })
+        },
+        Message::Opened,
+    )
+}
+
+/// Sorts an open error into what the app reacts to.
+///
+/// wren-core does not re-export the store's error type, so the passphrase
+/// cases are recognised by their text.
+fn classify(error: NodeError) -> OpenError {
+    match error {
+        NodeError::NotInitialised => OpenError::NotInitialised,
+        NodeError::Store(store) => {
+            let text = store.to_string();
+            if text.contains("protected by a passphrase") {
+                OpenError::NeedsPassphrase
+            } else if text.contains("wrong passphrase") {
+                OpenError::WrongPassphrase
+            } else {
+                OpenError::Failed(text)
+            }
+        }
+        other => OpenError::Failed(other.to_string()),
+    }
+}
+
+fn describe(error: &OpenError) -> String {
+    match error {
+        OpenError::NotInitialised => "This profile has no identity.".into(),
+        OpenError::NeedsPassphrase => "This profile is protected by a passphrase.".into(),
+        OpenError::WrongPassphrase => "Wrong passphrase: nothing was changed.".into(),
+        OpenError::Failed(error) => error.clone(),
+    }
+}

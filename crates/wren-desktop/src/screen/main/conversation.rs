@@ -1,0 +1,383 @@
+//! The open conversation: message bubbles with day separators, times and
+//! status marks, older history page by page, and the composer.
+
+use std::collections::BTreeMap;
+
+use iced::keyboard::{Key, key::Named};
+use iced::widget::scrollable::Viewport;
+use iced::widget::text_editor::{Binding, KeyPress, Status as EditorStatus};
+use iced::widget::{button, column, container, row, scrollable, text, text_editor};
+use iced::{Alignment, Element, Length, Task};
+use wren_core::{MessageInfo, Node, NodeEvent, SentMessage, Status};
+
+use crate::format;
+use crate::theme;
+
+/// Messages per history page.
+pub const PAGE: usize = 50;
+
+/// How close to the top (in pixels) loads the previous page.
+const LOAD_OLDER_WITHIN: f32 = 40.0;
+
+/// A conversation with one contact.
+#[derive(Debug)]
+pub struct Conversation {
+    node: Node,
+    contact: String,
+    conversation: Option<u64>,
+    messages: BTreeMap<u64, MessageInfo>,
+    composer: text_editor::Content,
+    all_loaded: bool,
+    loading_older: bool,
+    sending: bool,
+    error: Option<String>,
+}
+
+/// The conversation's input.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// The newest page was (re)loaded.
+    Loaded(Result<Vec<MessageInfo>, String>),
+    /// An older page was loaded.
+    Older(Result<Vec<MessageInfo>, String>),
+    /// The composer was edited.
+    Edit(text_editor::Action),
+    /// Send the composer's text (Enter).
+    Send,
+    /// The text was committed (or not).
+    Sent(Result<SentMessage, String>),
+    /// Send a failed message again.
+    Retry(String),
+    /// The retry was queued (or not).
+    Retried(Result<(), String>),
+    /// The history was scrolled.
+    Scrolled(Viewport),
+}
+
+/// What the parent should know.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A message was sent (the conversation list changed).
+    Sent,
+}
+
+impl Conversation {
+    /// Opens the conversation with `contact` (peer id), with its draft, and
+    /// the task that loads its newest page.
+    pub fn new(
+        node: Node,
+        contact: String,
+        conversation: Option<u64>,
+        draft: text_editor::Content,
+    ) -> (Self, Task<Message>) {
+        let conversation = Self {
+            node,
+            contact,
+            conversation,
+            messages: BTreeMap::new(),
+            composer: draft,
+            all_loaded: false,
+            loading_older: false,
+            sending: false,
+            error: None,
+        };
+        let task = conversation.load(None, Message::Loaded);
+        (conversation, task)
+    }
+
+    /// The contact's peer id.
+    pub fn contact(&self) -> &str {
+        &self.contact
+    }
+
+    /// The loaded messages, oldest first.
+    pub fn messages(&self) -> impl Iterator<Item = &MessageInfo> {
+        self.messages.values()
+    }
+
+    /// The composer's text.
+    pub fn draft(&self) -> String {
+        self.composer.text()
+    }
+
+    /// Sets the conversation id once it is known.
+    pub fn set_conversation(&mut self, id: u64) {
+        self.conversation = Some(id);
+    }
+
+    /// Closes the conversation, handing back its contact and draft.
+    pub fn into_draft(self) -> (String, text_editor::Content) {
+        (self.contact, self.composer)
+    }
+
+    fn load(
+        &self,
+        before: Option<u64>,
+        done: fn(Result<Vec<MessageInfo>, String>) -> Message,
+    ) -> Task<Message> {
+        let node = self.node.clone();
+        let contact = self.contact.clone();
+        Task::perform(
+            async move {
+                node.history(&contact, before, PAGE)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+            done,
+        )
+    }
+
+    fn merge(&mut self, page: Vec<MessageInfo>) {
+        for message in page {
+            self.conversation.get_or_insert(message.conversation);
+            self.messages.insert(message.seq, message);
+        }
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::Loaded(Ok(page)) => self.merge(page),
+            Message::Older(Ok(page)) => {
+                self.loading_older = false;
+                if page.len() < PAGE {
+                    self.all_loaded = true;
+                }
+                self.merge(page);
+            }
+            Message::Loaded(Err(error)) | Message::Older(Err(error)) => {
+                self.loading_older = false;
+                self.error = Some(error);
+            }
+            Message::Edit(action) => self.composer.perform(action),
+            Message::Send => {
+                let text = self.composer.text();
+                let text = text.trim_end_matches('\n');
+                if text.trim().is_empty() || self.sending {
+                    return (Task::none(), None);
+                }
+                self.sending = true;
+                let node = self.node.clone();
+                let contact = self.contact.clone();
+                let text = text.to_owned();
+                return (
+                    Task::perform(
+                        async move {
+                            node.send_text(&contact, &text)
+                                .await
+                                .map_err(|e| e.to_string())
+                        },
+                        Message::Sent,
+                    ),
+                    None,
+                );
+            }
+            Message::Sent(Ok(_sent)) => {
+                self.sending = false;
+                self.composer = text_editor::Content::new();
+                self.error = None;
+                return (self.load(None, Message::Loaded), Some(Event::Sent));
+            }
+            Message::Sent(Err(error)) => {
+                self.sending = false;
+                self.error = Some(error);
+            }
+            Message::Retry(id) => {
+                let node = self.node.clone();
+                return (
+                    Task::perform(
+                        async move { node.retry(&id).await.map_err(|e| e.to_string()) },
+                        Message::Retried,
+                    ),
+                    None,
+                );
+            }
+            Message::Retried(Ok(())) => return (self.load(None, Message::Loaded), None),
+            Message::Retried(Err(error)) => self.error = Some(error),
+            Message::Scrolled(viewport) => {
+                // The history is anchored to the bottom: the reversed offset
+                // is the distance from the top.
+                let from_top = viewport.absolute_offset_reversed().y;
+                if from_top <= LOAD_OLDER_WITHIN
+                    && !self.all_loaded
+                    && !self.loading_older
+                    && let Some(&oldest) = self.messages.keys().next()
+                {
+                    self.loading_older = true;
+                    return (self.load(Some(oldest), Message::Older), None);
+                }
+            }
+        }
+        (Task::none(), None)
+    }
+
+    /// Applies a node event to the conversation.
+    pub fn on_event(&mut self, event: &NodeEvent) -> Task<Message> {
+        match event {
+            NodeEvent::MessageReceived {
+                id,
+                from,
+                conversation,
+                seq,
+                text,
+                sent_at,
+                ..
+            } if *from == self.contact => {
+                self.conversation = Some(*conversation);
+                self.messages.insert(
+                    *seq,
+                    MessageInfo {
+                        id: id.clone(),
+                        conversation: *conversation,
+                        seq: *seq,
+                        from: from.clone(),
+                        outgoing: false,
+                        text: text.clone(),
+                        sent_at: *sent_at,
+                        received_at: format::now_ms(),
+                        status: Status::Received,
+                        detail: None,
+                    },
+                );
+                Task::none()
+            }
+            NodeEvent::StatusChanged {
+                id,
+                conversation,
+                status,
+                detail,
+            } if self.conversation.is_none_or(|ours| ours == *conversation) => {
+                match self.messages.values_mut().find(|m| m.id == *id) {
+                    Some(message) => {
+                        message.status = *status;
+                        message.detail = detail.clone();
+                        Task::none()
+                    }
+                    // Not loaded yet (the send's reply may still be on its
+                    // way): re-read the newest page.
+                    None if self.conversation.is_some() => self.load(None, Message::Loaded),
+                    None => Task::none(),
+                }
+            }
+            _ => Task::none(),
+        }
+    }
+
+    /// The history and the composer.
+    pub fn view(&self) -> Element<'_, Message> {
+        let now = format::now_ms();
+        let mut history = column![].spacing(6).padding([8, 16]);
+        if self.loading_older {
+            history = history.push(text("Loading older messages…").style(theme::muted));
+        }
+        let mut last_day = None;
+        for message in self.messages.values() {
+            let day = format::day(message.sent_at);
+            if last_day != Some(day) {
+                last_day = Some(day);
+                history = history.push(
+                    container(
+                        container(text(format::day_label(message.sent_at, now)).size(12))
+                            .padding([2, 10])
+                            .style(theme::day_separator),
+                    )
+                    .center_x(Length::Fill),
+                );
+            }
+            history = history.push(bubble(message));
+        }
+        let history = scrollable(history)
+            .anchor_bottom()
+            .on_scroll(Message::Scrolled)
+            .height(Length::Fill)
+            .width(Length::Fill);
+
+        let composer = text_editor(&self.composer)
+            .id("composer")
+            .placeholder("Message (Enter sends, Shift+Enter for a new line)")
+            .on_action(Message::Edit)
+            .key_binding(composer_keys)
+            .height(Length::Shrink)
+            .padding(8);
+        let mut send = button(text("Send"));
+        if !self.sending {
+            send = send.on_press(Message::Send);
+        }
+        let mut view = column![
+            history,
+            row![composer, send]
+                .spacing(8)
+                .padding(8)
+                .align_y(Alignment::End)
+        ];
+        if let Some(error) = &self.error {
+            view = view.push(container(text(error).style(theme::danger)).padding([0, 8]));
+        }
+        view.into()
+    }
+}
+
+/// Enter sends; Shift+Enter (and everything else) keeps the editor's
+/// default behaviour, which inserts a new line.
+fn composer_keys(press: KeyPress) -> Option<Binding<Message>> {
+    let focused = matches!(press.status, EditorStatus::Focused { .. });
+    if focused && press.key == Key::Named(Named::Enter) && !press.modifiers.shift() {
+        return Some(Binding::Custom(Message::Send));
+    }
+    Binding::from_key_press(press)
+}
+
+/// A status mark and its word, as shown under my messages.
+pub fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Sending => "◷ sending",
+        Status::Sent => "✓ sent",
+        Status::Relayed => "↪ relayed",
+        Status::Delivered => "✓✓ delivered",
+        Status::Read => "✓✓ read",
+        Status::Failed => "⚠ failed",
+        Status::Received => "",
+    }
+}
+
+fn bubble(message: &MessageInfo) -> Element<'_, Message> {
+    let mut meta = row![
+        text(format::time(message.sent_at))
+            .size(11)
+            .style(theme::muted)
+    ]
+    .spacing(6)
+    .align_y(Alignment::Center);
+    if message.outgoing {
+        let color = match message.status {
+            Status::Read => theme::READ,
+            Status::Failed => theme::DANGER,
+            _ => theme::MUTED,
+        };
+        meta = meta.push(
+            text(status_label(message.status))
+                .size(11)
+                .style(theme::colored(color)),
+        );
+        if message.status == Status::Failed {
+            if let Some(detail) = &message.detail {
+                meta = meta.push(text(detail).size(11).style(theme::danger));
+            }
+            meta = meta.push(
+                button(text("Retry").size(11))
+                    .padding([2, 8])
+                    .on_press(Message::Retry(message.id.clone())),
+            );
+        }
+    }
+    let content = container(column![text(&message.text), meta].spacing(2))
+        .padding([6, 10])
+        .max_width(520)
+        .style(theme::bubble(message.outgoing));
+    let line = container(content).width(Length::Fill);
+    if message.outgoing {
+        line.align_right(Length::Fill).into()
+    } else {
+        line.into()
+    }
+}

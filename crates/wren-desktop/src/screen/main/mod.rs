@@ -1,0 +1,417 @@
+//! The main window: the sidebar of conversations, the open conversation,
+//! and the pairing panels (my code, add contact, contact requests).
+
+pub mod add_contact;
+pub mod conversation;
+pub mod my_code;
+pub mod requests;
+pub mod sidebar;
+
+use std::collections::HashMap;
+
+use iced::widget::{button, column, container, row, text, text_editor};
+use iced::{Element, Length, Subscription, Task};
+use wren_core::{ContactInfo, ConversationInfo, Identity, Node, NodeEvent};
+
+use crate::events::EventSource;
+use crate::theme;
+
+use add_contact::AddContact;
+use conversation::Conversation;
+use my_code::MyCode;
+use requests::Requests;
+
+/// What the right-hand side shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// The open conversation (or a hint to pick one).
+    Chat,
+    /// This node's pairing code.
+    MyCode,
+    /// Adding a contact.
+    AddContact,
+    /// Incoming contact requests.
+    Requests,
+}
+
+/// The main screen.
+#[derive(Debug)]
+pub struct Main {
+    node: Node,
+    identity: Identity,
+    events: EventSource,
+    conversations: Vec<ConversationInfo>,
+    contacts: HashMap<String, ContactInfo>,
+    open: Option<Conversation>,
+    drafts: HashMap<String, text_editor::Content>,
+    panel: Panel,
+    my_code: MyCode,
+    add_contact: AddContact,
+    requests: Requests,
+    error: Option<String>,
+}
+
+/// The main screen's messages.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// An event from the node.
+    Node(NodeEvent),
+    /// The conversation list was (re)loaded.
+    Conversations(Result<Vec<ConversationInfo>, String>),
+    /// The contact list was (re)loaded.
+    Contacts(Result<Vec<ContactInfo>, String>),
+    /// Open the conversation with this contact (peer id).
+    Select(String),
+    /// Show a panel.
+    Show(Panel),
+    /// Mark the open contact verified.
+    Verify,
+    /// The contact was marked verified (or not).
+    Verified(Result<ContactInfo, String>),
+    /// A conversation was marked read.
+    MarkedRead(Result<usize, String>),
+    /// The open conversation.
+    Conversation(conversation::Message),
+    /// The "My code" panel.
+    MyCode(my_code::Message),
+    /// The "Add contact" panel.
+    AddContact(add_contact::Message),
+    /// The contact requests panel.
+    Requests(requests::Message),
+}
+
+impl Main {
+    /// The main screen for an open node, and the tasks that load its data.
+    pub fn new(node: Node, identity: Identity, events: EventSource) -> (Self, Task<Message>) {
+        let (my_code, code_task) = MyCode::new(&node);
+        let (requests, requests_task) = Requests::new(&node);
+        let main = Self {
+            add_contact: AddContact::new(node.clone()),
+            node,
+            identity,
+            events,
+            conversations: Vec::new(),
+            contacts: HashMap::new(),
+            open: None,
+            drafts: HashMap::new(),
+            panel: Panel::Chat,
+            my_code,
+            requests,
+            error: None,
+        };
+        let task = Task::batch([
+            main.reload_conversations(),
+            main.reload_contacts(),
+            code_task.map(Message::MyCode),
+            requests_task.map(Message::Requests),
+        ]);
+        (main, task)
+    }
+
+    /// The node handle.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// This node's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The conversations, most recent first.
+    pub fn conversations(&self) -> &[ConversationInfo] {
+        &self.conversations
+    }
+
+    /// The contacts by peer id.
+    pub fn contacts(&self) -> &HashMap<String, ContactInfo> {
+        &self.contacts
+    }
+
+    /// The open conversation.
+    pub fn open_conversation(&self) -> Option<&Conversation> {
+        self.open.as_ref()
+    }
+
+    /// The panel shown.
+    pub fn panel(&self) -> Panel {
+        self.panel
+    }
+
+    /// The "My code" panel.
+    pub fn my_code(&self) -> &MyCode {
+        &self.my_code
+    }
+
+    /// The contact requests panel.
+    pub fn requests(&self) -> &Requests {
+        &self.requests
+    }
+
+    /// The node's events.
+    pub fn subscription(&self) -> Subscription<Message> {
+        self.events.subscription().map(Message::Node)
+    }
+
+    fn reload_conversations(&self) -> Task<Message> {
+        let node = self.node.clone();
+        Task::perform(
+            async move { node.conversations().await.map_err(|e| e.to_string()) },
+            Message::Conversations,
+        )
+    }
+
+    fn reload_contacts(&self) -> Task<Message> {
+        let node = self.node.clone();
+        Task::perform(
+            async move { node.contacts().await.map_err(|e| e.to_string()) },
+            Message::Contacts,
+        )
+    }
+
+    fn mark_read(&self, contact: &str) -> Task<Message> {
+        let node = self.node.clone();
+        let contact = contact.to_owned();
+        Task::perform(
+            async move { node.mark_read(&contact).await.map_err(|e| e.to_string()) },
+            Message::MarkedRead,
+        )
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Node(event) => self.on_event(event),
+            Message::Conversations(Ok(conversations)) => {
+                self.conversations = conversations;
+                if let Some(open) = &mut self.open
+                    && let Some(info) = self
+                        .conversations
+                        .iter()
+                        .find(|c| c.contact == open.contact())
+                {
+                    open.set_conversation(info.id);
+                }
+                Task::none()
+            }
+            Message::Contacts(Ok(contacts)) => {
+                self.contacts = contacts
+                    .into_iter()
+                    .map(|contact| (contact.peer_id.clone(), contact))
+                    .collect();
+                Task::none()
+            }
+            Message::Conversations(Err(error))
+            | Message::Contacts(Err(error))
+            | Message::Verified(Err(error))
+            | Message::MarkedRead(Err(error)) => {
+                self.error = Some(error);
+                Task::none()
+            }
+            Message::Select(contact) => self.select(contact),
+            Message::Show(panel) => {
+                self.panel = panel;
+                match panel {
+                    Panel::AddContact => self.add_contact.refresh().map(Message::AddContact),
+                    Panel::Requests => self.requests.refresh().map(Message::Requests),
+                    // Back to the open conversation: what arrived meanwhile is read now.
+                    Panel::Chat => match &self.open {
+                        Some(open) => self.mark_read(open.contact()),
+                        None => Task::none(),
+                    },
+                    Panel::MyCode => Task::none(),
+                }
+            }
+            Message::Verify => {
+                let Some(open) = &self.open else {
+                    return Task::none();
+                };
+                let node = self.node.clone();
+                let contact = open.contact().to_owned();
+                Task::perform(
+                    async move { node.verify(&contact).await.map_err(|e| e.to_string()) },
+                    Message::Verified,
+                )
+            }
+            Message::Verified(Ok(contact)) => {
+                self.contacts.insert(contact.peer_id.clone(), contact);
+                Task::none()
+            }
+            Message::MarkedRead(Ok(_)) => self.reload_conversations(),
+            Message::Conversation(message) => {
+                let Some(open) = &mut self.open else {
+                    return Task::none();
+                };
+                let (task, event) = open.update(message);
+                let task = task.map(Message::Conversation);
+                match event {
+                    Some(conversation::Event::Sent) => {
+                        Task::batch([task, self.reload_conversations()])
+                    }
+                    None => task,
+                }
+            }
+            Message::MyCode(message) => self.my_code.update(message).map(Message::MyCode),
+            Message::AddContact(message) => {
+                let (task, event) = self.add_contact.update(message);
+                let task = task.map(Message::AddContact);
+                match event {
+                    Some(add_contact::Event::Added(contact)) => {
+                        let peer_id = contact.peer_id.clone();
+                        self.contacts.insert(peer_id.clone(), contact);
+                        Task::batch([task, self.reload_conversations(), self.select(peer_id)])
+                    }
+                    None => task,
+                }
+            }
+            Message::Requests(message) => {
+                let (task, event) = self.requests.update(message);
+                let task = task.map(Message::Requests);
+                match event {
+                    Some(requests::Event::Accepted(contact)) => {
+                        self.contacts.insert(contact.peer_id.clone(), contact);
+                        Task::batch([task, self.reload_conversations()])
+                    }
+                    None => task,
+                }
+            }
+        }
+    }
+
+    /// Opens the conversation with `contact`, keeping the current draft.
+    fn select(&mut self, contact: String) -> Task<Message> {
+        self.panel = Panel::Chat;
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|open| open.contact() == contact)
+        {
+            return self.mark_read(&contact);
+        }
+        if let Some(previous) = self.open.take() {
+            let (peer, draft) = previous.into_draft();
+            self.drafts.insert(peer, draft);
+        }
+        let draft = self.drafts.remove(&contact).unwrap_or_default();
+        let id = self
+            .conversations
+            .iter()
+            .find(|c| c.contact == contact)
+            .map(|c| c.id);
+        let (conversation, task) = Conversation::new(self.node.clone(), contact.clone(), id, draft);
+        self.open = Some(conversation);
+        Task::batch([task.map(Message::Conversation), self.mark_read(&contact)])
+    }
+
+    fn on_event(&mut self, event: NodeEvent) -> Task<Message> {
+        let mut tasks = Vec::new();
+        if let Some(open) = &mut self.open {
+            tasks.push(open.on_event(&event).map(Message::Conversation));
+        }
+        match &event {
+            NodeEvent::MessageReceived { from, .. } => {
+                if self.panel == Panel::Chat
+                    && self
+                        .open
+                        .as_ref()
+                        .is_some_and(|open| open.contact() == from)
+                {
+                    tasks.push(self.mark_read(from));
+                }
+                tasks.push(self.reload_conversations());
+            }
+            NodeEvent::StatusChanged { .. } => {}
+            NodeEvent::ContactRequest { .. } => {
+                tasks.push(self.requests.refresh().map(Message::Requests));
+            }
+            NodeEvent::ContactAdded { .. }
+            | NodeEvent::ContactAccepted { .. }
+            | NodeEvent::ContactOnline { .. }
+            | NodeEvent::ContactOffline { .. }
+            | NodeEvent::ContactPath { .. } => {
+                tasks.push(self.reload_contacts());
+                tasks.push(self.reload_conversations());
+            }
+            NodeEvent::PeerDiscovered { .. } | NodeEvent::PeerExpired { .. } => {
+                tasks.push(self.add_contact.on_event(&event).map(Message::AddContact));
+            }
+            NodeEvent::Listening { .. } | NodeEvent::RelayReserved { .. } => {
+                tasks.push(self.my_code.refresh().map(Message::MyCode));
+            }
+            NodeEvent::Error { detail } => self.error = Some(detail.clone()),
+            _ => {}
+        }
+        Task::batch(tasks)
+    }
+
+    /// The main window.
+    pub fn view(&self) -> Element<'_, Message> {
+        let sidebar = sidebar::view(
+            &self.identity,
+            &self.conversations,
+            &self.contacts,
+            self.open.as_ref().map(Conversation::contact),
+            self.requests.len(),
+            self.panel,
+        );
+        let content: Element<'_, Message> = match self.panel {
+            Panel::MyCode => self.my_code.view(&self.identity).map(Message::MyCode),
+            Panel::AddContact => self.add_contact.view().map(Message::AddContact),
+            Panel::Requests => self.requests.view().map(Message::Requests),
+            Panel::Chat => match &self.open {
+                Some(open) => {
+                    let contact = self.contacts.get(open.contact());
+                    let title = self
+                        .conversations
+                        .iter()
+                        .find(|c| c.contact == open.contact())
+                        .map(|c| c.title.clone())
+                        .or_else(|| contact.map(|c| c.alias.clone().unwrap_or(c.name.clone())))
+                        .unwrap_or_else(|| open.contact().to_owned());
+                    column![
+                        self.header(title, contact),
+                        open.view().map(Message::Conversation)
+                    ]
+                    .into()
+                }
+                None => iced::widget::center(
+                    text("Pick a conversation, or add a contact to start one.").style(theme::muted),
+                )
+                .into(),
+            },
+        };
+        let mut right = column![container(content).width(Length::Fill).height(Length::Fill)];
+        if let Some(error) = &self.error {
+            right = right.push(container(text(error).style(theme::danger)).padding(6));
+        }
+        row![sidebar, right].into()
+    }
+
+    fn header<'a>(&self, title: String, contact: Option<&'a ContactInfo>) -> Element<'a, Message> {
+        let mut header = row![text(title).size(20)]
+            .spacing(12)
+            .align_y(iced::Alignment::Center);
+        if let Some(contact) = contact {
+            header = header.push(sidebar::presence(contact));
+            if contact.state == wren_core::ContactState::Pending {
+                header = header.push(text("waiting for them to accept").style(theme::muted));
+            }
+            header = header.push(iced::widget::space::horizontal());
+            if contact.verified {
+                header = header.push(text("✓ verified").style(theme::colored(theme::ONLINE)));
+            } else {
+                header = header.push(
+                    column![
+                        text(format!("Safety number: {}", contact.safety_number))
+                            .size(11)
+                            .style(theme::muted),
+                        button(text("Mark verified").size(12)).on_press(Message::Verify),
+                    ]
+                    .spacing(4)
+                    .align_x(iced::Alignment::End),
+                );
+            }
+        }
+        container(header).padding(12).width(Length::Fill).into()
+    }
+}

@@ -1,0 +1,161 @@
+//! The sidebar: who I am, the pairing buttons, and the conversations.
+
+use std::collections::{HashMap, HashSet};
+
+use iced::widget::{button, column, container, row, scrollable, text};
+use iced::{Alignment, Element, Length};
+use wren_core::{ContactInfo, ConversationInfo, Identity, Path};
+
+use super::{Message, Panel};
+use crate::format;
+use crate::theme;
+
+/// The sidebar's width.
+const WIDTH: f32 = 300.0;
+
+/// The sidebar. Contacts without a conversation yet are listed after the
+/// conversations.
+pub fn view<'a>(
+    identity: &'a Identity,
+    conversations: &'a [ConversationInfo],
+    contacts: &'a HashMap<String, ContactInfo>,
+    selected: Option<&str>,
+    pending_requests: usize,
+    panel: Panel,
+) -> Element<'a, Message> {
+    let now = format::now_ms();
+    let requests_label = if pending_requests == 0 {
+        "Requests".to_owned()
+    } else {
+        format!("Requests ({pending_requests})")
+    };
+    let actions = row![
+        tab("My code", Panel::MyCode, panel),
+        tab("Add contact", Panel::AddContact, panel),
+        tab(requests_label, Panel::Requests, panel),
+    ]
+    .spacing(4);
+
+    let mut list = column![].spacing(2);
+    let mut listed = HashSet::new();
+    for conversation in conversations {
+        listed.insert(conversation.contact.as_str());
+        list = list.push(entry(
+            &conversation.title,
+            &conversation.contact,
+            conversation.last_preview.as_deref().unwrap_or(""),
+            (conversation.last_activity > 0)
+                .then(|| format::short(conversation.last_activity, now)),
+            conversation.unread,
+            contacts.get(&conversation.contact),
+            selected == Some(conversation.contact.as_str()),
+        ));
+    }
+    let mut others: Vec<&ContactInfo> = contacts
+        .values()
+        .filter(|c| !listed.contains(c.peer_id.as_str()))
+        .collect();
+    others.sort_by(|a, b| a.name.cmp(&b.name));
+    for contact in others {
+        list = list.push(entry(
+            contact.alias.as_deref().unwrap_or(&contact.name),
+            &contact.peer_id,
+            "",
+            None,
+            0,
+            Some(contact),
+            selected == Some(contact.peer_id.as_str()),
+        ));
+    }
+
+    container(
+        column![
+            column![
+                text(&identity.name).size(18),
+                text("Wren").size(11).style(theme::muted)
+            ]
+            .spacing(2),
+            actions,
+            scrollable(list).height(Length::Fill),
+        ]
+        .spacing(12)
+        .padding(10),
+    )
+    .width(WIDTH)
+    .height(Length::Fill)
+    .style(theme::sidebar)
+    .into()
+}
+
+fn tab<'a>(label: impl Into<String>, target: Panel, shown: Panel) -> Element<'a, Message> {
+    let label: String = label.into();
+    let button = button(text(label).size(12)).padding([4, 8]);
+    if target == shown {
+        button
+            .on_press(Message::Show(Panel::Chat))
+            .style(button::secondary)
+    } else {
+        button.on_press(Message::Show(target))
+    }
+    .into()
+}
+
+/// The contact's presence: online (direct), relayed, or nothing.
+pub fn presence<'a>(contact: &ContactInfo) -> Element<'a, Message> {
+    match (contact.online, contact.path) {
+        (true, Some(Path::Relayed)) => text("● relayed")
+            .size(11)
+            .style(theme::colored(theme::RELAYED))
+            .into(),
+        (true, _) => text("● online")
+            .size(11)
+            .style(theme::colored(theme::ONLINE))
+            .into(),
+        (false, _) => text("").size(11).into(),
+    }
+}
+
+fn entry<'a>(
+    title: &'a str,
+    peer_id: &'a str,
+    preview: &'a str,
+    time: Option<String>,
+    unread: u64,
+    contact: Option<&'a ContactInfo>,
+    selected: bool,
+) -> Element<'a, Message> {
+    let avatar = container(text(format::initials(title)).size(14))
+        .center_x(40)
+        .center_y(40)
+        .style(theme::avatar);
+    let mut name = row![text(title).size(15)]
+        .spacing(6)
+        .align_y(Alignment::Center);
+    if let Some(contact) = contact {
+        name = name.push(presence(contact));
+    }
+    let preview: String = preview.chars().take(40).collect();
+    let middle = column![name, text(preview).size(12).style(theme::muted)]
+        .spacing(2)
+        .width(Length::Fill);
+    let mut right = column![text(time.unwrap_or_default()).size(11).style(theme::muted)]
+        .spacing(4)
+        .align_x(Alignment::End);
+    if unread > 0 {
+        right = right.push(
+            container(text(unread.to_string()).size(11))
+                .padding([1, 6])
+                .style(theme::badge),
+        );
+    }
+    button(
+        row![avatar, middle, right]
+            .spacing(10)
+            .align_y(Alignment::Center),
+    )
+    .width(Length::Fill)
+    .padding(6)
+    .style(theme::conversation_entry(selected))
+    .on_press(Message::Select(peer_id.to_owned()))
+    .into()
+}

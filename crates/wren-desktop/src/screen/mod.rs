@@ -1,0 +1,5 @@
+//! The app's screens.
+
+pub mod first_run;
+pub mod main;
+pub mod unlock;

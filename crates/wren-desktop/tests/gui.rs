@@ -1,0 +1,545 @@
+//! The GUI against real nodes on temporary homes, driven through iced's
+//! headless simulator: clicks and key presses become messages, `update`
+//! runs them, and the tasks it returns are awaited (their outputs go back
+//! into `update`). Node events come through the app's own subscription.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use iced::Task;
+use iced::keyboard::{Key, key::Named};
+use iced::mouse::{self, ScrollDelta};
+use iced::{Event, Point};
+use iced_test::futures::subscription::into_recipes;
+use iced_test::runtime::{Action, task};
+use iced_test::{selector, simulator};
+use wren_core::{Node, NodeEvent, Status, Unlock};
+use wren_desktop::app::State;
+use wren_desktop::screen::main::conversation::PAGE;
+use wren_desktop::screen::main::{self as main_screen, Panel};
+use wren_desktop::{App, Config, Message};
+
+/// A safety net only: every wait below ends on an event, not a clock.
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn guard<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(LIMIT, future)
+        .await
+        .expect("the GUI did not get there in time")
+}
+
+fn config(home: &Path) -> Config {
+    let mut config = Config::new(home);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.mdns = false;
+    config
+}
+
+/// An app under test with the node events it subscribed to.
+struct Gui {
+    app: App,
+    events: Option<BoxStream<'static, Message>>,
+}
+
+impl Gui {
+    async fn start(home: &Path) -> Gui {
+        let (app, boot) = App::new(config(home));
+        let mut gui = Gui { app, events: None };
+        gui.settle(boot).await;
+        gui
+    }
+
+    /// Runs `task` and everything its messages lead to.
+    async fn settle(&mut self, task: Task<Message>) {
+        let mut queue = vec![task];
+        while let Some(task) = queue.pop() {
+            let Some(mut stream) = task::into_stream(task) else {
+                continue;
+            };
+            while let Some(action) = guard(stream.next()).await {
+                if let Action::Output(message) = action {
+                    queue.push(self.app.update(message));
+                }
+            }
+        }
+        self.subscribe();
+    }
+
+    /// Feeds `message` to the app and settles what follows.
+    async fn send(&mut self, message: Message) {
+        let task = self.app.update(message);
+        self.settle(task).await;
+    }
+
+    /// Takes the node's event stream from the app's subscription once the
+    /// main screen is up.
+    fn subscribe(&mut self) {
+        if self.events.is_some() || self.app.main().is_none() {
+            return;
+        }
+        let recipes = into_recipes(self.app.subscription());
+        let streams: Vec<_> = recipes
+            .into_iter()
+            .map(|recipe| recipe.stream(futures::stream::pending().boxed()))
+            .collect();
+        self.events = Some(futures::stream::select_all(streams).boxed());
+    }
+
+    /// Processes node events until `done` holds.
+    async fn until(&mut self, mut done: impl FnMut(&App) -> bool) {
+        guard(async {
+            while !done(&self.app) {
+                let message = self
+                    .events
+                    .as_mut()
+                    .expect("subscribed")
+                    .next()
+                    .await
+                    .expect("the node's events ended");
+                self.send(message).await;
+            }
+        })
+        .await;
+    }
+
+    /// Processes node events until one matches `pick`.
+    async fn until_event(&mut self, mut pick: impl FnMut(&NodeEvent) -> bool) {
+        guard(async {
+            loop {
+                let message = self
+                    .events
+                    .as_mut()
+                    .expect("subscribed")
+                    .next()
+                    .await
+                    .expect("the node's events ended");
+                let hit =
+                    matches!(&message, Message::Main(main_screen::Message::Node(event)) if pick(event));
+                self.send(message).await;
+                if hit {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Interacts with the current view and runs the resulting messages.
+    async fn interact(&mut self, act: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
+        let messages: Vec<Message> = {
+            let mut ui = simulator(self.app.view());
+            act(&mut ui);
+            ui.into_messages().collect()
+        };
+        for message in messages {
+            self.send(message).await;
+        }
+    }
+
+    /// Whether the current view shows `text`.
+    fn shows(&self, text: &str) -> bool {
+        simulator(self.app.view()).find(text).is_ok()
+    }
+
+    fn main(&self) -> &main_screen::Main {
+        self.app.main().expect("the main screen")
+    }
+
+    async fn stop(self) {
+        if let Some(main) = self.app.main() {
+            main.node().shutdown().await.unwrap();
+        }
+    }
+}
+
+/// A home with an identity, opened in the GUI and listening.
+async fn started(home: &Path, name: &str) -> Gui {
+    Node::init(home, name, Unlock::KeyFile).await.unwrap();
+    let mut gui = Gui::start(home).await;
+    assert!(
+        gui.app.main().is_some(),
+        "opens straight into the main window"
+    );
+    // The pairing code carries the listen addresses: wait for them.
+    gui.until_event(|event| matches!(event, NodeEvent::Listening { .. }))
+        .await;
+    gui
+}
+
+/// Ada adds Bob from his code; Bob accepts in his requests panel.
+async fn pair(ada: &mut Gui, bob: &mut Gui) {
+    let code = bob.main().my_code().code().expect("Bob's code").to_owned();
+    ada.interact(|ui| {
+        ui.click("Add contact").unwrap();
+    })
+    .await;
+    assert_eq!(ada.main().panel(), Panel::AddContact);
+    ada.interact(|ui| {
+        ui.click(selector::id("contact-code")).unwrap();
+        ui.typewrite(&code);
+        ui.click("Add").unwrap();
+    })
+    .await;
+    let bob_id = bob.main().identity().peer_id.clone();
+    assert!(
+        ada.main().contacts().contains_key(&bob_id),
+        "Bob is a contact"
+    );
+    assert_eq!(ada.main().panel(), Panel::Chat);
+    assert!(ada.shows("Bob"), "the sidebar lists Bob");
+
+    // Bob: the request appears in its own list, with accept and decline.
+    bob.until(|app| app.main().is_some_and(|m| !m.requests().is_empty()))
+        .await;
+    assert!(bob.shows("Requests (1)"));
+    bob.interact(|ui| {
+        ui.click("Requests (1)").unwrap();
+    })
+    .await;
+    assert!(bob.shows("Ada"));
+    assert!(bob.shows("Decline"));
+    bob.interact(|ui| {
+        ui.click("Accept").unwrap();
+    })
+    .await;
+    let ada_id = ada.main().identity().peer_id.clone();
+    assert!(
+        bob.main().contacts().contains_key(&ada_id),
+        "Ada is a contact"
+    );
+    assert!(bob.main().requests().is_empty());
+
+    // Ada learns that Bob accepted.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.contacts().get(&bob_id))
+            .is_some_and(|c| c.state == wren_core::ContactState::Added)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_creates_the_identity() {
+    let home = tempfile::tempdir().unwrap();
+    let mut gui = Gui::start(home.path()).await;
+    assert!(matches!(gui.app.state(), State::FirstRun(_)));
+    assert!(gui.shows("Welcome to Wren"));
+
+    gui.interact(|ui| {
+        ui.click(selector::id("name")).unwrap();
+        ui.typewrite("Ada Lovelace");
+        ui.click("Create my identity").unwrap();
+    })
+    .await;
+
+    let main = gui.main();
+    assert_eq!(main.identity().name, "Ada Lovelace");
+    assert!(
+        main.my_code()
+            .code()
+            .is_some_and(|c| c.starts_with("wren:"))
+    );
+    assert!(gui.shows("Ada Lovelace"));
+    gui.interact(|ui| {
+        ui.click("My code").unwrap();
+    })
+    .await;
+    let fingerprint = gui.main().identity().fingerprint.clone();
+    assert!(gui.shows(&fingerprint), "My code shows the fingerprint");
+    assert!(gui.shows("Copy code"));
+    gui.stop().await;
+
+    // A later run opens straight into the main window.
+    let gui = Gui::start(home.path()).await;
+    assert_eq!(gui.main().identity().name, "Ada Lovelace");
+    gui.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_contact_from_its_code_and_accepting_the_request() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+    assert!(ada.shows("Bob"));
+    assert!(bob.shows("Ada"));
+
+    // The conversation header offers the safety number; Ada marks Bob verified.
+    let bob_id = bob.main().identity().peer_id.clone();
+    let safety = ada.main().contacts()[&bob_id].safety_number.clone();
+    assert!(ada.shows(&format!("Safety number: {safety}")));
+    ada.interact(|ui| {
+        ui.click("Mark verified").unwrap();
+    })
+    .await;
+    assert!(ada.main().contacts()[&bob_id].verified);
+    assert!(ada.shows("✓ verified"));
+    ada.stop().await;
+    bob.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_a_message_shows_it_with_its_status() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+
+    // Enter sends the composer's text.
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("hello Bob");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    let mine = |gui: &Gui| {
+        gui.main()
+            .open_conversation()
+            .and_then(|c| c.messages().find(|m| m.text == "hello Bob").cloned())
+    };
+    let sent = mine(&ada).expect("the message is in the conversation");
+    assert!(sent.outgoing);
+    assert_eq!(ada.main().open_conversation().unwrap().draft().trim(), "");
+    assert!(ada.shows("hello Bob"));
+
+    // Its status mark follows the node's events up to delivered.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .and_then(|c| c.messages().find(|m| m.text == "hello Bob"))
+            .is_some_and(|m| matches!(m.status, Status::Delivered | Status::Read))
+    })
+    .await;
+    assert!(ada.shows("✓✓ delivered") || ada.shows("✓✓ read"));
+
+    // Bob's sidebar shows the preview and an unread badge.
+    bob.until(|app| {
+        app.main().is_some_and(|m| {
+            m.conversations()
+                .iter()
+                .any(|c| c.last_preview.as_deref() == Some("hello Bob") && c.unread == 1)
+        })
+    })
+    .await;
+    assert!(bob.shows("hello Bob"));
+    assert!(bob.shows("1"));
+
+    // Opening the conversation marks it read, and Ada sees "read".
+    let ada_id = ada.main().identity().peer_id.clone();
+    bob.send(Message::Main(main_screen::Message::Select(ada_id)))
+        .await;
+    assert!(bob.main().conversations().iter().all(|c| c.unread == 0));
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .and_then(|c| c.messages().find(|m| m.text == "hello Bob"))
+            .is_some_and(|m| m.status == Status::Read)
+    })
+    .await;
+    assert!(ada.shows("✓✓ read"));
+    ada.stop().await;
+    bob.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passphrase_protects_the_profile_and_a_wrong_one_changes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let mut gui = Gui::start(home.path()).await;
+    gui.interact(|ui| {
+        ui.click(selector::id("name")).unwrap();
+        ui.typewrite("Ada");
+        ui.click(selector::id("passphrase")).unwrap();
+        ui.typewrite("correct horse");
+        ui.click("Create my identity").unwrap();
+    })
+    .await;
+    let peer_id = gui.main().identity().peer_id.clone();
+    gui.stop().await;
+
+    let mut gui = Gui::start(home.path()).await;
+    assert!(matches!(gui.app.state(), State::Unlock(_)));
+    assert!(gui.shows("This profile is locked"));
+    gui.interact(|ui| {
+        ui.click(selector::id("unlock")).unwrap();
+        ui.typewrite("wrong horse");
+        ui.click("Unlock").unwrap();
+    })
+    .await;
+    assert!(matches!(gui.app.state(), State::Unlock(_)));
+    assert!(gui.shows("Wrong passphrase: nothing was changed."));
+    gui.interact(|ui| {
+        ui.click(selector::id("unlock")).unwrap();
+        ui.typewrite("correct horse");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    assert_eq!(gui.main().identity().peer_id, peer_id);
+    gui.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_composer_keeps_a_draft_per_conversation_and_shift_enter_breaks_lines() {
+    let homes: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut ada = started(homes[0].path(), "Ada").await;
+    let mut bob = started(homes[1].path(), "Bob").await;
+    let mut carol = started(homes[2].path(), "Carol").await;
+    pair(&mut ada, &mut bob).await;
+    pair(&mut ada, &mut carol).await;
+    let bob_id = bob.main().identity().peer_id.clone();
+    let carol_id = carol.main().identity().peer_id.clone();
+    assert_eq!(ada.main().open_conversation().unwrap().contact(), carol_id);
+
+    // Shift+Enter inserts a new line; the text stays in the composer.
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("first");
+        ui.simulate([
+            Event::Keyboard(iced::keyboard::Event::ModifiersChanged(
+                iced::keyboard::Modifiers::SHIFT,
+            )),
+            shift_enter(),
+        ]);
+        ui.typewrite("second");
+    })
+    .await;
+    let draft = ada.main().open_conversation().unwrap().draft();
+    assert_eq!(draft.trim_end(), "first\nsecond");
+
+    // Switching conversations keeps each one's draft.
+    ada.interact(|ui| {
+        ui.click("Bob").unwrap();
+    })
+    .await;
+    assert_eq!(ada.main().open_conversation().unwrap().contact(), bob_id);
+    assert_eq!(ada.main().open_conversation().unwrap().draft().trim(), "");
+    ada.interact(|ui| {
+        ui.click("Carol").unwrap();
+    })
+    .await;
+    assert_eq!(
+        ada.main().open_conversation().unwrap().draft().trim_end(),
+        "first\nsecond"
+    );
+    for gui in [ada, bob, carol] {
+        gui.stop().await;
+    }
+}
+
+fn shift_enter() -> Event {
+    let key = Key::Named(Named::Enter);
+    Event::Keyboard(iced::keyboard::Event::KeyPressed {
+        key: key.clone(),
+        modified_key: key,
+        physical_key: iced::keyboard::key::Physical::Code(iced::keyboard::key::Code::Enter),
+        location: iced::keyboard::Location::Standard,
+        modifiers: iced::keyboard::Modifiers::SHIFT,
+        repeat: false,
+        text: Some("\n".into()),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_history_loads_when_scrolled_to_the_top() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+    let ada_id = ada.main().identity().peer_id.clone();
+    let total = PAGE + 10;
+    for i in 0..total {
+        bob.main()
+            .node()
+            .send_text(&ada_id, &format!("message {i}"))
+            .await
+            .unwrap();
+    }
+    // Ada has the conversation open: every message arrives live.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .is_some_and(|c| c.messages().count() == total)
+    })
+    .await;
+
+    // Reopened, it shows the newest page; scrolling to the top loads the rest.
+    let bob_id = bob.main().identity().peer_id.clone();
+    ada.stop().await;
+    let mut ada = Gui::start(ada_home.path()).await;
+    ada.send(Message::Main(main_screen::Message::Select(bob_id)))
+        .await;
+    let count = |gui: &Gui| gui.main().open_conversation().unwrap().messages().count();
+    assert_eq!(count(&ada), PAGE);
+    assert!(ada.shows(&format!("message {}", total - 1)));
+    assert!(!ada.shows("message 0"));
+    ada.interact(|ui| {
+        ui.point_at(Point::new(650.0, 300.0));
+        ui.simulate([Event::Mouse(mouse::Event::WheelScrolled {
+            delta: ScrollDelta::Lines { x: 0.0, y: 1000.0 },
+        })]);
+    })
+    .await;
+    assert_eq!(count(&ada), total);
+    assert!(ada.shows("message 0"));
+    ada.stop().await;
+    bob.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_message_shows_why_and_offers_retry() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("are you there?");
+        ui.click("Send").unwrap();
+    })
+    .await;
+    let sent = ada
+        .main()
+        .open_conversation()
+        .unwrap()
+        .messages()
+        .find(|m| m.text == "are you there?")
+        .cloned()
+        .unwrap();
+    // The node delivers the message; a failure is injected as the event
+    // the node would send, after the real statuses have arrived.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .and_then(|c| c.messages().find(|m| m.id == sent.id))
+            .is_some_and(|m| m.status == Status::Delivered)
+    })
+    .await;
+    ada.send(Message::Main(main_screen::Message::Node(
+        NodeEvent::StatusChanged {
+            id: sent.id.clone(),
+            conversation: sent.conversation,
+            status: Status::Failed,
+            detail: Some("the recipient could not store the message".into()),
+        },
+    )))
+    .await;
+    assert!(ada.shows("⚠ failed"));
+    assert!(ada.shows("the recipient could not store the message"));
+    // Retry goes to the node, which answers (here: the message is not
+    // failed in the store, so it refuses) and the answer is shown.
+    ada.interact(|ui| {
+        ui.click("Retry").unwrap();
+    })
+    .await;
+    assert!(ada.shows(&format!("unknown message {:?}", sent.id)));
+    ada.stop().await;
+    bob.stop().await;
+}
