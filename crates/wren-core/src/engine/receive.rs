@@ -413,7 +413,8 @@ fn from_contact(
         Payload::ReadReceipt(Receipt { ids }) => {
             confirm(meta, out);
             for id in &ids {
-                if let Some(mark) = mark_read(tx, &sender, *id.as_bytes())? {
+                if let Some(mark) = mark_receipt(tx, &sender, *id.as_bytes(), MessageStatus::Read)?
+                {
                     out.read.push(mark);
                 }
             }
@@ -424,7 +425,9 @@ fn from_contact(
             // request), and for messages it fetched from a relay mailbox.
             confirm(meta, out);
             for id in &ids {
-                if let Some(mark) = mark_delivered(tx, &sender, *id.as_bytes())? {
+                if let Some(mark) =
+                    mark_receipt(tx, &sender, *id.as_bytes(), MessageStatus::Delivered)?
+                {
                     out.delivered.push(mark);
                 }
             }
@@ -475,50 +478,17 @@ fn from_contact(
     })
 }
 
-/// Applies one id of a delivery receipt from `contact`: only to our
-/// outgoing messages in the direct conversation with that contact that are
-/// not delivered yet (relayed ones, or ones whose acknowledgement was
-/// lost). Ids that name nothing suitable (a contact request's id) are
-/// skipped.
-fn mark_delivered(
+/// Applies one id of a delivery receipt (`to` = delivered) or a read
+/// receipt (`to` = read) from `contact`, in the transaction that decrypted
+/// it: only to our outgoing messages in the direct conversation with that
+/// contact whose status moves forward by it (`sending`, `sent` or `relayed`
+/// to either; `delivered` to read). An id that names nothing suitable (a
+/// contact request's id, an unreadable record) is skipped.
+fn mark_receipt(
     tx: &mut WriteTx<'_>,
     contact: &[u8; 32],
     id: [u8; 16],
-) -> Result<Option<ReadMark>, StoreError> {
-    let Ok(Some(message)) = tx.message_by_id(&id) else {
-        return Ok(None);
-    };
-    if message.direction != Direction::Outgoing
-        || !matches!(
-            message.status,
-            MessageStatus::Sending | MessageStatus::Sent | MessageStatus::Relayed
-        )
-    {
-        return Ok(None);
-    }
-    let Ok(Some(conversation)) = tx.conversation(message.conversation) else {
-        return Ok(None);
-    };
-    if !matches!(&conversation.kind, ConversationKind::Direct { contact: c } if c == contact) {
-        return Ok(None);
-    }
-    tx.set_status(&id, MessageStatus::Delivered)?;
-    Ok(Some(ReadMark {
-        id,
-        conversation: message.conversation,
-        visible: matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_))),
-        unacked: true,
-    }))
-}
-
-/// Applies one id of a read receipt from `contact`, in the transaction
-/// that decrypted it: only to our outgoing messages in the direct
-/// conversation with that contact that are not read yet. An id that names
-/// nothing suitable (or an unreadable record) is skipped.
-fn mark_read(
-    tx: &mut WriteTx<'_>,
-    contact: &[u8; 32],
-    id: [u8; 16],
+    to: MessageStatus,
 ) -> Result<Option<ReadMark>, StoreError> {
     let Ok(Some(message)) = tx.message_by_id(&id) else {
         return Ok(None);
@@ -530,7 +500,9 @@ fn mark_read(
         message.status,
         MessageStatus::Sending | MessageStatus::Sent | MessageStatus::Relayed
     );
-    if !unacked && message.status != MessageStatus::Delivered {
+    let forward =
+        unacked || (to == MessageStatus::Read && message.status == MessageStatus::Delivered);
+    if !forward {
         return Ok(None);
     }
     let Ok(Some(conversation)) = tx.conversation(message.conversation) else {
@@ -539,7 +511,7 @@ fn mark_read(
     if !matches!(&conversation.kind, ConversationKind::Direct { contact: c } if c == contact) {
         return Ok(None);
     }
-    tx.set_status(&id, MessageStatus::Read)?;
+    tx.set_status(&id, to)?;
     Ok(Some(ReadMark {
         id,
         conversation: message.conversation,
