@@ -41,8 +41,11 @@ pub use error::NodeError;
 pub use event::NodeEvent;
 pub use node::Node;
 pub use types::{
-    ContactInfo, ContactState, ConversationInfo, Identity, MessageInfo, NearbyPeer, Path,
-    RelayInfo, RelayState, RequestInfo, SentMessage, Status,
+    ContactInfo, ContactPreview, ContactState, ConversationInfo, Identity, Known, MessageInfo,
+    NearbyPeer, Path, RelayInfo, RelayState, RequestInfo, SentMessage, Status,
 };
 pub use wren_net::Multiaddr;
+/// Why the store could not be opened, among others: front ends match
+/// [`StoreError::WrongPassphrase`] inside [`NodeError::Store`].
+pub use wren_store::StoreError;
 pub use wren_store::Unlock;

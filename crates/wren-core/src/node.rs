@@ -13,8 +13,8 @@ use crate::engine::{self, Command};
 use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::types::{
-    ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo, RequestInfo,
-    SentMessage,
+    ContactInfo, ContactPreview, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo,
+    RequestInfo, SentMessage,
 };
 
 /// A handle to a running node.
@@ -223,6 +223,19 @@ impl Node {
         let contact = contact.to_owned();
         self.call(|reply| Command::SafetyNumber { contact, reply })
             .await
+    }
+
+    /// Who `code_or_peer_id` names, before adding it: display name (from
+    /// a code), fingerprint, safety number, and whether it is already a
+    /// contact or a pending request. Local only: nothing is sent, so a
+    /// front end can show it while the user decides. Fails with
+    /// [`NodeError::BadCode`] or [`NodeError::UnknownPeer`].
+    pub async fn preview_contact(
+        &self,
+        code_or_peer_id: &str,
+    ) -> Result<ContactPreview, NodeError> {
+        let target = code_or_peer_id.to_owned();
+        self.call(|reply| Command::Preview { target, reply }).await
     }
 
     /// Marks `contact` as verified (the user compared the safety number).

@@ -70,6 +70,42 @@ pub struct RequestInfo {
     pub received_at: u64,
 }
 
+/// Who a pairing code or peer id names, shown before the user adds it: the
+/// user compares the fingerprint or safety number with the other person
+/// before trusting the contact. Computed locally; nothing is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactPreview {
+    /// The peer id (the identity key).
+    pub peer_id: String,
+    /// The display name the code carries; `None` for a bare peer id (the
+    /// name arrives with its prekey bundle once added).
+    pub name: Option<String>,
+    /// The identity's fingerprint (30 digits in six groups).
+    pub fingerprint: String,
+    /// The safety number of our two identities (60 digits in 12 groups).
+    pub safety_number: String,
+    /// What the user already has with this identity.
+    pub known: Known,
+    /// Whether mDNS sees it on the local network now.
+    pub nearby: bool,
+    /// How many relays the code names as ways to reach it.
+    pub relays: usize,
+}
+
+/// What the user already has with an identity being previewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Known {
+    /// Nothing: adding sends a contact request.
+    New,
+    /// It is already a contact: adding changes nothing.
+    Contact,
+    /// It asked to be our contact: adding accepts its request.
+    Request,
+    /// It is our own identity: it cannot be added.
+    Myself,
+}
+
 /// A Wren node found on the local network by mDNS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NearbyPeer {

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{TestNode, start};
-use wren_core::{ContactState, NodeError, NodeEvent};
+use wren_core::{ContactState, Known, NodeError, NodeEvent};
 
 async fn received(node: &mut TestNode, from: &str) -> String {
     let from = from.to_owned();
@@ -433,6 +433,59 @@ async fn add_by_peer_id_fetches_and_checks_the_bundle() {
         .await;
     assert_eq!(text, "hello Cy");
     for n in [&a, &b, &c] {
+        n.node.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_shows_who_a_code_names_before_adding() {
+    let mut a = start("Ada").await;
+    let mut b = start("Bob").await;
+    let code = b.node.pairing_code().await.unwrap();
+
+    // Before adding: name, fingerprint and the safety number both sides
+    // will show, and nothing sent.
+    let preview = a.node.preview_contact(&code).await.unwrap();
+    assert_eq!(preview.peer_id, b.peer_id);
+    assert_eq!(preview.name.as_deref(), Some("Bob"));
+    assert_eq!(preview.known, Known::New);
+    assert_eq!(preview.fingerprint, b.node.identity().await.fingerprint);
+    assert!(a.node.contacts().await.unwrap().is_empty());
+    let by_peer = a.node.preview_contact(&b.peer_id).await.unwrap();
+    assert_eq!(by_peer.name, None);
+    assert_eq!(by_peer.safety_number, preview.safety_number);
+
+    // The request reaches Bob: for him Ada is a request, and for Ada, Bob is
+    // a contact; the safety number previewed is the one both sides show.
+    a.node.add_contact(&code, None).await.unwrap();
+    let ap = a.peer_id.clone();
+    b.next(|e| match e {
+        NodeEvent::ContactRequest { from, .. } if *from == ap => Some(()),
+        _ => None,
+    })
+    .await;
+    let code_a = a.node.pairing_code().await.unwrap();
+    assert_eq!(
+        b.node.preview_contact(&code_a).await.unwrap().known,
+        Known::Request
+    );
+    assert_eq!(
+        a.node.preview_contact(&code).await.unwrap().known,
+        Known::Contact
+    );
+    assert_eq!(
+        a.node.preview_contact(&code_a).await.unwrap().known,
+        Known::Myself
+    );
+    let accepted = b.node.accept(&a.peer_id).await.unwrap();
+    assert_eq!(accepted.safety_number, preview.safety_number);
+
+    // Malformed input is a typed error.
+    assert!(matches!(
+        a.node.preview_contact("wren:1/AAAA").await,
+        Err(NodeError::BadCode(_))
+    ));
+    for n in [&a, &b] {
         n.node.shutdown().await.unwrap();
     }
 }

@@ -5,7 +5,7 @@
 //! [`Unlock`]; an open node goes to [`Main`].
 
 use iced::{Element, Subscription, Task, Theme};
-use wren_core::{Identity, Node, NodeError, Unlock as StoreUnlock};
+use wren_core::{Identity, Node, NodeError, StoreError, Unlock as StoreUnlock};
 
 use crate::config::Config;
 use crate::events::EventSource;
@@ -221,22 +221,13 @@ fn open(config: &Config, unlock: StoreUnlock) -> Task<Message> {
 }
 
 /// Sorts an open error into what the app reacts to.
-///
-/// wren-core does not re-export the store's error type, so the passphrase
-/// cases are recognised by their text.
 fn classify(error: NodeError) -> OpenError {
     match error {
         NodeError::NotInitialised => OpenError::NotInitialised,
-        NodeError::Store(store) => {
-            let text = store.to_string();
-            if text.contains("protected by a passphrase") {
-                OpenError::NeedsPassphrase
-            } else if text.contains("wrong passphrase") {
-                OpenError::WrongPassphrase
-            } else {
-                OpenError::Failed(text)
-            }
-        }
+        NodeError::Store(StoreError::WrongPassphrase) => OpenError::WrongPassphrase,
+        NodeError::Store(StoreError::UnlockMismatch {
+            expected: "passphrase",
+        }) => OpenError::NeedsPassphrase,
         other => OpenError::Failed(other.to_string()),
     }
 }

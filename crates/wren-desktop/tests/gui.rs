@@ -186,10 +186,21 @@ async fn pair(ada: &mut Gui, bob: &mut Gui) {
     ada.interact(|ui| {
         ui.click(selector::id("contact-code")).unwrap();
         ui.typewrite(&code);
+    })
+    .await;
+    // Before adding: who this is, and the safety number both will compare.
+    let bob_id = bob.main().identity().peer_id.clone();
+    let safety = ada.main().node().preview_contact(&code).await.unwrap();
+    assert!(ada.shows("Adding sends them a contact request."));
+    assert!(ada.shows(&format!("Safety number: {}", safety.safety_number)));
+    assert!(ada.shows(&format!(
+        "Fingerprint: {}",
+        bob.main().identity().fingerprint
+    )));
+    ada.interact(|ui| {
         ui.click("Add").unwrap();
     })
     .await;
-    let bob_id = bob.main().identity().peer_id.clone();
     assert!(
         ada.main().contacts().contains_key(&bob_id),
         "Bob is a contact"

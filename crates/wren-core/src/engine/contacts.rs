@@ -16,7 +16,7 @@ use super::{ContactEntry, Engine, Internal, Reply, alias_of, now_ms};
 use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::limits::{MAX_ALIAS_BYTES, MAX_CONTACTS};
-use crate::types::{ContactInfo, ContactState, NearbyPeer, RequestInfo};
+use crate::types::{ContactInfo, ContactPreview, ContactState, Known, NearbyPeer, RequestInfo};
 
 /// Parses a stored contact request payload and its pairing code, checking
 /// that the code names `sender`.
@@ -121,6 +121,49 @@ impl Engine {
             }),
             safety_number: SafetyNumber::new(self.me.public(), &entry.key).to_string(),
         }
+    }
+
+    /// Who a code or peer id names, and what we already have with it.
+    pub(crate) fn preview(&self, target: &str) -> Result<ContactPreview, NodeError> {
+        let target = target.trim();
+        let (key, name, relays) = match target.parse::<PeerId>() {
+            Ok(peer) => {
+                let key = IdentityKey::from_peer_id(&peer).map_err(|_| NodeError::UnknownPeer)?;
+                (key, None, 0)
+            }
+            Err(_) => {
+                let code = PairingCode::parse(target).map_err(NodeError::BadCode)?;
+                let relays = code
+                    .hints()
+                    .iter()
+                    .filter(|h| matches!(h, NetworkHint::Relay(_)))
+                    .count();
+                (
+                    *code.identity(),
+                    Some(code.display_name().to_owned()),
+                    relays,
+                )
+            }
+        };
+        let known = if key == *self.me.public() {
+            Known::Myself
+        } else if self.contacts.contains_key(&key.to_bytes()) {
+            Known::Contact
+        } else if self.requests.iter().any(|r| r.key == key) {
+            Known::Request
+        } else {
+            Known::New
+        };
+        let peer = key.peer_id();
+        Ok(ContactPreview {
+            peer_id: peer.to_string(),
+            name,
+            fingerprint: key.fingerprint().to_string(),
+            safety_number: SafetyNumber::new(self.me.public(), &key).to_string(),
+            known,
+            nearby: self.nearby.contains_key(&peer),
+            relays,
+        })
     }
 
     /// Every contact, by alias or name.

@@ -42,8 +42,8 @@ use crate::limits::{
     ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_POOL,
 };
 use crate::types::{
-    ContactInfo, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo, RequestInfo,
-    SentMessage,
+    ContactInfo, ContactPreview, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo,
+    RequestInfo, SentMessage,
 };
 
 /// The reply channel of a command.
@@ -83,6 +83,10 @@ pub(crate) enum Command {
     SafetyNumber {
         contact: String,
         reply: Reply<String>,
+    },
+    Preview {
+        target: String,
+        reply: Reply<ContactPreview>,
     },
     Verify {
         contact: String,
@@ -780,6 +784,9 @@ impl Engine {
                     wren_crypto::SafetyNumber::new(self.me.public(), &entry.key).to_string()
                 });
                 let _ = reply.send(result);
+            }
+            Command::Preview { target, reply } => {
+                let _ = reply.send(self.preview(&target));
             }
             Command::Verify { contact, reply } => {
                 let _ = reply.send(self.verify(&contact).await);

@@ -3,7 +3,7 @@
 
 use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Element, Length, Task};
-use wren_core::{ContactInfo, NearbyPeer, Node, NodeEvent};
+use wren_core::{ContactInfo, ContactPreview, Known, NearbyPeer, Node, NodeEvent};
 
 use crate::qr;
 use crate::theme;
@@ -18,6 +18,8 @@ pub struct AddContact {
     busy: bool,
     added: Option<ContactInfo>,
     error: Option<String>,
+    /// Who the code or peer id in the field names, once it parses.
+    preview: Option<ContactPreview>,
 }
 
 /// The panel's input.
@@ -41,6 +43,9 @@ pub enum Message {
     PasteImage,
     /// A QR image was read: its code, or why not (`None`: cancelled).
     FromImage(Result<Option<String>, String>),
+    /// The preview of what was in the field (the field's text, and who it
+    /// names or why it does not parse).
+    Previewed(String, Result<ContactPreview, String>),
 }
 
 /// What the parent should do.
@@ -61,7 +66,29 @@ impl AddContact {
             busy: false,
             added: None,
             error: None,
+            preview: None,
         }
+    }
+
+    /// Sets the field and asks who it names.
+    fn set_target(&mut self, target: String) -> Task<Message> {
+        self.target = target;
+        self.preview = None;
+        let target = self.target.trim().to_owned();
+        if target.is_empty() {
+            return Task::none();
+        }
+        let node = self.node.clone();
+        Task::perform(
+            async move {
+                let preview = node
+                    .preview_contact(&target)
+                    .await
+                    .map_err(|e| e.to_string());
+                (target, preview)
+            },
+            |(target, preview)| Message::Previewed(target, preview),
+        )
     }
 
     /// Lists the nearby peers again.
@@ -84,12 +111,23 @@ impl AddContact {
     /// Handles a message.
     pub fn update(&mut self, message: Message) -> (Task<Message>, Option<Event>) {
         match message {
-            Message::TargetChanged(target) => self.target = target,
+            Message::TargetChanged(target) | Message::Pick(target) => {
+                return (self.set_target(target), None);
+            }
             Message::AliasChanged(alias) => self.alias = alias,
-            Message::Pick(peer_id) => self.target = peer_id,
+            Message::Previewed(target, preview) => {
+                // Only the answer for what the field holds now counts.
+                if target == self.target.trim() {
+                    self.preview = preview.ok();
+                }
+            }
             Message::Add => {
                 let target = self.target.trim().to_owned();
-                if target.is_empty() || self.busy {
+                let myself = self
+                    .preview
+                    .as_ref()
+                    .is_some_and(|p| p.known == Known::Myself);
+                if target.is_empty() || self.busy || myself {
                     return (Task::none(), None);
                 }
                 self.busy = true;
@@ -112,6 +150,7 @@ impl AddContact {
                 self.busy = false;
                 self.target.clear();
                 self.alias.clear();
+                self.preview = None;
                 self.added = Some(contact.clone());
                 return (Task::none(), Some(Event::Added(contact)));
             }
@@ -124,8 +163,8 @@ impl AddContact {
                 return (Task::perform(paste_image(), Message::FromImage), None);
             }
             Message::FromImage(Ok(Some(code))) => {
-                self.target = code;
                 self.error = None;
+                return (self.set_target(code), None);
             }
             Message::FromImage(Ok(None)) => {}
             Message::FromImage(Err(error)) => self.error = Some(error),
@@ -137,8 +176,16 @@ impl AddContact {
 
     /// The panel.
     pub fn view(&self) -> Element<'_, Message> {
-        let mut add = button(text("Add"));
-        if !self.busy {
+        let label = match self.preview.as_ref().map(|p| p.known) {
+            Some(Known::Request) => "Accept",
+            _ => "Add",
+        };
+        let mut add = button(text(label));
+        let myself = self
+            .preview
+            .as_ref()
+            .is_some_and(|p| p.known == Known::Myself);
+        if !self.busy && !myself {
             add = add.on_press(Message::Add);
         }
         let mut panel = column![
@@ -167,6 +214,9 @@ impl AddContact {
             .spacing(8),
         ]
         .spacing(12);
+        if let Some(preview) = &self.preview {
+            panel = panel.push(preview_card(preview));
+        }
         if self.busy {
             panel = panel.push(text("Reaching them…").style(theme::muted));
         }
@@ -210,6 +260,38 @@ impl AddContact {
         }
         scrollable(container(panel).padding(20).max_width(640)).into()
     }
+}
+
+/// Who the code names, before the user adds it: name, fingerprint, safety
+/// number, and what adding will do.
+fn preview_card(preview: &ContactPreview) -> Element<'_, Message> {
+    let name = preview.name.as_deref().unwrap_or("Name not known yet");
+    let what = match preview.known {
+        Known::New if preview.nearby => {
+            "Nearby on your network. Adding sends them a contact request."
+        }
+        Known::New => "Adding sends them a contact request.",
+        Known::Contact => "Already one of your contacts.",
+        Known::Request => "They asked to be your contact: adding accepts their request.",
+        Known::Myself => "This is your own code.",
+    };
+    container(
+        column![
+            text(name).size(18),
+            text(format!("Fingerprint: {}", preview.fingerprint))
+                .size(12)
+                .style(theme::muted),
+            text(format!("Safety number: {}", preview.safety_number))
+                .size(12)
+                .style(theme::muted),
+            text(what).size(12),
+        ]
+        .spacing(4),
+    )
+    .id("contact-preview")
+    .padding(10)
+    .style(theme::card)
+    .into()
 }
 
 /// Asks for an image file and reads the QR code in it.
