@@ -439,7 +439,7 @@ async fn add_by_peer_id_fetches_and_checks_the_bundle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_shows_who_a_code_names_before_adding() {
-    let mut a = start("Ada").await;
+    let a = start("Ada").await;
     let mut b = start("Bob").await;
     let code = b.node.pairing_code().await.unwrap();
 
