@@ -9,6 +9,7 @@ use wren_core::{Identity, Node, NodeError, StoreError, Unlock as StoreUnlock};
 
 use crate::config::Config;
 use crate::events::EventSource;
+use crate::probe::{self, Probe};
 use crate::screen::first_run::{self, FirstRun};
 use crate::screen::main::{self, Main};
 use crate::screen::unlock::{self, Unlock};
@@ -19,6 +20,8 @@ use crate::theme;
 pub struct App {
     config: Config,
     state: State,
+    /// The start-up probe of the benchmarks, when switched on.
+    probe: Option<Probe>,
 }
 
 /// Where the application stands.
@@ -73,6 +76,9 @@ pub enum Message {
     Main(main::Message),
     /// The user asked to close the window: stop the node, then exit.
     CloseRequested,
+    /// A frame was drawn (its redraw began at this instant); only
+    /// subscribed to while the start-up probe runs.
+    Frame(std::time::Instant),
 }
 
 impl App {
@@ -83,6 +89,7 @@ impl App {
             Self {
                 config,
                 state: State::Loading,
+                probe: Probe::from_env(),
             },
             task,
         )
@@ -168,6 +175,23 @@ impl App {
                 }
                 _ => iced::exit(),
             },
+            Message::Frame(at) => {
+                let main = match &self.state {
+                    State::Main(main) => Some(main.as_ref()),
+                    _ => None,
+                };
+                let step = self
+                    .probe
+                    .as_mut()
+                    .map_or(probe::Step::Wait, |probe| probe.frame(at, main));
+                match step {
+                    probe::Step::Wait => Task::none(),
+                    probe::Step::Open(contact) => {
+                        Task::done(Message::Main(main::Message::Select(contact)))
+                    }
+                    probe::Step::Close => Task::done(Message::CloseRequested),
+                }
+            }
             Message::Main(message) => match &mut self.state {
                 State::Main(main) => main.update(message).map(Message::Main),
                 _ => Task::none(),
@@ -178,6 +202,9 @@ impl App {
     /// The window's content.
     pub fn view(&self) -> Element<'_, Message> {
         use iced::widget::{center, text};
+        if let Some(probe) = &self.probe {
+            probe.viewed(self.main());
+        }
         match &self.state {
             State::Loading => center(text("Opening Wren…")).into(),
             State::FirstRun(first_run) => first_run.view().map(Message::FirstRun),
@@ -194,11 +221,15 @@ impl App {
     /// close requests.
     pub fn subscription(&self) -> Subscription<Message> {
         let close = iced::window::close_requests().map(|_| Message::CloseRequested);
+        let frames = match &self.probe {
+            Some(probe) if probe.active() => iced::window::frames().map(Message::Frame),
+            _ => Subscription::none(),
+        };
         match &self.state {
             State::Main(main) => {
-                Subscription::batch([main.subscription().map(Message::Main), close])
+                Subscription::batch([main.subscription().map(Message::Main), close, frames])
             }
-            _ => close,
+            _ => Subscription::batch([close, frames]),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod app;
 pub mod config;
 pub mod events;
 pub mod format;
+pub mod probe;
 pub mod qr;
 pub mod screen;
 pub mod theme;
