@@ -15,6 +15,7 @@ pub mod config;
 pub mod events;
 pub mod format;
 pub mod qr;
+pub mod rich;
 pub mod screen;
 pub mod theme;
 

@@ -24,6 +24,7 @@ pub fn view<'a>(
     panel: Panel,
 ) -> Element<'a, Message> {
     let now = format::now_ms();
+    let zone = format::local_zone();
     let requests_label = if pending_requests == 0 {
         "Requests".to_owned()
     } else {
@@ -45,7 +46,7 @@ pub fn view<'a>(
             &conversation.contact,
             conversation.last_preview.as_deref().unwrap_or(""),
             (conversation.last_activity > 0)
-                .then(|| format::short(conversation.last_activity, now)),
+                .then(|| format::short(conversation.last_activity, now, &zone)),
             conversation.unread,
             contacts.get(&conversation.contact),
             selected == Some(conversation.contact.as_str()),
