@@ -37,6 +37,36 @@ pub fn openable(url: &str) -> bool {
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// Where an openable link leads, as shown beside a link whose text does
+/// not say it: the host of a web link (without any `user@` part, an old
+/// trick to make `https://bank.example@evil.example` look like the bank),
+/// the address of a mail link.
+pub(super) fn host(url: &str) -> &str {
+    let Some(scheme) = SCHEMES
+        .iter()
+        .find(|scheme| starts_with_ignore_case(url, scheme))
+    else {
+        return url;
+    };
+    let rest = url.get(scheme.len()..).unwrap_or_default();
+    if *scheme == "mailto:" {
+        return rest.split(['?', '#']).next().unwrap_or(rest);
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
+/// Whether a link's text already says where it leads (it is the target,
+/// with or without its scheme).
+pub(super) fn says_target(text: &str, target: &str) -> bool {
+    let bare = SCHEMES
+        .iter()
+        .find(|scheme| starts_with_ignore_case(target, scheme))
+        .and_then(|scheme| target.get(scheme.len()..))
+        .unwrap_or(target);
+    text.eq_ignore_ascii_case(target) || text.eq_ignore_ascii_case(bare)
+}
+
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
     text.get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
@@ -283,6 +313,21 @@ mod tests {
             tokens("javascript:alert(1) ftp://a.example", true),
             vec![Text("javascript:alert(1) ftp://a.example")]
         );
+    }
+
+    #[test]
+    fn hosts_of_links() {
+        assert_eq!(host("https://example.org/a?b#c"), "example.org");
+        assert_eq!(host("HTTP://Example.org:8080"), "Example.org:8080");
+        assert_eq!(
+            host("https://bank.example@evil.example/login"),
+            "evil.example"
+        );
+        assert_eq!(host("mailto:ada@example.org?subject=hi"), "ada@example.org");
+        assert!(says_target("https://example.org", "https://example.org"));
+        assert!(says_target("example.org/a", "https://example.org/a"));
+        assert!(!says_target("my bank", "https://evil.example"));
+        assert!(!says_target("https://bank.example", "https://evil.example"));
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! many pieces is shown as plain text, and only small code blocks are
 //! highlighted. Links are never followed by themselves: a click asks the
 //! conversation to open one, and only http(s) and mailto links
-//! ([`openable`]) are opened. Images are never fetched; their description
+//! ([`openable`]) are opened. A link whose text is not its target is
+//! followed by the target's host (or mail address), so `[my bank](…)`
+//! cannot hide where it leads. Images are never fetched; their description
 //! is shown as a link instead.
 
 mod inline;
@@ -118,6 +120,8 @@ pub enum Kind {
     Hashtag,
     /// A link that may be opened (see [`openable`]).
     Link(String),
+    /// Where a link leads, after a link whose text does not say it.
+    LinkHost,
     /// Highlighted code, in this colour (or the text colour).
     Syntax(Option<Color>),
 }
@@ -188,6 +192,8 @@ struct Builder {
     strike: u32,
     /// Inside a link or image: its target if it may be opened.
     link: Option<Option<String>>,
+    /// Where the open link's text starts in the paragraph's plain text.
+    link_text_from: usize,
     spans: usize,
     highlighted: usize,
 }
@@ -202,6 +208,7 @@ impl Default for Builder {
             emphasis: 0,
             strike: 0,
             link: None,
+            link_text_from: 0,
             spans: 0,
             highlighted: 0,
         }
@@ -272,6 +279,7 @@ impl Builder {
             Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
                 let target = openable(&dest_url).then(|| dest_url.into_string());
                 self.link = Some(target);
+                self.link_text_from = self.inline.as_ref().map_or(0, |(_, l)| l.plain.len());
             }
             // Not enabled (tables, footnotes, definition lists, metadata):
             // their text still arrives as text.
@@ -308,7 +316,18 @@ impl Builder {
             TagEnd::Emphasis => self.emphasis = self.emphasis.saturating_sub(1),
             TagEnd::Strong => self.strong = self.strong.saturating_sub(1),
             TagEnd::Strikethrough => self.strike = self.strike.saturating_sub(1),
-            TagEnd::Link | TagEnd::Image => self.link = None,
+            TagEnd::Link | TagEnd::Image => {
+                if let Some(Some(target)) = self.link.take() {
+                    let text = self
+                        .inline
+                        .as_ref()
+                        .and_then(|(_, l)| l.plain.get(self.link_text_from..))
+                        .unwrap_or_default();
+                    if !inline::says_target(text, &target) {
+                        self.push(format!(" ({})", inline::host(&target)), Kind::LinkHost)?;
+                    }
+                }
+            }
             _ => {}
         }
         Some(())

@@ -109,7 +109,13 @@ fn mentions_and_hashtags_but_not_in_code_or_links() {
     );
     let target = Kind::Link("https://example.org/".into());
     let line = paragraph("[@ada #wren :wave:](https://example.org/)");
-    assert_eq!(kinds(&line), vec![("@ada #wren 👋", &target)]);
+    assert_eq!(
+        kinds(&line),
+        vec![
+            ("@ada #wren 👋", &target),
+            (" (example.org)", &Kind::LinkHost)
+        ]
+    );
     let line = paragraph("<https://example.org/#wren>");
     assert_eq!(
         kinds(&line),
@@ -143,12 +149,20 @@ fn only_web_and_mail_links_are_links() {
             ("d", "mailto:ada@example.org")
         ]
     );
-    assert_eq!(line.plain, "a b c d e");
+    // Links whose text does not say where they lead are followed by it.
+    assert_eq!(line.plain, "a (example.org) b c d (ada@example.org) e");
+    let line = paragraph("[bank.example](https://bank.example@evil.example/)");
+    assert_eq!(line.plain, "bank.example (evil.example)");
+    let line = paragraph("[example.org](https://example.org) <mailto:ada@example.org>");
+    assert_eq!(line.plain, "example.org mailto:ada@example.org");
     // Images are not fetched: their description links to them.
     let line = paragraph("![a cat](https://example.org/cat.png)");
     assert_eq!(
         kinds(&line),
-        vec![("a cat", &Kind::Link("https://example.org/cat.png".into()))]
+        vec![
+            ("a cat", &Kind::Link("https://example.org/cat.png".into())),
+            (" (example.org)", &Kind::LinkHost)
+        ]
     );
 }
 

@@ -92,6 +92,7 @@ fn styled(piece: &Span, heading: bool) -> TextSpan<'_, String> {
             .color(theme::LINK)
             .underline(true)
             .link(target.clone()),
+        Kind::LinkHost => styled.color(theme::MUTED),
         Kind::Syntax(color) => styled.font(Font::MONOSPACE).color_maybe(*color),
     }
 }

@@ -135,7 +135,13 @@ fn entry<'a>(
     if let Some(contact) = contact {
         name = name.push(presence(contact));
     }
-    let preview: String = preview.chars().take(40).collect();
+    // One line: a multi-line message would make the entry taller.
+    let preview = preview
+        .split_whitespace()
+        .flat_map(|word| std::iter::once(' ').chain(word.chars()))
+        .skip(1)
+        .take(40)
+        .collect::<String>();
     let middle = column![name, text(preview).size(12).style(theme::muted)]
         .spacing(2)
         .width(Length::Fill);
