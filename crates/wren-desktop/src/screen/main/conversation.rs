@@ -4,9 +4,12 @@
 //! Each message is prepared once, when it enters the conversation (a
 //! history page, a received message, the page re-read after a send): its
 //! text is parsed into rich text ([`Rich`]) and its local time and day are
-//! computed. `view` only lays out what was prepared.
+//! computed. `view` only lays out what was prepared. Pages are parsed in
+//! their loading task, off the GUI's threads, skipping the messages the
+//! conversation already has; a single received message is parsed in
+//! `update` (its work is bounded, see [`rich::limits`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use iced::keyboard::{Key, key::Named};
 use iced::widget::scrollable::Viewport;
@@ -50,9 +53,9 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(info: MessageInfo, zone: &TimeZone) -> Self {
+    fn new(info: MessageInfo, rich: Option<Rich>, zone: &TimeZone) -> Self {
         Self {
-            rich: Rich::parse(&info.text),
+            rich: rich.unwrap_or_else(|| Rich::parse(&info.text)),
             day: format::day(info.sent_at, zone),
             time: format::time(info.sent_at, zone),
             info,
@@ -60,13 +63,23 @@ impl Entry {
     }
 }
 
+/// A message of a loaded page, with its rich text if the page's task
+/// parsed it (not for messages the conversation already had).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The message.
+    pub info: MessageInfo,
+    /// Its text, parsed.
+    pub rich: Option<Rich>,
+}
+
 /// The conversation's input.
 #[derive(Debug, Clone)]
 pub enum Message {
     /// The newest page was (re)loaded.
-    Loaded(Result<Vec<MessageInfo>, String>),
+    Loaded(Result<Vec<Loaded>, String>),
     /// An older page was loaded.
-    Older(Result<Vec<MessageInfo>, String>),
+    Older(Result<Vec<Loaded>, String>),
     /// The composer was edited.
     Edit(text_editor::Action),
     /// Send the composer's text (Enter).
@@ -152,30 +165,43 @@ impl Conversation {
     fn load(
         &self,
         before: Option<u64>,
-        done: fn(Result<Vec<MessageInfo>, String>) -> Message,
+        done: fn(Result<Vec<Loaded>, String>) -> Message,
     ) -> Task<Message> {
         let node = self.node.clone();
         let contact = self.contact.clone();
+        let known: HashSet<String> = self.messages.values().map(|e| e.info.id.clone()).collect();
         Task::perform(
             async move {
-                node.history(&contact, before, PAGE)
+                let page = node
+                    .history(&contact, before, PAGE)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                tokio::task::spawn_blocking(move || {
+                    page.into_iter()
+                        .map(|info| Loaded {
+                            rich: (!known.contains(&info.id)).then(|| Rich::parse(&info.text)),
+                            info,
+                        })
+                        .collect()
+                })
+                .await
+                .map_err(|e| e.to_string())
             },
             done,
         )
     }
 
-    fn merge(&mut self, page: Vec<MessageInfo>) {
-        for message in page {
-            self.conversation.get_or_insert(message.conversation);
-            self.insert(message);
+    fn merge(&mut self, page: Vec<Loaded>) {
+        for Loaded { info, rich } in page {
+            self.conversation.get_or_insert(info.conversation);
+            self.insert(info, rich);
         }
     }
 
     /// Adds a message, or updates it if it is loaded already (a re-read
-    /// page): its text is parsed only the first time.
-    fn insert(&mut self, message: MessageInfo) {
+    /// page): its text is parsed only the first time (`rich`, if given, is
+    /// the parsed text).
+    fn insert(&mut self, message: MessageInfo, rich: Option<Rich>) {
         match self.messages.get_mut(&message.seq) {
             Some(entry) if entry.info.id == message.id && entry.info.text == message.text => {
                 if entry.info.sent_at != message.sent_at {
@@ -185,7 +211,7 @@ impl Conversation {
                 entry.info = message;
             }
             _ => {
-                let entry = Entry::new(message, &self.zone);
+                let entry = Entry::new(message, rich, &self.zone);
                 self.messages.insert(entry.info.seq, entry);
             }
         }
@@ -292,18 +318,21 @@ impl Conversation {
                 ..
             } if *from == self.contact => {
                 self.conversation = Some(*conversation);
-                self.insert(MessageInfo {
-                    id: id.clone(),
-                    conversation: *conversation,
-                    seq: *seq,
-                    from: from.clone(),
-                    outgoing: false,
-                    text: text.clone(),
-                    sent_at: *sent_at,
-                    received_at: format::now_ms(),
-                    status: Status::Received,
-                    detail: None,
-                });
+                self.insert(
+                    MessageInfo {
+                        id: id.clone(),
+                        conversation: *conversation,
+                        seq: *seq,
+                        from: from.clone(),
+                        outgoing: false,
+                        text: text.clone(),
+                        sent_at: *sent_at,
+                        received_at: format::now_ms(),
+                        status: Status::Received,
+                        detail: None,
+                    },
+                    None,
+                );
                 Task::none()
             }
             NodeEvent::StatusChanged {
