@@ -16,6 +16,7 @@ pub mod events;
 pub mod format;
 pub mod probe;
 pub mod qr;
+pub mod rich;
 pub mod screen;
 pub mod theme;
 

@@ -1,6 +1,6 @@
 //! Every colour and widget style of the app, in one place.
 
-use iced::widget::{button, container, text};
+use iced::widget::{button, container, rule, text};
 use iced::{Background, Border, Color, Theme, border};
 
 /// The app's theme.
@@ -110,4 +110,44 @@ pub fn danger(_theme: &Theme) -> text::Style {
 /// A coloured text style.
 pub fn colored(color: Color) -> impl Fn(&Theme) -> text::Style {
     move |_theme| text::Style { color: Some(color) }
+}
+
+/// `@mentions` in messages.
+pub const MENTION: Color = Color::from_rgb(0.55, 0.25, 0.75);
+/// `#hashtags` in messages.
+pub const HASHTAG: Color = Color::from_rgb(0.10, 0.50, 0.50);
+/// Links in messages.
+pub const LINK: Color = ACCENT;
+/// The background of inline code in messages.
+pub const INLINE_CODE: Color = Color::from_rgba(0.0, 0.0, 0.0, 0.07);
+
+/// A code block in a message.
+pub fn code_block(_theme: &Theme) -> container::Style {
+    container::Style::default()
+        .background(Color::from_rgb(0.98, 0.98, 0.99))
+        .border(
+            border::rounded(6)
+                .color(Color::from_rgb(0.82, 0.84, 0.87))
+                .width(1),
+        )
+}
+
+/// A quote in a message: a shaded box with muted text.
+pub fn quote(_theme: &Theme) -> container::Style {
+    container::Style {
+        text_color: Some(Color::from_rgb(0.30, 0.32, 0.36)),
+        background: Some(Background::Color(Color::from_rgba(0.0, 0.0, 0.0, 0.06))),
+        border: border::rounded(6),
+        ..container::Style::default()
+    }
+}
+
+/// A horizontal rule in a message.
+pub fn message_rule(_theme: &Theme) -> rule::Style {
+    rule::Style {
+        color: Color::from_rgb(0.75, 0.77, 0.80),
+        radius: 0.0.into(),
+        fill_mode: rule::FillMode::Full,
+        snap: true,
+    }
 }

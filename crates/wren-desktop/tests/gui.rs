@@ -554,3 +554,92 @@ async fn a_failed_message_shows_why_and_offers_retry() {
     ada.stop().await;
     bob.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_received_markdown_message_is_shown_as_rich_text() {
+    use wren_desktop::rich::{Block, Kind, Rich};
+    use wren_desktop::screen::main::conversation;
+
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair(&mut ada, &mut bob).await;
+    let ada_id = ada.main().identity().peer_id.clone();
+    let text = "**Hello** _Ada_ :wave:\n\n\
+                ```rust\nfn main() {}\n```\n\n\
+                > ask @ada about #wren, not `@code`\n\n\
+                <https://example.org/wren>";
+    bob.main().node().send_text(&ada_id, text).await.unwrap();
+
+    // Ada has Bob's conversation open: the message arrives live and is
+    // parsed once, on arrival.
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .is_some_and(|c| c.messages().any(|m| m.text == text))
+    })
+    .await;
+    let blocks = {
+        let open = ada.main().open_conversation().unwrap();
+        let (_, rich) = open.rich_messages().find(|(m, _)| m.text == text).unwrap();
+        match rich {
+            Rich::Blocks(blocks) => blocks.clone(),
+            Rich::Plain => panic!("the Markdown message was not parsed"),
+        }
+    };
+    let [
+        Block::Paragraph(greeting),
+        Block::Code { language, .. },
+        Block::Quote(quote),
+        Block::Paragraph(link),
+    ] = blocks.as_slice()
+    else {
+        panic!("unexpected blocks: {blocks:?}");
+    };
+    assert!(greeting.spans.iter().any(|s| s.text == "Hello" && s.strong));
+    assert!(greeting.spans.iter().any(|s| s.text == "Ada" && s.emphasis));
+    assert_eq!(language.as_deref(), Some("rust"));
+    let [Block::Paragraph(quoted)] = quote.as_slice() else {
+        panic!("unexpected quote: {quote:?}");
+    };
+    let kinds: Vec<_> = quoted
+        .spans
+        .iter()
+        .map(|s| (s.text.as_str(), s.kind.clone()))
+        .collect();
+    assert!(kinds.contains(&("@ada", Kind::Mention)));
+    assert!(kinds.contains(&("#wren", Kind::Hashtag)));
+    assert!(kinds.contains(&("@code", Kind::Code)));
+    assert_eq!(link.plain, "https://example.org/wren");
+
+    // The bubble shows the converted text: emphasis without its markers,
+    // the emoji, the code block's code.
+    assert!(ada.shows("Hello Ada 👋"));
+    assert!(ada.shows("fn main() {}"));
+    assert!(ada.shows("ask @ada about #wren, not @code"));
+    assert!(!ada.shows(text));
+
+    // A click on the link asks to open it (not fed back into the app here,
+    // which would start a browser); nothing is opened without a click.
+    let mut ui = simulator(ada.app.view());
+    ui.click("https://example.org/wren").unwrap();
+    let messages: Vec<Message> = ui.into_messages().collect();
+    assert!(
+        messages.iter().any(|m| matches!(
+            m,
+            Message::Main(main_screen::Message::Conversation(
+                conversation::Message::OpenLink(url)
+            )) if url == "https://example.org/wren"
+        )),
+        "clicking the link asks to open it: {messages:?}"
+    );
+
+    // Anything but a web or mail link is refused before it leaves the app.
+    ada.send(Message::Main(main_screen::Message::Conversation(
+        conversation::Message::OpenLink("file:///etc/passwd".into()),
+    )))
+    .await;
+    assert!(ada.shows("not opening \"file:///etc/passwd\": not a web or mail link"));
+    ada.stop().await;
+    bob.stop().await;
+}

@@ -1,7 +1,15 @@
 //! The open conversation: message bubbles with day separators, times and
 //! status marks, older history page by page, and the composer.
+//!
+//! Each message is prepared once, when it enters the conversation (a
+//! history page, a received message, the page re-read after a send): its
+//! text is parsed into rich text ([`Rich`]) and its local time and day are
+//! computed. `view` only lays out what was prepared. Pages are parsed in
+//! their loading task, off the GUI's threads, skipping the messages the
+//! conversation already has; a single received message is parsed in
+//! `update` (its work is bounded, see [`rich::limits`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use iced::keyboard::{Key, key::Named};
 use iced::widget::scrollable::Viewport;
@@ -10,7 +18,8 @@ use iced::widget::{button, column, container, row, scrollable, text, text_editor
 use iced::{Alignment, Element, Length, Task};
 use wren_core::{MessageInfo, Node, NodeEvent, SentMessage, Status};
 
-use crate::format;
+use crate::format::{self, TimeZone};
+use crate::rich::{self, Rich};
 use crate::theme;
 
 /// Messages per history page.
@@ -25,7 +34,8 @@ pub struct Conversation {
     node: Node,
     contact: String,
     conversation: Option<u64>,
-    messages: BTreeMap<u64, MessageInfo>,
+    messages: BTreeMap<u64, Entry>,
+    zone: TimeZone,
     composer: text_editor::Content,
     all_loaded: bool,
     loading_older: bool,
@@ -33,13 +43,43 @@ pub struct Conversation {
     error: Option<String>,
 }
 
+/// A message and what its bubble shows, prepared once.
+#[derive(Debug)]
+struct Entry {
+    info: MessageInfo,
+    rich: Rich,
+    day: format::Day,
+    time: String,
+}
+
+impl Entry {
+    fn new(info: MessageInfo, rich: Option<Rich>, zone: &TimeZone) -> Self {
+        Self {
+            rich: rich.unwrap_or_else(|| Rich::parse(&info.text)),
+            day: format::day(info.sent_at, zone),
+            time: format::time(info.sent_at, zone),
+            info,
+        }
+    }
+}
+
+/// A message of a loaded page, with its rich text if the page's task
+/// parsed it (not for messages the conversation already had).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The message.
+    pub info: MessageInfo,
+    /// Its text, parsed.
+    pub rich: Option<Rich>,
+}
+
 /// The conversation's input.
 #[derive(Debug, Clone)]
 pub enum Message {
     /// The newest page was (re)loaded.
-    Loaded(Result<Vec<MessageInfo>, String>),
+    Loaded(Result<Vec<Loaded>, String>),
     /// An older page was loaded.
-    Older(Result<Vec<MessageInfo>, String>),
+    Older(Result<Vec<Loaded>, String>),
     /// The composer was edited.
     Edit(text_editor::Action),
     /// Send the composer's text (Enter).
@@ -52,6 +92,10 @@ pub enum Message {
     Retried(Result<(), String>),
     /// The history was scrolled.
     Scrolled(Viewport),
+    /// A link in a message was clicked.
+    OpenLink(String),
+    /// The link was handed to the system (or not).
+    LinkOpened(Result<(), String>),
 }
 
 /// What the parent should know.
@@ -75,6 +119,7 @@ impl Conversation {
             contact,
             conversation,
             messages: BTreeMap::new(),
+            zone: format::local_zone(),
             composer: draft,
             all_loaded: false,
             loading_older: false,
@@ -92,7 +137,14 @@ impl Conversation {
 
     /// The loaded messages, oldest first.
     pub fn messages(&self) -> impl Iterator<Item = &MessageInfo> {
-        self.messages.values()
+        self.messages.values().map(|entry| &entry.info)
+    }
+
+    /// The loaded messages with their rich text, oldest first.
+    pub fn rich_messages(&self) -> impl Iterator<Item = (&MessageInfo, &Rich)> {
+        self.messages
+            .values()
+            .map(|entry| (&entry.info, &entry.rich))
     }
 
     /// The composer's text.
@@ -113,24 +165,55 @@ impl Conversation {
     fn load(
         &self,
         before: Option<u64>,
-        done: fn(Result<Vec<MessageInfo>, String>) -> Message,
+        done: fn(Result<Vec<Loaded>, String>) -> Message,
     ) -> Task<Message> {
         let node = self.node.clone();
         let contact = self.contact.clone();
+        let known: HashSet<String> = self.messages.values().map(|e| e.info.id.clone()).collect();
         Task::perform(
             async move {
-                node.history(&contact, before, PAGE)
+                let page = node
+                    .history(&contact, before, PAGE)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                tokio::task::spawn_blocking(move || {
+                    page.into_iter()
+                        .map(|info| Loaded {
+                            rich: (!known.contains(&info.id)).then(|| Rich::parse(&info.text)),
+                            info,
+                        })
+                        .collect()
+                })
+                .await
+                .map_err(|e| e.to_string())
             },
             done,
         )
     }
 
-    fn merge(&mut self, page: Vec<MessageInfo>) {
-        for message in page {
-            self.conversation.get_or_insert(message.conversation);
-            self.messages.insert(message.seq, message);
+    fn merge(&mut self, page: Vec<Loaded>) {
+        for Loaded { info, rich } in page {
+            self.conversation.get_or_insert(info.conversation);
+            self.insert(info, rich);
+        }
+    }
+
+    /// Adds a message, or updates it if it is loaded already (a re-read
+    /// page): its text is parsed only the first time (`rich`, if given, is
+    /// the parsed text).
+    fn insert(&mut self, message: MessageInfo, rich: Option<Rich>) {
+        match self.messages.get_mut(&message.seq) {
+            Some(entry) if entry.info.id == message.id && entry.info.text == message.text => {
+                if entry.info.sent_at != message.sent_at {
+                    entry.day = format::day(message.sent_at, &self.zone);
+                    entry.time = format::time(message.sent_at, &self.zone);
+                }
+                entry.info = message;
+            }
+            _ => {
+                let entry = Entry::new(message, rich, &self.zone);
+                self.messages.insert(entry.info.seq, entry);
+            }
         }
     }
 
@@ -194,6 +277,17 @@ impl Conversation {
             }
             Message::Retried(Ok(())) => return (self.load(None, Message::Loaded), None),
             Message::Retried(Err(error)) => self.error = Some(error),
+            Message::OpenLink(url) => {
+                // Links are only produced for these schemes; check again
+                // before anything leaves the app.
+                if !rich::openable(&url) {
+                    self.error = Some(format!("not opening {url:?}: not a web or mail link"));
+                    return (Task::none(), None);
+                }
+                return (Task::perform(open_link(url), Message::LinkOpened), None);
+            }
+            Message::LinkOpened(Ok(())) => {}
+            Message::LinkOpened(Err(error)) => self.error = Some(error),
             Message::Scrolled(viewport) => {
                 // The history is anchored to the bottom: the reversed offset
                 // is the distance from the top.
@@ -224,8 +318,7 @@ impl Conversation {
                 ..
             } if *from == self.contact => {
                 self.conversation = Some(*conversation);
-                self.messages.insert(
-                    *seq,
+                self.insert(
                     MessageInfo {
                         id: id.clone(),
                         conversation: *conversation,
@@ -238,6 +331,7 @@ impl Conversation {
                         status: Status::Received,
                         detail: None,
                     },
+                    None,
                 );
                 Task::none()
             }
@@ -247,10 +341,10 @@ impl Conversation {
                 status,
                 detail,
             } if self.conversation.is_none_or(|ours| ours == *conversation) => {
-                match self.messages.values_mut().find(|m| m.id == *id) {
+                match self.messages.values_mut().find(|m| m.info.id == *id) {
                     Some(message) => {
-                        message.status = *status;
-                        message.detail = detail.clone();
+                        message.info.status = *status;
+                        message.info.detail = detail.clone();
                         Task::none()
                     }
                     // Not loaded yet (the send's reply may still be on its
@@ -271,20 +365,20 @@ impl Conversation {
             history = history.push(text("Loading older messages…").style(theme::muted));
         }
         let mut last_day = None;
-        for message in self.messages.values() {
-            let day = format::day(message.sent_at);
-            if last_day != Some(day) {
-                last_day = Some(day);
+        for entry in self.messages.values() {
+            if last_day != Some(entry.day) {
+                last_day = Some(entry.day);
+                let label = format::day_label(entry.info.sent_at, now, &self.zone);
                 history = history.push(
                     container(
-                        container(text(format::day_label(message.sent_at, now)).size(12))
+                        container(text(label).size(12))
                             .padding([2, 10])
                             .style(theme::day_separator),
                     )
                     .center_x(Length::Fill),
                 );
             }
-            history = history.push(bubble(message));
+            history = history.push(bubble(entry));
         }
         let history = scrollable(history)
             .anchor_bottom()
@@ -340,14 +434,20 @@ pub fn status_label(status: Status) -> &'static str {
     }
 }
 
-fn bubble(message: &MessageInfo) -> Element<'_, Message> {
-    let mut meta = row![
-        text(format::time(message.sent_at))
-            .size(11)
-            .style(theme::muted)
-    ]
-    .spacing(6)
-    .align_y(Alignment::Center);
+/// Hands a link to the system's browser or mail client, off the GUI's
+/// threads. Only called for links the user clicked.
+async fn open_link(url: String) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || open::that_detached(&url))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("could not open the link: {e}"))
+}
+
+fn bubble(entry: &Entry) -> Element<'_, Message> {
+    let message = &entry.info;
+    let mut meta = row![text(&entry.time).size(11).style(theme::muted)]
+        .spacing(6)
+        .align_y(Alignment::Center);
     if message.outgoing {
         let color = match message.status {
             Status::Read => theme::READ,
@@ -370,7 +470,11 @@ fn bubble(message: &MessageInfo) -> Element<'_, Message> {
             );
         }
     }
-    let content = container(column![text(&message.text), meta].spacing(2))
+    let body: Element<'_, Message> = match &entry.rich {
+        Rich::Plain => text(&message.text).into(),
+        Rich::Blocks(blocks) => rich::view(blocks).map(Message::OpenLink),
+    };
+    let content = container(column![body, meta].spacing(2))
         .padding([6, 10])
         .max_width(520)
         .style(theme::bubble(message.outgoing));

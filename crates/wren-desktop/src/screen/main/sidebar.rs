@@ -24,6 +24,7 @@ pub fn view<'a>(
     panel: Panel,
 ) -> Element<'a, Message> {
     let now = format::now_ms();
+    let zone = format::local_zone();
     let requests_label = if pending_requests == 0 {
         "Requests".to_owned()
     } else {
@@ -45,7 +46,7 @@ pub fn view<'a>(
             &conversation.contact,
             conversation.last_preview.as_deref().unwrap_or(""),
             (conversation.last_activity > 0)
-                .then(|| format::short(conversation.last_activity, now)),
+                .then(|| format::short(conversation.last_activity, now, &zone)),
             conversation.unread,
             contacts.get(&conversation.contact),
             selected == Some(conversation.contact.as_str()),
@@ -134,7 +135,13 @@ fn entry<'a>(
     if let Some(contact) = contact {
         name = name.push(presence(contact));
     }
-    let preview: String = preview.chars().take(40).collect();
+    // One line: a multi-line message would make the entry taller.
+    let preview = preview
+        .split_whitespace()
+        .flat_map(|word| std::iter::once(' ').chain(word.chars()))
+        .skip(1)
+        .take(40)
+        .collect::<String>();
     let middle = column![name, text(preview).size(12).style(theme::muted)]
         .spacing(2)
         .width(Length::Fill);
