@@ -14,6 +14,8 @@ pub mod app;
 pub mod config;
 pub mod events;
 pub mod format;
+pub mod notify;
+pub mod preferences;
 pub mod qr;
 pub mod screen;
 pub mod theme;
