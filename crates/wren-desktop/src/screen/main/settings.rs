@@ -406,18 +406,12 @@ fn status(status: Option<&Result<String, String>>) -> Element<'_, Message> {
 /// A relay: its state, peer id and address, and *Remove*.
 fn relay_row(relay: &RelayInfo) -> Element<'_, Message> {
     let state = match relay.state {
-        RelayState::Reserved => "● reserved".to_owned(),
-        RelayState::BackingOff => match &relay.detail {
-            Some(detail) => format!("⚠ unreachable, retrying: {detail}"),
-            None => "⚠ unreachable, retrying".to_owned(),
-        },
-        _ => "◌ connecting".to_owned(),
+        RelayState::Reserved => "● reserved",
+        RelayState::BackingOff => "⚠ unreachable, retrying",
+        _ => "◌ connecting",
     };
-    let details = column![
-        text(state)
-            .size(12)
-            .wrapping(Wrapping::WordOrGlyph)
-            .style(theme::relay_state(relay.state)),
+    let mut details = column![
+        text(state).size(12).style(theme::relay_state(relay.state)),
         text(&relay.address)
             .size(11)
             .wrapping(Wrapping::WordOrGlyph)
@@ -425,6 +419,16 @@ fn relay_row(relay: &RelayInfo) -> Element<'_, Message> {
     ]
     .spacing(2)
     .width(Length::Fill);
+    if relay.state == RelayState::BackingOff
+        && let Some(detail) = &relay.detail
+    {
+        details = details.push(
+            text(short_detail(detail))
+                .size(11)
+                .wrapping(Wrapping::WordOrGlyph)
+                .style(theme::muted),
+        );
+    }
     container(
         row![
             details,
@@ -439,4 +443,20 @@ fn relay_row(relay: &RelayInfo) -> Element<'_, Message> {
     .style(theme::card)
     .width(Length::Fill)
     .into()
+}
+
+/// Most characters of a relay's last error shown.
+const DETAIL_CHARS: usize = 160;
+
+/// A relay's last error on one line, cut to [`DETAIL_CHARS`] (libp2p's
+/// dial errors list every attempt over several lines).
+pub fn short_detail(detail: &str) -> String {
+    let flat = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > DETAIL_CHARS {
+        let mut cut: String = flat.chars().take(DETAIL_CHARS).collect();
+        cut.push('…');
+        cut
+    } else {
+        flat
+    }
 }
