@@ -1,8 +1,8 @@
 //! The [`Node`] handle: a cheap, cloneable front to the engine task.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use tokio::sync::{mpsc, oneshot};
 use wren_net::Multiaddr;
@@ -28,7 +28,9 @@ use crate::types::{
 #[derive(Clone, Debug)]
 pub struct Node {
     commands: mpsc::Sender<Command>,
-    identity: Arc<Identity>,
+    /// The identity as last set (shared by the clones; updated by
+    /// [`Node::set_name`]).
+    identity: Arc<RwLock<Identity>>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -52,7 +54,7 @@ impl Node {
         Ok((
             Node {
                 commands: started.commands,
-                identity: Arc::new(started.identity),
+                identity: Arc::new(RwLock::new(started.identity)),
                 dropped: started.dropped,
             },
             started.events,
@@ -73,7 +75,25 @@ impl Node {
 
     /// This node's identity.
     pub async fn identity(&self) -> Identity {
-        Identity::clone(&self.identity)
+        match self.identity.read() {
+            Ok(identity) => identity.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Changes this node's display name (validated like [`Node::init`]'s:
+    /// 1 to 64 bytes, no control characters). The name is stored, used in
+    /// every pairing code made from now on, and sent to every contact in
+    /// an encrypted profile (the same message that announces relay
+    /// changes), so they show the new name. Returns the updated identity.
+    pub async fn set_name(&self, name: &str) -> Result<Identity, NodeError> {
+        let name = name.to_owned();
+        let identity = self.call(|reply| Command::SetName { name, reply }).await?;
+        match self.identity.write() {
+            Ok(mut cached) => *cached = identity.clone(),
+            Err(poisoned) => *poisoned.into_inner() = identity.clone(),
+        }
+        Ok(identity)
     }
 
     /// Adds a relay (a relay code `wren-relay:1/…` or a multiaddr ending

@@ -3,12 +3,18 @@
 //! Loading opens the node with its key file. A home without an identity
 //! goes to [`FirstRun`]; a store protected by a passphrase goes to
 //! [`Unlock`]; an open node goes to [`Main`].
+//!
+//! The app also tracks whether its window is focused: a message arriving
+//! while it is not (and notifications are on) is announced with a desktop
+//! notification. The window title carries the unread total.
 
 use iced::{Element, Subscription, Task, Theme};
-use wren_core::{Identity, Node, NodeError, StoreError, Unlock as StoreUnlock};
+use wren_core::{Identity, Node, NodeError, NodeEvent, StoreError, Unlock as StoreUnlock};
 
 use crate::config::Config;
 use crate::events::EventSource;
+use crate::notify::{self, Notification};
+use crate::preferences::Preferences;
 use crate::probe::{self, Probe};
 use crate::screen::first_run::{self, FirstRun};
 use crate::screen::main::{self, Main};
@@ -19,9 +25,14 @@ use crate::theme;
 #[derive(Debug)]
 pub struct App {
     config: Config,
+    /// The desktop settings read at start (the settings panel holds the
+    /// current ones once the main screen is up).
+    preferences: Preferences,
     state: State,
     /// The start-up probe of the benchmarks, when switched on.
     probe: Option<Probe>,
+    focused: bool,
+    notifications_shown: u64,
 }
 
 /// Where the application stands.
@@ -79,17 +90,27 @@ pub enum Message {
     /// A frame was drawn (its redraw began at this instant); only
     /// subscribed to while the start-up probe runs.
     Frame(std::time::Instant),
+    /// The window gained (`true`) or lost (`false`) the focus.
+    Focus(bool),
+    /// A desktop notification was shown (or could not be).
+    Notified(bool),
 }
 
 impl App {
     /// The app for `config`, and the task that opens its node.
     pub fn new(config: Config) -> (Self, Task<Message>) {
-        let task = open(&config, StoreUnlock::KeyFile);
+        // A small file, read once before the window opens; a broken one
+        // gives the defaults with a warning.
+        let preferences = Preferences::load(&config.home);
+        let task = open(&config, &preferences, StoreUnlock::KeyFile);
         (
             Self {
                 config,
+                preferences,
                 state: State::Loading,
                 probe: Probe::from_env(),
+                focused: true,
+                notifications_shown: 0,
             },
             task,
         )
@@ -108,24 +129,51 @@ impl App {
         }
     }
 
-    /// The window title.
+    /// The desktop settings now.
+    pub fn preferences(&self) -> &Preferences {
+        match &self.state {
+            State::Main(main) => main.preferences(),
+            _ => &self.preferences,
+        }
+    }
+
+    /// Whether the window has the focus (as last reported).
+    pub fn focused(&self) -> bool {
+        self.focused
+    }
+
+    /// Desktop notifications shown so far.
+    pub fn notifications_shown(&self) -> u64 {
+        self.notifications_shown
+    }
+
+    /// The window title: "Wren", or "Wren (N)" with N unread messages.
     pub fn title(&self) -> String {
         match &self.state {
-            State::Main(main) => format!("Wren — {}", main.identity().name),
+            State::Main(main) if main.unread_total() > 0 => {
+                format!("Wren ({})", main.unread_total())
+            }
             _ => "Wren".into(),
         }
     }
 
-    /// The theme.
-    pub fn theme(&self) -> Theme {
-        theme::theme()
+    /// The theme: `None` follows the system's light/dark preference.
+    pub fn theme(&self) -> Option<Theme> {
+        theme::theme(self.preferences().theme)
     }
 
     /// Handles a message.
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Opened(Ok(opened)) => {
-                let (main, task) = Main::new(opened.node, opened.identity, opened.events);
+                let (main, task) = Main::new(
+                    opened.node,
+                    opened.identity,
+                    opened.events,
+                    self.config.home.clone(),
+                    self.preferences.clone(),
+                    !self.config.listen.is_empty(),
+                );
                 self.state = State::Main(Box::new(main));
                 task.map(Message::Main)
             }
@@ -152,7 +200,7 @@ impl App {
                     Some(first_run::Event::Created { passphrase }) => {
                         let unlock =
                             passphrase.map_or(StoreUnlock::KeyFile, StoreUnlock::passphrase);
-                        Task::batch([task, open(&self.config, unlock)])
+                        Task::batch([task, open(&self.config, &self.preferences, unlock)])
                     }
                     None => task,
                 }
@@ -162,9 +210,11 @@ impl App {
                     return Task::none();
                 };
                 match unlock.update(message) {
-                    Some(unlock::Event::Submit(passphrase)) => {
-                        open(&self.config, StoreUnlock::passphrase(passphrase))
-                    }
+                    Some(unlock::Event::Submit(passphrase)) => open(
+                        &self.config,
+                        &self.preferences,
+                        StoreUnlock::passphrase(passphrase),
+                    ),
                     None => Task::none(),
                 }
             }
@@ -192,10 +242,46 @@ impl App {
                     probe::Step::Close => Task::done(Message::CloseRequested),
                 }
             }
-            Message::Main(message) => match &mut self.state {
-                State::Main(main) => main.update(message).map(Message::Main),
-                _ => Task::none(),
-            },
+            Message::Focus(focused) => {
+                self.focused = focused;
+                Task::none()
+            }
+            Message::Notified(shown) => {
+                if shown {
+                    self.notifications_shown += 1;
+                }
+                Task::none()
+            }
+            Message::Main(message) => {
+                let State::Main(main) = &mut self.state else {
+                    return Task::none();
+                };
+                let notification = match &message {
+                    main::Message::Node(NodeEvent::MessageReceived {
+                        from, alias, text, ..
+                    }) if !self.focused && main.preferences().notifications => {
+                        let sender = alias
+                            .clone()
+                            .or_else(|| {
+                                main.contacts()
+                                    .get(from)
+                                    .map(|c| c.name.clone())
+                                    .filter(|name| !name.is_empty())
+                            })
+                            .unwrap_or_else(|| "A contact".to_owned());
+                        Some(Notification::message(&sender, text))
+                    }
+                    _ => None,
+                };
+                let task = main.update(message).map(Message::Main);
+                match notification {
+                    Some(notification) => Task::batch([
+                        task,
+                        notify::show(&self.config.notifier, notification, Message::Notified),
+                    ]),
+                    None => task,
+                }
+            }
         }
     }
 
@@ -218,25 +304,30 @@ impl App {
     }
 
     /// The node's events while the main screen is open, and the window's
-    /// close requests.
+    /// close requests and focus changes.
     pub fn subscription(&self) -> Subscription<Message> {
         let close = iced::window::close_requests().map(|_| Message::CloseRequested);
         let frames = match &self.probe {
             Some(probe) if probe.active() => iced::window::frames().map(Message::Frame),
             _ => Subscription::none(),
         };
+        let focus = iced::event::listen_with(|event, _status, _window| match event {
+            iced::Event::Window(iced::window::Event::Focused) => Some(Message::Focus(true)),
+            iced::Event::Window(iced::window::Event::Unfocused) => Some(Message::Focus(false)),
+            _ => None,
+        });
         match &self.state {
             State::Main(main) => {
-                Subscription::batch([main.subscription().map(Message::Main), close, frames])
+                Subscription::batch([main.subscription().map(Message::Main), close, focus, frames])
             }
-            _ => Subscription::batch([close, frames]),
+            _ => Subscription::batch([close, focus, frames]),
         }
     }
 }
 
 /// Opens the node in a task.
-fn open(config: &Config, unlock: StoreUnlock) -> Task<Message> {
-    let config = config.node_config(unlock);
+fn open(config: &Config, preferences: &Preferences, unlock: StoreUnlock) -> Task<Message> {
+    let config = config.node_config(unlock, preferences);
     Task::perform(
         async move {
             let (node, events) = Node::open(config).await.map_err(classify)?;

@@ -14,6 +14,8 @@ pub mod app;
 pub mod config;
 pub mod events;
 pub mod format;
+pub mod notify;
+pub mod preferences;
 pub mod probe;
 pub mod qr;
 pub mod rich;

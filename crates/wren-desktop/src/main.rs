@@ -15,6 +15,10 @@ struct Args {
     /// Do not discover (nor announce to) Wren peers on the local network.
     #[arg(long)]
     no_mdns: bool,
+    /// Listen on this multiaddr (repeatable); overrides the listen
+    /// addresses in the settings for this run.
+    #[arg(long, value_name = "MULTIADDR")]
+    listen: Vec<wren_core::Multiaddr>,
 }
 
 fn main() -> Result<()> {
@@ -33,5 +37,6 @@ fn main() -> Result<()> {
     };
     let mut config = wren_desktop::Config::new(home);
     config.mdns = !args.no_mdns;
+    config.listen = args.listen;
     wren_desktop::run(config).context("the window failed")
 }

@@ -3,9 +3,61 @@
 use iced::widget::{button, container, rule, text};
 use iced::{Background, Border, Color, Theme, border};
 
-/// The app's theme.
-pub fn theme() -> Theme {
-    Theme::Light
+use crate::preferences::ThemeChoice;
+
+/// The app's theme for the user's choice: `None` lets iced follow the
+/// system's light/dark preference (and its changes).
+pub fn theme(choice: ThemeChoice) -> Option<Theme> {
+    match choice {
+        ThemeChoice::System => None,
+        ThemeChoice::Light => Some(Theme::Light),
+        ThemeChoice::Dark => Some(Theme::Dark),
+    }
+}
+
+/// The surfaces that differ between the light and the dark theme.
+struct Palette {
+    sidebar: Color,
+    selected: Color,
+    hovered: Color,
+    mine: Color,
+    theirs: Color,
+    card: Color,
+    card_border: Color,
+    day: Color,
+    text: Color,
+}
+
+const LIGHT: Palette = Palette {
+    sidebar: Color::from_rgb(0.95, 0.96, 0.97),
+    selected: Color::from_rgb(0.86, 0.90, 0.97),
+    hovered: Color::from_rgb(0.91, 0.92, 0.94),
+    mine: Color::from_rgb(0.84, 0.92, 1.0),
+    theirs: Color::from_rgb(0.94, 0.94, 0.94),
+    card: Color::WHITE,
+    card_border: Color::from_rgb(0.85, 0.86, 0.88),
+    day: Color::from_rgb(0.90, 0.91, 0.93),
+    text: Color::BLACK,
+};
+
+const DARK: Palette = Palette {
+    sidebar: Color::from_rgb(0.13, 0.14, 0.16),
+    selected: Color::from_rgb(0.18, 0.25, 0.38),
+    hovered: Color::from_rgb(0.19, 0.20, 0.23),
+    mine: Color::from_rgb(0.16, 0.30, 0.50),
+    theirs: Color::from_rgb(0.22, 0.23, 0.26),
+    card: Color::from_rgb(0.17, 0.18, 0.20),
+    card_border: Color::from_rgb(0.28, 0.29, 0.32),
+    day: Color::from_rgb(0.22, 0.23, 0.26),
+    text: Color::from_rgb(0.92, 0.93, 0.94),
+};
+
+fn palette(theme: &Theme) -> &'static Palette {
+    if theme.extended_palette().is_dark {
+        &DARK
+    } else {
+        &LIGHT
+    }
 }
 
 /// Wren's accent colour.
@@ -21,38 +73,33 @@ pub const RELAYED: Color = Color::from_rgb(0.90, 0.60, 0.10);
 /// Read receipts.
 pub const READ: Color = Color::from_rgb(0.15, 0.55, 0.95);
 
-const SIDEBAR: Color = Color::from_rgb(0.95, 0.96, 0.97);
-const SELECTED: Color = Color::from_rgb(0.86, 0.90, 0.97);
-const MINE: Color = Color::from_rgb(0.84, 0.92, 1.0);
-const THEIRS: Color = Color::from_rgb(0.94, 0.94, 0.94);
-
 /// The sidebar's background.
-pub fn sidebar(_theme: &Theme) -> container::Style {
-    container::Style::default().background(SIDEBAR)
+pub fn sidebar(theme: &Theme) -> container::Style {
+    container::Style::default().background(palette(theme).sidebar)
 }
 
 /// A panel (my code, add contact, requests) or card.
-pub fn card(_theme: &Theme) -> container::Style {
-    container::Style::default().background(Color::WHITE).border(
-        border::rounded(8)
-            .color(Color::from_rgb(0.85, 0.86, 0.88))
-            .width(1),
-    )
+pub fn card(theme: &Theme) -> container::Style {
+    let palette = palette(theme);
+    container::Style::default()
+        .background(palette.card)
+        .border(border::rounded(8).color(palette.card_border).width(1))
 }
 
 /// A message bubble, mine or the contact's.
 pub fn bubble(mine: bool) -> impl Fn(&Theme) -> container::Style {
-    move |_theme| {
+    move |theme| {
+        let palette = palette(theme);
         container::Style::default()
-            .background(if mine { MINE } else { THEIRS })
+            .background(if mine { palette.mine } else { palette.theirs })
             .border(border::rounded(12))
     }
 }
 
 /// A day separator's pill.
-pub fn day_separator(_theme: &Theme) -> container::Style {
+pub fn day_separator(theme: &Theme) -> container::Style {
     container::Style::default()
-        .background(Color::from_rgb(0.90, 0.91, 0.93))
+        .background(palette(theme).day)
         .border(border::rounded(10))
 }
 
@@ -78,17 +125,16 @@ pub fn badge(_theme: &Theme) -> container::Style {
 
 /// A conversation entry in the sidebar.
 pub fn conversation_entry(selected: bool) -> impl Fn(&Theme, button::Status) -> button::Style {
-    move |_theme, status| {
+    move |theme, status| {
+        let palette = palette(theme);
         let background = match (selected, status) {
-            (true, _) => SELECTED,
-            (false, button::Status::Hovered | button::Status::Pressed) => {
-                Color::from_rgb(0.91, 0.92, 0.94)
-            }
-            _ => SIDEBAR,
+            (true, _) => palette.selected,
+            (false, button::Status::Hovered | button::Status::Pressed) => palette.hovered,
+            _ => palette.sidebar,
         };
         button::Style {
             background: Some(Background::Color(background)),
-            text_color: Color::BLACK,
+            text_color: palette.text,
             border: Border::default().rounded(6),
             ..button::Style::default()
         }
@@ -121,9 +167,11 @@ pub const LINK: Color = ACCENT;
 /// The background of inline code in messages.
 pub const INLINE_CODE: Color = Color::from_rgba(0.0, 0.0, 0.0, 0.07);
 
-/// A code block in a message.
+/// A code block in a message: a light panel in both themes, since its
+/// highlighting colours are made for a light background.
 pub fn code_block(_theme: &Theme) -> container::Style {
     container::Style::default()
+        .color(Color::from_rgb(0.13, 0.14, 0.16))
         .background(Color::from_rgb(0.98, 0.98, 0.99))
         .border(
             border::rounded(6)
@@ -133,9 +181,14 @@ pub fn code_block(_theme: &Theme) -> container::Style {
 }
 
 /// A quote in a message: a shaded box with muted text.
-pub fn quote(_theme: &Theme) -> container::Style {
+pub fn quote(theme: &Theme) -> container::Style {
+    let text = if theme.extended_palette().is_dark {
+        Color::from_rgb(0.75, 0.77, 0.80)
+    } else {
+        Color::from_rgb(0.30, 0.32, 0.36)
+    };
     container::Style {
-        text_color: Some(Color::from_rgb(0.30, 0.32, 0.36)),
+        text_color: Some(text),
         background: Some(Background::Color(Color::from_rgba(0.0, 0.0, 0.0, 0.06))),
         border: border::rounded(6),
         ..container::Style::default()
@@ -150,4 +203,14 @@ pub fn message_rule(_theme: &Theme) -> rule::Style {
         fill_mode: rule::FillMode::Full,
         snap: true,
     }
+}
+
+/// A relay's state mark.
+pub fn relay_state(state: wren_core::RelayState) -> impl Fn(&Theme) -> text::Style {
+    let color = match state {
+        wren_core::RelayState::Reserved => ONLINE,
+        wren_core::RelayState::BackingOff => DANGER,
+        _ => RELAYED,
+    };
+    colored(color)
 }

@@ -125,6 +125,10 @@ pub(crate) enum Command {
     Relays {
         reply: Reply<Vec<RelayInfo>>,
     },
+    SetName {
+        name: String,
+        reply: Reply<Identity>,
+    },
     RelayUsers {
         relay: String,
         /// `None`: list; `Some((true, user))`: add; `Some((false, user))`: remove.
@@ -172,14 +176,20 @@ fn identity_of(me: &IdentityKeyPair, name: &str) -> Identity {
     }
 }
 
-/// Creates a store with a new identity.
-pub(crate) async fn init(home: &Path, name: &str, unlock: Unlock) -> Result<Identity, NodeError> {
-    let name = DisplayName::new(name)
+/// A display name checked like the one in a pairing code (1 to 64 bytes,
+/// no control characters).
+fn display_name(name: &str) -> Result<String, NodeError> {
+    Ok(DisplayName::new(name)
         .map_err(|_| {
             NodeError::InvalidArgument("display name (1 to 64 bytes, no control characters)")
         })?
         .as_str()
-        .to_owned();
+        .to_owned())
+}
+
+/// Creates a store with a new identity.
+pub(crate) async fn init(home: &Path, name: &str, unlock: Unlock) -> Result<Identity, NodeError> {
+    let name = display_name(name)?;
     let store = Store::open(home, unlock).await?;
     let result = init_store(&store, name).await;
     store.close().await?;
@@ -817,6 +827,9 @@ impl Engine {
             Command::Relays { reply } => {
                 let _ = reply.send(self.relay_list().await);
             }
+            Command::SetName { name, reply } => {
+                let _ = reply.send(self.set_name(&name).await);
+            }
             Command::RelayUsers {
                 relay,
                 change,
@@ -830,6 +843,22 @@ impl Engine {
                 let _ = reply.send(Ok(()));
             }
         }
+    }
+
+    /// `set_name`: stores the new display name with the identity, uses it
+    /// from now on and sends every contact a profile carrying it.
+    async fn set_name(&mut self, name: &str) -> Result<Identity, NodeError> {
+        let name = display_name(name)?;
+        if name != self.name {
+            let me = Arc::clone(&self.me);
+            let stored = name.clone();
+            self.store
+                .write(move |tx| tx.set_identity(&me, &stored))
+                .await?;
+            self.name = name;
+            self.send_profiles().await;
+        }
+        Ok(identity_of(&self.me, &self.name))
     }
 
     async fn internal(&mut self, internal: Internal) {

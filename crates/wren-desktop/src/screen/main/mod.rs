@@ -1,25 +1,30 @@
 //! The main window: the sidebar of conversations, the open conversation,
-//! and the pairing panels (my code, add contact, contact requests).
+//! the pairing panels (my code, add contact, contact requests) and the
+//! settings.
 
 pub mod add_contact;
 pub mod conversation;
 pub mod my_code;
 pub mod requests;
+pub mod settings;
 pub mod sidebar;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use iced::widget::{button, column, container, row, text, text_editor};
 use iced::{Element, Length, Subscription, Task};
 use wren_core::{ContactInfo, ConversationInfo, Identity, Node, NodeEvent};
 
 use crate::events::EventSource;
+use crate::preferences::Preferences;
 use crate::theme;
 
 use add_contact::AddContact;
 use conversation::Conversation;
 use my_code::MyCode;
 use requests::Requests;
+use settings::Settings;
 
 /// What the right-hand side shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,8 @@ pub enum Panel {
     AddContact,
     /// Incoming contact requests.
     Requests,
+    /// The settings.
+    Settings,
 }
 
 /// The main screen.
@@ -48,6 +55,7 @@ pub struct Main {
     my_code: MyCode,
     add_contact: AddContact,
     requests: Requests,
+    settings: Settings,
     error: Option<String>,
 }
 
@@ -78,14 +86,34 @@ pub enum Message {
     AddContact(add_contact::Message),
     /// The contact requests panel.
     Requests(requests::Message),
+    /// The settings panel.
+    Settings(settings::Message),
 }
 
 impl Main {
     /// The main screen for an open node, and the tasks that load its data.
-    pub fn new(node: Node, identity: Identity, events: EventSource) -> (Self, Task<Message>) {
+    /// `home` and `preferences` are the profile's desktop settings;
+    /// `listen_overridden` says whether `--listen` overrides their
+    /// addresses.
+    pub fn new(
+        node: Node,
+        identity: Identity,
+        events: EventSource,
+        home: PathBuf,
+        preferences: Preferences,
+        listen_overridden: bool,
+    ) -> (Self, Task<Message>) {
         let (my_code, code_task) = MyCode::new(&node);
         let (requests, requests_task) = Requests::new(&node);
+        let settings = Settings::new(
+            node.clone(),
+            &identity,
+            home,
+            preferences,
+            listen_overridden,
+        );
         let main = Self {
+            settings,
             add_contact: AddContact::new(node.clone()),
             node,
             identity,
@@ -146,6 +174,23 @@ impl Main {
     /// The contact requests panel.
     pub fn requests(&self) -> &Requests {
         &self.requests
+    }
+
+    /// The settings panel.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The desktop settings now.
+    pub fn preferences(&self) -> &Preferences {
+        self.settings.preferences()
+    }
+
+    /// Unread messages across every conversation.
+    pub fn unread_total(&self) -> u64 {
+        self.conversations
+            .iter()
+            .fold(0, |total, c| total.saturating_add(c.unread))
     }
 
     /// The node's events.
@@ -214,6 +259,7 @@ impl Main {
                 match panel {
                     Panel::AddContact => self.add_contact.refresh().map(Message::AddContact),
                     Panel::Requests => self.requests.refresh().map(Message::Requests),
+                    Panel::Settings => self.settings.refresh().map(Message::Settings),
                     // Back to the open conversation: what arrived meanwhile is read now.
                     Panel::Chat => match &self.open {
                         Some(open) => self.mark_read(open.contact()),
@@ -260,6 +306,17 @@ impl Main {
                         let peer_id = contact.peer_id.clone();
                         self.contacts.insert(peer_id.clone(), contact);
                         Task::batch([task, self.reload_conversations(), self.select(peer_id)])
+                    }
+                    None => task,
+                }
+            }
+            Message::Settings(message) => {
+                let (task, event) = self.settings.update(message);
+                let task = task.map(Message::Settings);
+                match event {
+                    Some(settings::Event::NameChanged(identity)) => {
+                        self.identity = identity;
+                        Task::batch([task, self.my_code.refresh().map(Message::MyCode)])
                     }
                     None => task,
                 }
@@ -337,6 +394,10 @@ impl Main {
             }
             NodeEvent::Listening { .. } | NodeEvent::RelayReserved { .. } => {
                 tasks.push(self.my_code.refresh().map(Message::MyCode));
+                tasks.push(self.settings.on_event(&event).map(Message::Settings));
+            }
+            NodeEvent::RelayLost { .. } => {
+                tasks.push(self.settings.on_event(&event).map(Message::Settings));
             }
             NodeEvent::Error { detail } => self.error = Some(detail.clone()),
             _ => {}
@@ -358,6 +419,7 @@ impl Main {
             Panel::MyCode => self.my_code.view(&self.identity).map(Message::MyCode),
             Panel::AddContact => self.add_contact.view().map(Message::AddContact),
             Panel::Requests => self.requests.view().map(Message::Requests),
+            Panel::Settings => self.settings.view().map(Message::Settings),
             Panel::Chat => match &self.open {
                 Some(open) => {
                     let contact = self.contacts.get(open.contact());

@@ -71,11 +71,16 @@ pub fn view<'a>(
 
     container(
         column![
-            column![
-                text(&identity.name).size(18),
-                text("Wren").size(11).style(theme::muted)
+            row![
+                column![
+                    text(&identity.name).size(18),
+                    text("Wren").size(11).style(theme::muted)
+                ]
+                .spacing(2)
+                .width(Length::Fill),
+                tab("Settings", Panel::Settings, panel),
             ]
-            .spacing(2),
+            .align_y(Alignment::Center),
             actions,
             scrollable(list).height(Length::Fill),
         ]
