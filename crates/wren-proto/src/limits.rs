@@ -139,7 +139,16 @@ const _: () = {
     // length 8 + tag 4 + nonce 32 + name 8 + 64 + channel 1 + members length 8
     // + (key 32 + admin 1) per other member + signature 64, as claimed.
     assert!(
-        1 + 32 + 32 + 8 + 8 + 4 + 32 + 8 + MAX_DISPLAY_NAME_BYTES + 1 + 8
+        1 + 32
+            + 32
+            + 8
+            + 8
+            + 4
+            + 32
+            + 8
+            + MAX_DISPLAY_NAME_BYTES
+            + 1
+            + 8
             + 33 * (MAX_GROUP_MEMBERS - 1)
             + 64
             <= MAX_GROUP_OP_BYTES

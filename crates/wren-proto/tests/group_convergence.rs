@@ -222,8 +222,7 @@ fn an_earlier_add_by_a_later_removed_admin_stays() {
 #[test]
 fn mutual_removal_leaves_exactly_one() {
     let (alice, bob, carol) = (person(1), person(2), person(3));
-    let base =
-        Group::from_create(create(&alice, false, &[(&bob, true), (&carol, false)])).unwrap();
+    let base = Group::from_create(create(&alice, false, &[(&bob, true), (&carol, false)])).unwrap();
     let (a, b) = concurrent((&alice, remove(&bob)), (&bob, remove(&alice)), &base);
     let group = both_orders(&base, &a, &b);
     let winner = if a.id() < b.id() { &a } else { &b };
@@ -239,10 +238,8 @@ fn mutual_removal_leaves_exactly_one() {
 #[test]
 fn promote_of_a_concurrently_removed_member_has_no_effect() {
     let (alice, bob, carol) = (person(1), person(2), person(3));
-    let base =
-        Group::from_create(create(&alice, false, &[(&bob, true), (&carol, false)])).unwrap();
-    let (promotion, removal) =
-        concurrent((&alice, promote(&carol)), (&bob, remove(&carol)), &base);
+    let base = Group::from_create(create(&alice, false, &[(&bob, true), (&carol, false)])).unwrap();
+    let (promotion, removal) = concurrent((&alice, promote(&carol)), (&bob, remove(&carol)), &base);
     let group = both_orders(&base, &promotion, &removal);
     assert!(!group.is_effective(&promotion.id()));
     assert!(!group.state().is_member(carol.public()));

@@ -91,7 +91,10 @@ fn leave_and_the_last_admin_leaving_promotes_the_smallest_key() {
     assert!(group.is_effective(&op.id()));
     assert_eq!(group.state().epoch(), Some(op.id()));
     let smallest = *bob.public().min(carol.public());
-    assert_eq!(group.state().admins().iter().copied().collect::<Vec<_>>(), [smallest]);
+    assert_eq!(
+        group.state().admins().iter().copied().collect::<Vec<_>>(),
+        [smallest]
+    );
 
     // Leaving twice: no longer a member, no effect.
     let op = act(&mut group, &alice, OpBody::Leave);
@@ -140,8 +143,7 @@ fn rename_needs_an_admin() {
 #[test]
 fn channel_only_admins_post() {
     let (alice, bob, carol) = (person(1), person(2), person(3));
-    let group =
-        Group::from_create(create(&alice, true, &[(&bob, true), (&carol, false)])).unwrap();
+    let group = Group::from_create(create(&alice, true, &[(&bob, true), (&carol, false)])).unwrap();
     let state = group.state();
     assert!(state.is_channel());
     assert!(state.can_post(alice.public()) && state.can_post(bob.public()));
@@ -160,7 +162,11 @@ fn member_limit_at_the_limit() {
         .map(|key| (key, false))
         .collect();
     let create_op = create(&alice, false, &listed);
-    assert!(create_op.as_bytes().len() < 9_000, "{}", create_op.as_bytes().len());
+    assert!(
+        create_op.as_bytes().len() < 9_000,
+        "{}",
+        create_op.as_bytes().len()
+    );
     let mut group = Group::from_create(create_op).unwrap();
     assert_eq!(group.state().members().len(), MAX_GROUP_MEMBERS);
     let op = act(&mut group, &alice, add(&others[MAX_GROUP_MEMBERS - 1]));
@@ -250,10 +256,7 @@ fn replayed_op_is_refused_and_changes_nothing() {
     let mut group = Group::from_create(create_op.clone()).unwrap();
     let op = act(&mut group, &alice, remove(&bob));
     let before = group.state().clone();
-    assert_eq!(
-        group.apply(op.clone()),
-        Err(GroupError::Duplicate(op.id()))
-    );
+    assert_eq!(group.apply(op.clone()), Err(GroupError::Duplicate(op.id())));
     assert_eq!(
         group.apply(create_op.clone()),
         Err(GroupError::Duplicate(create_op.id()))
@@ -351,8 +354,14 @@ fn pending_set_limit_at_the_limit() {
     // MAX_PENDING_GROUP_OPS ops that all wait for `missing`.
     let waiting: Vec<GroupOp> = (0..=MAX_PENDING_GROUP_OPS as u64)
         .map(|i| {
-            GroupOp::sign(&alice, author.id(), at(100 + i), vec![missing.id()], rename("n"))
-                .unwrap()
+            GroupOp::sign(
+                &alice,
+                author.id(),
+                at(100 + i),
+                vec![missing.id()],
+                rename("n"),
+            )
+            .unwrap()
         })
         .collect();
     for op in &waiting[..MAX_PENDING_GROUP_OPS] {
@@ -458,14 +467,8 @@ fn decoder_refuses_unsorted_parents_and_bad_keys() {
     let mut group = Group::from_create(create(&alice, false, &[(&bob, false)])).unwrap();
     let a = act(&mut group, &alice, rename("a"));
     let b = GroupOp::sign(&bob, group.id(), at(1), vec![a.id()], OpBody::Leave).unwrap();
-    let merge = GroupOp::sign(
-        &alice,
-        group.id(),
-        at(1),
-        vec![b.id(), a.id()],
-        rename("m"),
-    )
-    .unwrap();
+    let merge =
+        GroupOp::sign(&alice, group.id(), at(1), vec![b.id(), a.id()], rename("m")).unwrap();
     // Swap the two parents in the frame: refused before the signature.
     let mut bytes = merge.as_bytes().to_vec();
     let start = 1 + 32 + 32 + 1 + 1; // version, group, author, at (1 byte), count

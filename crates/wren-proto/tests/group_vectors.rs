@@ -166,7 +166,9 @@ fn pinned_ops_decode_verify_and_fold() {
     assert_eq!(state.epoch().unwrap().to_string(), REMOVE_ID);
     assert_eq!(group_id(person(1).public(), &[0x42; 32]).to_string(), GROUP);
     let envelope = GroupEnvelope::from_bytes(&hex::decode(ENVELOPE.concat()).unwrap()).unwrap();
-    let GroupEnvelope::Message { sender, message, .. } = envelope;
+    let GroupEnvelope::Message {
+        sender, message, ..
+    } = envelope;
     assert_eq!(sender, person(1).public().to_bytes());
     assert_eq!(message, [1, 2, 3]);
 }

@@ -13,8 +13,8 @@ mod common;
 
 use common::id_a;
 use wren_proto::codec::{self, CodecError};
-use wren_proto::limits::*;
 use wren_proto::group::GroupEnvelope;
+use wren_proto::limits::*;
 use wren_proto::{
     ContactRequest, DisplayName, Envelope, GroupId, MailboxRequest, MessageId, Payload, Receipt,
     Text, Timestamp, Versioned,

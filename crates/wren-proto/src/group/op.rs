@@ -251,7 +251,7 @@ impl GroupOp {
         channel: bool,
         mut members: Vec<InitialMember>,
     ) -> Result<Self, GroupError> {
-        members.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        members.sort_unstable_by_key(|member| member.key);
         let group = group_id(creator.public(), &nonce);
         let body = OpBody::Create {
             nonce,
