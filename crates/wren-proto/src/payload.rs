@@ -306,6 +306,22 @@ mod tests {
     }
 
     #[test]
+    fn debug_hides_the_sender_key_distribution() {
+        let payload = Payload::GroupSenderKey(GroupSenderKey {
+            group: GroupId::from_bytes([1; 32]),
+            epoch: OpId::from_bytes([2; 32]),
+            distribution: [0xab; 73],
+        });
+        let printed = format!("{payload:?}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        assert!(
+            !printed.contains("ab, ab") && !printed.contains("abab"),
+            "{printed}"
+        );
+        assert!(!printed.contains("171"), "{printed}");
+    }
+
+    #[test]
     fn pairing_code_must_be_printable_ascii() {
         let mut request = ContactRequest {
             id: MessageId::from_bytes([1; 16]),

@@ -490,3 +490,40 @@ fn decoder_refuses_unsorted_parents_and_bad_keys() {
         Err(GroupError::Codec(CodecError::Invalid { .. }))
     ));
 }
+
+#[test]
+fn membership_changes_tell_whom_to_send_keys_and_when_to_rotate() {
+    let (alice, bob, carol) = (person(1), person(2), person(3));
+    let mut group = Group::from_create(create(&alice, false, &[(&bob, false)])).unwrap();
+    let before = group.state().clone();
+    act(&mut group, &alice, add(&carol));
+    let change = group.state().changes_since(&before);
+    assert_eq!(change.added, [*carol.public()]);
+    assert!(change.removed.is_empty() && !change.rotate);
+
+    let before = group.state().clone();
+    act(&mut group, &alice, remove(&bob));
+    let change = group.state().changes_since(&before);
+    assert!(change.added.is_empty());
+    assert_eq!(change.removed, [*bob.public()]);
+    assert!(change.rotate);
+
+    let before = group.state().clone();
+    act(&mut group, &alice, rename("Quiet"));
+    assert_eq!(
+        group.state().changes_since(&before),
+        wren_proto::group::MembershipChange::default()
+    );
+}
+
+#[test]
+fn replayed_bytes_are_refused_before_decoding() {
+    let (alice, bob) = (person(1), person(2));
+    let mut group = Group::from_create(create(&alice, false, &[(&bob, false)])).unwrap();
+    let op = group.sign_op(&alice, at(3), rename("x")).unwrap();
+    assert!(group.apply_bytes(op.as_bytes()).is_ok());
+    assert_eq!(
+        group.apply_bytes(op.as_bytes()),
+        Err(GroupError::Duplicate(op.id()))
+    );
+}

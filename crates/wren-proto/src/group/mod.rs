@@ -34,4 +34,4 @@ pub use envelope::{GroupEnvelope, group_message_id};
 pub use error::GroupError;
 pub use id::{TOPIC_PREFIX, group_id, topic_hash, topic_name};
 pub use op::{GroupOp, InitialMember, OpBody};
-pub use state::{Applied, Group, GroupState};
+pub use state::{Applied, Group, GroupState, MembershipChange};

@@ -366,7 +366,8 @@ fn signed_message(unsigned: &[u8]) -> Vec<u8> {
     message
 }
 
-fn op_id(frame: &[u8]) -> OpId {
+/// The id of an op frame: SHA-256 of its bytes.
+pub(crate) fn op_id(frame: &[u8]) -> OpId {
     OpId::from_bytes(Sha256::digest(frame).into())
 }
 

@@ -13,10 +13,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use wren_crypto::{IdentityKey, IdentityKeyPair};
 
 use super::error::GroupError;
-use super::op::{GroupOp, OpBody};
+use super::op::{GroupOp, OpBody, op_id};
 use crate::display_name::DisplayName;
 use crate::ids::{GroupId, OpId, Timestamp};
-use crate::limits::{MAX_GROUP_MEMBERS, MAX_GROUP_OPS, MAX_OP_PARENTS, MAX_PENDING_GROUP_OPS};
+use crate::limits::{
+    MAX_GROUP_MEMBERS, MAX_GROUP_OP_BYTES, MAX_GROUP_OPS, MAX_OP_PARENTS, MAX_PENDING_GROUP_OPS,
+};
 
 /// A group's membership as folded from its ops.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +115,17 @@ impl GroupState {
         }
     }
 
+    /// What changed in the membership from `before` (an earlier state of
+    /// the same group) to this state: whom to send our sender key and the
+    /// history, whose chains to drop, and whether to rotate our own chain.
+    pub fn changes_since(&self, before: &GroupState) -> MembershipChange {
+        MembershipChange {
+            added: self.members.difference(&before.members).copied().collect(),
+            removed: before.members.difference(&self.members).copied().collect(),
+            rotate: self.epoch != before.epoch,
+        }
+    }
+
     /// Applies one op at its place in the order; returns whether it took
     /// effect (docs/protocol.md §G4, the fold table).
     fn step(&mut self, op: &GroupOp) -> bool {
@@ -194,6 +207,23 @@ impl GroupState {
             self.admins.insert(*first);
         }
     }
+}
+
+/// The membership difference between two states of one group
+/// ([`GroupState::changes_since`]): what the wiring acts on after applying
+/// ops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipChange {
+    /// Keys that became members: each member sends them its sender-key
+    /// distribution (and whoever added them, the history).
+    pub added: Vec<IdentityKey>,
+    /// Keys that are no longer members: their sender-key chains are
+    /// dropped.
+    pub removed: Vec<IdentityKey>,
+    /// The epoch moved (a removal or a leave took effect, or a concurrent
+    /// op reordered the history): every remaining member rotates its chain
+    /// and distributes it to the current members.
+    pub rotate: bool,
 }
 
 /// Where an op sits in the order: `(depth, class, op id)`, ascending.
@@ -328,8 +358,17 @@ impl Group {
         GroupOp::sign(author, self.state.id, at, parents, body)
     }
 
-    /// Decodes, verifies and applies an op frame from untrusted bytes.
+    /// Decodes, verifies and applies an op frame from untrusted bytes. A
+    /// frame already known (accepted or pending) is refused as a
+    /// [`GroupError::Duplicate`] after hashing it, before any decoding or
+    /// signature check, so replays are cheap.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<Applied, GroupError> {
+        if bytes.len() <= MAX_GROUP_OP_BYTES {
+            let id = op_id(bytes);
+            if self.contains(&id) {
+                return Err(GroupError::Duplicate(id));
+            }
+        }
         self.apply(GroupOp::from_bytes(bytes)?)
     }
 
