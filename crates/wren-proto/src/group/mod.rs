@@ -1,6 +1,7 @@
 //! Groups (docs/protocol.md Part VIII): the group id and topic, signed
-//! membership operations, the deterministic state folded from them, and the
-//! envelope published on a group's topic.
+//! membership operations, the deterministic state folded from them, the
+//! envelope published on a group's topic, and sealing and accepting the
+//! messages it carries.
 //!
 //! ```
 //! use wren_crypto::IdentityKeyPair;
@@ -27,11 +28,13 @@
 mod envelope;
 mod error;
 mod id;
+mod message;
 mod op;
 mod state;
 
 pub use envelope::{GroupEnvelope, group_message_id};
 pub use error::GroupError;
 pub use id::{TOPIC_PREFIX, group_id, topic_hash, topic_name};
+pub use message::{GroupMessageError, Inbound, accept, seal};
 pub use op::{GroupOp, InitialMember, OpBody};
 pub use state::{Applied, Group, GroupState, MembershipChange};
