@@ -214,7 +214,12 @@ pub trait Versioned: Serialize + DeserializeOwned {
     /// Largest frame, version byte included.
     const MAX_BYTES: usize;
     /// Number of variants of the enum; tags `0..VARIANT_COUNT` are known.
+    /// A struct frame (see [`TAGGED`](Versioned::TAGGED)) has one shape: 1.
     const VARIANT_COUNT: u32;
+    /// Whether the body starts with an enum tag (every frame but the group
+    /// op, whose body is a struct). Only a tagged body is checked for
+    /// [`CodecError::UnknownVariant`] before decoding.
+    const TAGGED: bool = true;
 
     /// Checks every field bound (string lengths, list counts, allowed
     /// characters). Called before encoding and after decoding.
@@ -276,14 +281,16 @@ pub fn decode_frame<T: Versioned, const LIMIT: usize>(bytes: &[u8]) -> Result<T,
     }
     // The tag is the first varint of the body; read it alone first so that an
     // unknown tag is a typed error rather than serde's generic one.
-    let (tag, _) =
-        bincode::serde::decode_from_slice::<u32, _>(body, wire_config().with_limit::<8>())
-            .map_err(map_decode_error)?;
-    if tag >= T::VARIANT_COUNT {
-        return Err(CodecError::UnknownVariant {
-            type_name: T::NAME,
-            tag,
-        });
+    if T::TAGGED {
+        let (tag, _) =
+            bincode::serde::decode_from_slice::<u32, _>(body, wire_config().with_limit::<8>())
+                .map_err(map_decode_error)?;
+        if tag >= T::VARIANT_COUNT {
+            return Err(CodecError::UnknownVariant {
+                type_name: T::NAME,
+                tag,
+            });
+        }
     }
     let value: T = decode::<T, LIMIT>(body)?;
     value.validate()?;
@@ -372,6 +379,54 @@ pub mod bytes {
 
         fn visit_bytes<E: serde::de::Error>(self, value: &[u8]) -> Result<Vec<u8>, E> {
             Ok(value.to_vec())
+        }
+    }
+}
+
+/// Serde adapter for fixed byte arrays of any length (`[u8; 64]`
+/// signatures, `[u8; 73]` distributions; serde itself stops at 32): encoded
+/// exactly like `[u8; 32]` is, as `N` raw bytes without a length.
+pub mod array {
+    use super::{Deserializer, Serializer, Visitor, fmt};
+    use serde::de::SeqAccess;
+    use serde::ser::SerializeTuple;
+
+    /// Serializes `N` raw bytes (use as `#[serde(with = "codec::array")]`).
+    pub fn serialize<S: Serializer, const N: usize>(
+        value: &[u8; N],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(N)?;
+        for byte in value {
+            tuple.serialize_element(byte)?;
+        }
+        tuple.end()
+    }
+
+    /// Deserializes exactly `N` raw bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<[u8; N], D::Error> {
+        deserializer.deserialize_tuple(N, ArrayVisitor::<N>)
+    }
+
+    struct ArrayVisitor<const N: usize>;
+
+    impl<'de, const N: usize> Visitor<'de> for ArrayVisitor<N> {
+        type Value = [u8; N];
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(formatter, "{N} bytes")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; N], A::Error> {
+            let mut out = [0u8; N];
+            for (index, byte) in out.iter_mut().enumerate() {
+                *byte = seq
+                    .next_element()?
+                    .ok_or_else(|| serde::de::Error::invalid_length(index, &self))?;
+            }
+            Ok(out)
         }
     }
 }

@@ -122,9 +122,18 @@ byte_id!(
 );
 
 byte_id!(
-    /// Identifies a group: 256 random bits drawn by the group's creator.
-    /// RESERVED for group messaging.
+    /// Identifies a group: the hash of its creator's identity key and 32
+    /// random bytes the creator drew (docs/protocol.md §G1), so it is as
+    /// unpredictable as a random id and binds the group to its creator.
     GroupId,
+    32
+);
+
+byte_id!(
+    /// Identifies one group membership operation: the SHA-256 of its
+    /// encoded frame, signature included (docs/protocol.md §G1). Ops name
+    /// their causal parents by it; a group's epoch is one.
+    OpId,
     32
 );
 

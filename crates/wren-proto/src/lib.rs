@@ -8,6 +8,8 @@
 //! - [`codec`]: the only place bincode is used. Every frame is
 //!   `[version: u8] || bincode(body)`, decoded with a byte limit, without
 //!   trailing bytes, in canonical form, and with every field bound checked.
+//! - [`group`]: groups — signed membership operations, the state every
+//!   member folds from them, and the envelope published on a group's topic.
 //! - [`limits`]: every size limit as a named constant.
 //!
 //! The byte layout is specified in docs/protocol.md (Part II) and pinned by
@@ -26,6 +28,7 @@
 pub mod codec;
 mod display_name;
 mod envelope;
+pub mod group;
 mod ids;
 pub mod limits;
 mod payload;
@@ -33,5 +36,5 @@ mod payload;
 pub use codec::{CodecError, Versioned};
 pub use display_name::DisplayName;
 pub use envelope::{Envelope, MailboxRequest};
-pub use ids::{GroupId, IdParseError, MessageId, Timestamp};
-pub use payload::{ContactRequest, Payload, Profile, Receipt, Text};
+pub use ids::{GroupId, IdParseError, MessageId, OpId, Timestamp};
+pub use payload::{ContactRequest, GroupSenderKey, Payload, Profile, Receipt, Text};

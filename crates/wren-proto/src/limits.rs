@@ -79,6 +79,32 @@ pub const MAX_DEPOSIT_BYTES: usize = MAX_ENVELOPE_BYTES - 64;
 /// Most envelopes one mailbox fetch may ask for (RESERVED, provisional).
 pub const MAX_MAILBOX_FETCH: u16 = 64;
 
+/// Most members of a group, its creator included. Every removal makes each
+/// remaining member send one pairwise message per other member (sender-key
+/// rotation), so the bound keeps a rotation's cost bounded.
+pub const MAX_GROUP_MEMBERS: usize = 256;
+
+/// Most causal parents of one group op. An author with more heads names the
+/// smallest ones; the others are merged by later ops.
+pub const MAX_OP_PARENTS: usize = 16;
+
+/// Largest encoded group op frame, version byte and signature included. A
+/// `Create` listing [`MAX_GROUP_MEMBERS`] members is about 8.7 KB.
+pub const MAX_GROUP_OP_BYTES: usize = 16_384;
+
+/// Most ops a replica keeps for one group (effective or not). Past it, ops
+/// are refused and the group must be re-created.
+pub const MAX_GROUP_OPS: usize = 10_000;
+
+/// Most ops of one group waiting for unknown parents. Past it, further ops
+/// with unknown parents are refused (their sender may send them again).
+pub const MAX_PENDING_GROUP_OPS: usize = 256;
+
+/// Largest sender-key message a published group envelope may carry
+/// (= [`MAX_CIPHERTEXT_BYTES`]): a sender-key message around the largest
+/// payload is 65 089 bytes.
+pub const MAX_GROUP_MESSAGE_BYTES: usize = MAX_CIPHERTEXT_BYTES;
+
 // Compile-time checks that the limits nest. `claim` figures are the bincode
 // decoder's accounting of the largest valid value of each kind (see docs/protocol.md Part II,
 // "Decoder limit accounting"); they must stay within the frame limit or a
@@ -100,6 +126,38 @@ const _: () = {
     assert!(4 + 8 + 16 * MAX_RECEIPT_IDS <= MAX_PAYLOAD_BYTES);
     // Payload::SenderKeyDistribution: tag 4 + group 32 + length 8 + message.
     assert!(4 + 32 + 8 + MAX_SENDER_KEY_DISTRIBUTION_BYTES <= MAX_PAYLOAD_BYTES);
+    // Payload::GroupOp: tag 4 + length 8 + op frame.
+    assert!(4 + 8 + MAX_GROUP_OP_BYTES <= MAX_PAYLOAD_BYTES);
+    // Payload::GroupSenderKey: tag 4 + group 32 + epoch 32 + distribution 73.
+    assert!(4 + 32 + 32 + 73 <= MAX_PAYLOAD_BYTES);
+    // GroupEnvelope::Message: tag 4 + topic 32 + sender 32 + length 8 + message.
+    assert!(4 + 32 + 32 + 8 + MAX_GROUP_MESSAGE_BYTES <= MAX_ENVELOPE_BYTES);
+    // A sender-key message around the largest payload fits in it (89 bytes
+    // of sender-key overhead, docs/protocol.md §S3).
+    assert!(MAX_PAYLOAD_BYTES + 89 <= MAX_GROUP_MESSAGE_BYTES);
+    // The largest Create: version 1 + group 32 + author 32 + time 8 + parents
+    // length 8 + tag 4 + nonce 32 + name 8 + 64 + channel 1 + members length 8
+    // + (key 32 + admin 1) per other member + signature 64, as claimed.
+    assert!(
+        1 + 32
+            + 32
+            + 8
+            + 8
+            + 4
+            + 32
+            + 8
+            + MAX_DISPLAY_NAME_BYTES
+            + 1
+            + 8
+            + 33 * (MAX_GROUP_MEMBERS - 1)
+            + 64
+            <= MAX_GROUP_OP_BYTES
+    );
+    // Any other op: parents at most 16 ids, a name or a key.
+    assert!(
+        1 + 32 + 32 + 8 + 8 + 32 * MAX_OP_PARENTS + 4 + 8 + MAX_DISPLAY_NAME_BYTES + 64
+            <= MAX_GROUP_OP_BYTES
+    );
     // The payload leaves the cryptography layer a useful budget.
     assert!(CRYPTO_OVERHEAD_BYTES >= 256);
 };

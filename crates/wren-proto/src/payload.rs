@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError, Versioned, check_max, check_min};
 use crate::envelope::ByteLen;
-use crate::ids::{GroupId, MessageId, Timestamp};
+use zeroize::Zeroize;
+
+use crate::ids::{GroupId, MessageId, OpId, Timestamp};
 use crate::limits::{
-    MAX_PAIRING_CODE_BYTES, MAX_PAYLOAD_BYTES, MAX_RECEIPT_IDS, MAX_SENDER_KEY_DISTRIBUTION_BYTES,
-    MAX_TEXT_BYTES,
+    MAX_GROUP_OP_BYTES, MAX_PAIRING_CODE_BYTES, MAX_PAYLOAD_BYTES, MAX_RECEIPT_IDS,
+    MAX_SENDER_KEY_DISTRIBUTION_BYTES, MAX_TEXT_BYTES,
 };
 
 /// The content of one encrypted message, version 1.
@@ -35,6 +37,8 @@ use crate::limits::{
 /// | 3   | `ContactRequest`        |
 /// | 4   | `SenderKeyDistribution` |
 /// | 5   | `Profile`               |
+/// | 6   | `GroupOp`               |
+/// | 7   | `GroupSenderKey`        |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     /// Tag 0. A text message.
@@ -60,6 +64,52 @@ pub enum Payload {
     /// the ways to reach it change (a relay added or removed, a new relay
     /// circuit address).
     Profile(Profile),
+    /// Tag 6. A group membership op: an encoded
+    /// [`GroupOp`](crate::group::GroupOp) frame,
+    /// 1..=[`MAX_GROUP_OP_BYTES`] bytes, decoded and verified by the
+    /// receiver's group (docs/protocol.md §G6).
+    GroupOp {
+        /// The op frame; its op id is the SHA-256 of exactly these bytes.
+        #[serde(with = "codec::bytes")]
+        op: Vec<u8>,
+    },
+    /// Tag 7. The sender's sender-key distribution for a group, bound to the
+    /// membership epoch it was made for (docs/protocol.md §G7).
+    GroupSenderKey(GroupSenderKey),
+}
+
+/// A member's sender-key chain for a group, sent to each other member over
+/// the pairwise session. Secret: it holds the chain key (zeroized on drop,
+/// never printed).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSenderKey {
+    /// The group.
+    pub group: GroupId,
+    /// The epoch (the op id of the membership state) the chain was made for.
+    pub epoch: OpId,
+    /// The sender-key distribution (docs/protocol.md §S2), exactly 73 bytes.
+    #[serde(with = "codec::array")]
+    pub distribution: [u8; SENDER_KEY_DISTRIBUTION_LEN],
+}
+
+/// Length of a sender-key distribution (docs/protocol.md §S2).
+const SENDER_KEY_DISTRIBUTION_LEN: usize = wren_crypto::sender_key::DISTRIBUTION_LEN;
+
+impl Drop for GroupSenderKey {
+    fn drop(&mut self) {
+        self.distribution.zeroize();
+    }
+}
+
+/// The group and epoch only: the distribution holds a chain key.
+impl fmt::Debug for GroupSenderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupSenderKey")
+            .field("group", &self.group)
+            .field("epoch", &self.epoch)
+            .field("distribution", &"[redacted]")
+            .finish()
+    }
 }
 
 /// How to reach the sender now.
@@ -170,7 +220,7 @@ impl Versioned for Payload {
     const NAME: &'static str = "Payload";
     const VERSION: u8 = 1;
     const MAX_BYTES: usize = MAX_PAYLOAD_BYTES;
-    const VARIANT_COUNT: u32 = 6;
+    const VARIANT_COUNT: u32 = 8;
 
     fn validate(&self) -> Result<(), CodecError> {
         match self {
@@ -183,6 +233,12 @@ impl Versioned for Payload {
                 check_min(field, message.len(), 1)?;
                 check_max(field, message.len(), MAX_SENDER_KEY_DISTRIBUTION_BYTES)
             }
+            Self::GroupOp { op } => {
+                let field = "Payload::GroupOp.op";
+                check_min(field, op.len(), 1)?;
+                check_max(field, op.len(), MAX_GROUP_OP_BYTES)
+            }
+            Self::GroupSenderKey(_) => Ok(()),
         }
     }
 
@@ -247,6 +303,22 @@ mod tests {
         let printed = format!("{request:?}");
         assert!(!printed.contains("secret"), "{printed}");
         assert!(!printed.contains("wren:code"), "{printed}");
+    }
+
+    #[test]
+    fn debug_hides_the_sender_key_distribution() {
+        let payload = Payload::GroupSenderKey(GroupSenderKey {
+            group: GroupId::from_bytes([1; 32]),
+            epoch: OpId::from_bytes([2; 32]),
+            distribution: [0xab; 73],
+        });
+        let printed = format!("{payload:?}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        assert!(
+            !printed.contains("ab, ab") && !printed.contains("abab"),
+            "{printed}"
+        );
+        assert!(!printed.contains("171"), "{printed}");
     }
 
     #[test]

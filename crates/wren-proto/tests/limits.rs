@@ -13,6 +13,7 @@ mod common;
 
 use common::id_a;
 use wren_proto::codec::{self, CodecError};
+use wren_proto::group::GroupEnvelope;
 use wren_proto::limits::*;
 use wren_proto::{
     ContactRequest, DisplayName, Envelope, GroupId, MailboxRequest, MessageId, Payload, Receipt,
@@ -167,6 +168,47 @@ fn sender_key_distribution_limit() {
     );
     assert!(matches!(
         distribution(0).to_bytes(),
+        Err(CodecError::FieldTooShort { .. })
+    ));
+}
+
+#[test]
+fn group_op_payload_limit() {
+    let op = |len: usize| Payload::GroupOp { op: vec![7; len] };
+    assert_accepted(&op(MAX_GROUP_OP_BYTES));
+    assert_refused(
+        &op(MAX_GROUP_OP_BYTES + 1),
+        &too_long(
+            "Payload::GroupOp.op",
+            MAX_GROUP_OP_BYTES + 1,
+            MAX_GROUP_OP_BYTES,
+        ),
+    );
+    assert!(matches!(
+        op(0).to_bytes(),
+        Err(CodecError::FieldTooShort { .. })
+    ));
+}
+
+#[test]
+fn group_message_limit() {
+    let message = |len: usize| GroupEnvelope::Message {
+        topic: [1; 32],
+        sender: [2; 32],
+        message: vec![7; len],
+    };
+    let frame = assert_accepted(&message(MAX_GROUP_MESSAGE_BYTES));
+    assert!(frame.len() <= MAX_ENVELOPE_BYTES);
+    assert_refused(
+        &message(MAX_GROUP_MESSAGE_BYTES + 1),
+        &too_long(
+            "GroupEnvelope::Message.message",
+            MAX_GROUP_MESSAGE_BYTES + 1,
+            MAX_GROUP_MESSAGE_BYTES,
+        ),
+    );
+    assert!(matches!(
+        message(0).to_bytes(),
         Err(CodecError::FieldTooShort { .. })
     ));
 }
@@ -347,4 +389,10 @@ fn limits_have_the_documented_values() {
     assert_eq!(MAX_SENDER_KEY_DISTRIBUTION_BYTES, 1_024);
     assert_eq!(MAX_DEPOSIT_BYTES, 65_472);
     assert_eq!(MAX_MAILBOX_FETCH, 64);
+    assert_eq!(MAX_GROUP_MEMBERS, 256);
+    assert_eq!(MAX_OP_PARENTS, 16);
+    assert_eq!(MAX_GROUP_OP_BYTES, 16_384);
+    assert_eq!(MAX_GROUP_OPS, 10_000);
+    assert_eq!(MAX_PENDING_GROUP_OPS, 256);
+    assert_eq!(MAX_GROUP_MESSAGE_BYTES, 65_408);
 }

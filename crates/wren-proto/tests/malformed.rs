@@ -219,10 +219,10 @@ fn unknown_top_level_tags_are_typed() {
         })
     );
     assert_eq!(
-        Payload::from_bytes(&[1, 6]),
+        Payload::from_bytes(&[1, 8]),
         Err(CodecError::UnknownVariant {
             type_name: "Payload",
-            tag: 6
+            tag: 8
         })
     );
     assert_eq!(

@@ -467,7 +467,10 @@ fn from_contact(
             out.contact = Some((Contact::clone(contact), meta.clone()));
             Ok(Ack::Stored)
         }
-        Payload::SenderKeyDistribution { .. } => Ok(Ack::Rejected(reject::UNSUPPORTED)),
+        // Groups are not wired into the engine yet (docs/protocol.md Part VIII).
+        Payload::SenderKeyDistribution { .. }
+        | Payload::GroupOp { .. }
+        | Payload::GroupSenderKey(_) => Ok(Ack::Rejected(reject::UNSUPPORTED)),
     }
     .and_then(|ack| {
         if out.accepted && out.contact.is_none() {

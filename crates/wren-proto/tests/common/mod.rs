@@ -4,8 +4,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use wren_proto::{
-    ContactRequest, Envelope, GroupId, MailboxRequest, MessageId, Payload, Profile, Receipt, Text,
-    Timestamp,
+    ContactRequest, Envelope, GroupId, GroupSenderKey, MailboxRequest, MessageId, OpId, Payload,
+    Profile, Receipt, Text, Timestamp,
 };
 
 /// `00 01 02 … 0f`.
@@ -172,6 +172,29 @@ pub fn payload_cases() -> Vec<(&'static str, Payload, String)> {
             }),
             // tag 5, code
             "01 05 06 7772656e3a78".to_owned(),
+        ),
+        (
+            "group_op",
+            Payload::GroupOp {
+                op: vec![0xaa, 0xbb],
+            },
+            // tag 6, length 2, an op frame (opaque to the payload decoder)
+            "01 06 02 aabb".to_owned(),
+        ),
+        (
+            "group_sender_key",
+            Payload::GroupSenderKey(GroupSenderKey {
+                group: GroupId::from_bytes([0x44; 32]),
+                epoch: OpId::from_bytes([0x55; 32]),
+                distribution: [0x66; 73],
+            }),
+            // tag 7, group raw, epoch raw, distribution 73 raw bytes (no length)
+            format!(
+                "01 07 {} {} {}",
+                "44".repeat(32),
+                "55".repeat(32),
+                "66".repeat(73)
+            ),
         ),
     ]
 }
