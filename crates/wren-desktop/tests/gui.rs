@@ -25,7 +25,7 @@ use iced_test::{selector, simulator};
 use wren_core::{Node, NodeEvent, Status, Unlock};
 use wren_desktop::app::State;
 use wren_desktop::screen::main::conversation::PAGE;
-use wren_desktop::screen::main::{self as main_screen, Panel};
+use wren_desktop::screen::main::{self as main_screen, Panel, add_contact};
 use wren_desktop::{App, Config, Message};
 
 /// A safety net only: every wait below ends on an event, not a clock.
@@ -175,19 +175,67 @@ async fn started(home: &Path, name: &str) -> Gui {
     gui
 }
 
+/// How Ada enters Bob's code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Typed (or pasted) into the code field.
+    Text,
+    /// Read from a picture of Bob's "My code" panel, as "Open QR image…"
+    /// does with a file.
+    QrImage,
+}
+
+/// What Bob's window shows, drawn by iced's software renderer, as PNG bytes.
+fn picture(gui: &Gui) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("window.png");
+    let mut ui = simulator(gui.app.view());
+    let snapshot = ui.snapshot(&iced::Theme::Light).unwrap();
+    // With no reference image yet, this writes the snapshot there (its
+    // name gains the renderer's).
+    assert!(snapshot.matches_image(&png).unwrap());
+    let written = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .expect("the snapshot was written")
+        .unwrap();
+    std::fs::read(written.path()).unwrap()
+}
+
 /// Ada adds Bob from his code; Bob accepts in his requests panel.
 async fn pair(ada: &mut Gui, bob: &mut Gui) {
+    pair_via(ada, bob, Via::Text).await;
+}
+
+/// [`pair`], with Bob's code entered `via`.
+async fn pair_via(ada: &mut Gui, bob: &mut Gui, via: Via) {
     let code = bob.main().my_code().code().expect("Bob's code").to_owned();
     ada.interact(|ui| {
         ui.click("Add contact").unwrap();
     })
     .await;
     assert_eq!(ada.main().panel(), Panel::AddContact);
-    ada.interact(|ui| {
-        ui.click(selector::id("contact-code")).unwrap();
-        ui.typewrite(&code);
-    })
-    .await;
+    match via {
+        Via::Text => {
+            ada.interact(|ui| {
+                ui.click(selector::id("contact-code")).unwrap();
+                ui.typewrite(&code);
+            })
+            .await;
+        }
+        Via::QrImage => {
+            bob.interact(|ui| {
+                ui.click("My code").unwrap();
+            })
+            .await;
+            let scanned = wren_desktop::qr::decode_image(&picture(bob)).unwrap();
+            assert_eq!(scanned, code, "the QR on screen carries the code");
+            ada.send(Message::Main(main_screen::Message::AddContact(
+                add_contact::Message::FromImage(Ok(Some(scanned))),
+            )))
+            .await;
+        }
+    }
     // Before adding: who this is, and the safety number both will compare.
     let bob_id = bob.main().identity().peer_id.clone();
     let safety = ada.main().node().preview_contact(&code).await.unwrap();
@@ -294,6 +342,33 @@ async fn adding_a_contact_from_its_code_and_accepting_the_request() {
     .await;
     assert!(ada.main().contacts()[&bob_id].verified);
     assert!(ada.shows("✓ verified"));
+    ada.stop().await;
+    bob.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_through_the_qr_code_on_screen_then_chatting() {
+    let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ada = started(ada_home.path(), "Ada").await;
+    let mut bob = started(bob_home.path(), "Bob").await;
+    pair_via(&mut ada, &mut bob, Via::QrImage).await;
+
+    // They chat: Ada's message reaches Bob's window.
+    let bob_id = bob.main().identity().peer_id.clone();
+    ada.send(Message::Main(main_screen::Message::Select(bob_id)))
+        .await;
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("Found you through the QR code");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    bob.until(|app| {
+        app.main()
+            .is_some_and(|m| m.conversations().iter().any(|c| c.unread > 0))
+    })
+    .await;
+    assert!(bob.shows("Found you through the QR code"));
     ada.stop().await;
     bob.stop().await;
 }
