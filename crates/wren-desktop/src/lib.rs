@@ -32,6 +32,16 @@ pub const FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.t
 /// The bundled font, made the default for every widget.
 pub const FONT: iced::Font = iced::Font::with_name("DejaVu Sans");
 
+/// Its bold face (for `**strong**` text and headings in messages).
+pub const BOLD_FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// The bundled monospace font (code in messages).
+pub const MONO_FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSansMono.ttf");
+
+/// The monospace font by name: iced's generic monospace family may name a
+/// font the machine does not have.
+pub const MONO_FONT: iced::Font = iced::Font::with_name("DejaVu Sans Mono");
+
 /// Runs the app until its window closes.
 pub fn run(config: Config) -> iced::Result {
     iced::application(move || App::new(config.clone()), App::update, App::view)
@@ -39,6 +49,8 @@ pub fn run(config: Config) -> iced::Result {
         .subscription(App::subscription)
         .theme(App::theme)
         .font(FONT_BYTES)
+        .font(BOLD_FONT_BYTES)
+        .font(MONO_FONT_BYTES)
         .default_font(FONT)
         .window_size((1000.0, 700.0))
         // Closing stops the node first (see `Message::CloseRequested`).

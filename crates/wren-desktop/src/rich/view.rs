@@ -83,7 +83,7 @@ fn styled(piece: &Span, heading: bool) -> TextSpan<'_, String> {
     match &piece.kind {
         Kind::Text => styled,
         Kind::Code => styled
-            .font(Font::MONOSPACE)
+            .font(crate::MONO_FONT)
             .background(theme::INLINE_CODE)
             .padding([0, 2]),
         Kind::Mention => styled.color(theme::MENTION),
@@ -93,6 +93,6 @@ fn styled(piece: &Span, heading: bool) -> TextSpan<'_, String> {
             .underline(true)
             .link(target.clone()),
         Kind::LinkHost => styled.color(theme::MUTED),
-        Kind::Syntax(color) => styled.font(Font::MONOSPACE).color_maybe(*color),
+        Kind::Syntax(color) => styled.font(crate::MONO_FONT).color_maybe(*color),
     }
 }
