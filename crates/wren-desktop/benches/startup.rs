@@ -253,7 +253,10 @@ async fn open(home: &Path) -> (Node, mpsc::Receiver<NodeEvent>) {
     let mut config = NodeConfig::new(home);
     config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     config.mdns = false;
-    Node::open(config).await.unwrap()
+    let (node, mut events) = Node::open(config).await.unwrap();
+    // The pairing code carries the listen addresses: wait for them.
+    wait(&mut events, |e| matches!(e, NodeEvent::Listening { .. })).await;
+    (node, events)
 }
 
 async fn wait(events: &mut mpsc::Receiver<NodeEvent>, mut pick: impl FnMut(&NodeEvent) -> bool) {
