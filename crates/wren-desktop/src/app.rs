@@ -308,7 +308,16 @@ impl App {
     pub fn subscription(&self) -> Subscription<Message> {
         let close = iced::window::close_requests().map(|_| Message::CloseRequested);
         let frames = match &self.probe {
-            Some(probe) if probe.active() => iced::window::frames().map(Message::Frame),
+            Some(probe) if probe.active() => {
+                iced::event::listen_raw(|event, _status, _window| match event {
+                    iced::Event::Window(iced::window::Event::RedrawRequested(at))
+                        if probe::presented(at) =>
+                    {
+                        Some(Message::Frame(at))
+                    }
+                    _ => None,
+                })
+            }
             _ => Subscription::none(),
         };
         let focus = iced::event::listen_with(|event, _status, _window| match event {

@@ -4,14 +4,18 @@
 //! its first frame showing the conversation list has been presented
 //! (`first-frame rss_kb=N`), then opens the most recent conversation and
 //! reports when a frame showing its first page has been presented
-//! (`open-conversation us=N rss_kb=N hwm_kb=N`), then closes. The benchmark
+//! (`open-conversation us=N built_us=N rss_kb=N hwm_kb=N`: `built_us` is
+//! when the view holding the page was built, before drawing), then closes. The benchmark
 //! (`benches/startup.rs`) times the first line from the moment it started
 //! the process.
 //!
-//! "Presented" is decided from iced's frame events: each carries the
+//! "Presented" is decided from iced's redraw events: each carries the
 //! instant its redraw began, which is after the view it draws was built.
-//! A frame that began after a view showing the wanted content was built
-//! has drawn that content; the probe reports once it sees such a frame.
+//! A redraw that began after a view showing the wanted content was built
+//! has drawn that content. The subscription turns only such a redraw into
+//! a message ([`presented`]): a message per frame would make every frame
+//! request the next (iced redraws after each update), and the app would
+//! spend the measurement redrawing.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -22,13 +26,24 @@ use crate::screen::main::Main;
 /// The environment variable that switches the probe on.
 pub const ENV: &str = "WREN_PROBE";
 
+/// When a view showing what the probe waits for was first built: set from
+/// `view` (which has only `&self`), read by the subscription's filter
+/// (which can hold no state). One probe per process.
+static SHOWN: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Whether a redraw that began at `at` presents what the probe waits for.
+pub fn presented(at: Instant) -> bool {
+    SHOWN
+        .lock()
+        .ok()
+        .and_then(|shown| *shown)
+        .is_some_and(|shown| at >= shown)
+}
+
 /// Where the probe stands.
 #[derive(Debug)]
 pub struct Probe {
     stage: Stage,
-    /// When a view showing what the current stage waits for was first
-    /// built (`view` has only `&self`, hence the lock).
-    shown: Mutex<Option<Instant>>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,10 +70,7 @@ pub enum Step {
 impl Probe {
     /// The probe, if the environment asks for it.
     pub fn from_env() -> Option<Self> {
-        (std::env::var_os(ENV).is_some_and(|v| v == "1")).then(|| Self {
-            stage: Stage::List,
-            shown: Mutex::new(None),
-        })
+        (std::env::var_os(ENV).is_some_and(|v| v == "1")).then(|| Self { stage: Stage::List })
     }
 
     /// Called from `view`: notes when the awaited content was first built.
@@ -71,25 +83,24 @@ impl Probe {
                 .is_some_and(|c| c.contact() == contact && c.messages().next().is_some()),
             Stage::Done => false,
         };
-        if ready && let Ok(mut shown) = self.shown.lock() {
+        if ready && let Ok(mut shown) = SHOWN.lock() {
+            if shown.is_none() {
+                eprintln!("TIMING viewed at {:?}", std::time::SystemTime::now());
+            }
             shown.get_or_insert_with(Instant::now);
         }
     }
 
-    /// Called for each frame (the instant its redraw began).
+    /// Called for each redraw that [`presented`] let through (the instant
+    /// it began).
     pub fn frame(&mut self, at: Instant, main: Option<&Main>) -> Step {
-        let drawn = self
-            .shown
-            .lock()
-            .ok()
-            .and_then(|shown| *shown)
-            .is_some_and(|shown| at >= shown);
-        if !drawn {
+        let Some(shown_at) = SHOWN.lock().ok().and_then(|mut shown| {
+            let at_or_after = shown.is_some_and(|shown| at >= shown);
+            if at_or_after { shown.take() } else { None }
+        }) else {
             return Step::Wait;
-        }
-        if let Ok(mut shown) = self.shown.lock() {
-            *shown = None;
-        }
+        };
+        let shown_at = Some(shown_at);
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::List => {
                 report(&format!("first-frame rss_kb={}", memory("VmRSS:")));
@@ -107,8 +118,9 @@ impl Probe {
             }
             Stage::Open { since, .. } => {
                 report(&format!(
-                    "open-conversation us={} rss_kb={} hwm_kb={}",
+                    "open-conversation us={} built_us={} rss_kb={} hwm_kb={}",
                     since.elapsed().as_micros(),
+                    shown_at.map_or(0, |at| at.duration_since(since).as_micros()),
                     memory("VmRSS:"),
                     memory("VmHWM:")
                 ));
