@@ -70,7 +70,9 @@ pub enum Step {
 impl Probe {
     /// The probe, if the environment asks for it.
     pub fn from_env() -> Option<Self> {
-        (std::env::var_os(ENV).is_some_and(|v| v == "1")).then(|| Self { stage: Stage::List })
+        std::env::var_os(ENV)
+            .is_some_and(|v| v == "1")
+            .then_some(Self { stage: Stage::List })
     }
 
     /// Called from `view`: notes when the awaited content was first built.
