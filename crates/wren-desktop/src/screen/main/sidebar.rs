@@ -147,7 +147,12 @@ fn entry<'a>(
         .skip(1)
         .take(40)
         .collect::<String>();
-    let middle = column![name, text(preview).size(12).style(theme::muted)]
+    // Clipped at the entry's edge rather than wrapped onto a second line.
+    let preview = text(preview)
+        .size(12)
+        .style(theme::muted)
+        .wrapping(text::Wrapping::None);
+    let middle = column![name, preview]
         .spacing(2)
         .width(Length::Fill);
     let mut right = column![text(time.unwrap_or_default()).size(11).style(theme::muted)]
