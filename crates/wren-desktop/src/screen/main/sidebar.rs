@@ -152,6 +152,7 @@ fn entry<'a>(
         .size(12)
         .style(theme::muted)
         .wrapping(text::Wrapping::None);
+    let preview = container(preview).width(Length::Fill).clip(true);
     let middle = column![name, preview]
         .spacing(2)
         .width(Length::Fill);
