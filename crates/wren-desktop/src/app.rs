@@ -236,8 +236,10 @@ impl App {
                     .map_or(probe::Step::Wait, |probe| probe.frame(at, main));
                 match step {
                     probe::Step::Wait => Task::none(),
+                    // Handled in this update, as a click on the conversation
+                    // would be (a task would wait for the next redraw).
                     probe::Step::Open(contact) => {
-                        Task::done(Message::Main(main::Message::Select(contact)))
+                        self.update(Message::Main(main::Message::Select(contact)))
                     }
                     probe::Step::Close => Task::done(Message::CloseRequested),
                 }

@@ -153,9 +153,7 @@ fn entry<'a>(
         .style(theme::muted)
         .wrapping(text::Wrapping::None);
     let preview = container(preview).width(Length::Fill).clip(true);
-    let middle = column![name, preview]
-        .spacing(2)
-        .width(Length::Fill);
+    let middle = column![name, preview].spacing(2).width(Length::Fill);
     let mut right = column![text(time.unwrap_or_default()).size(11).style(theme::muted)]
         .spacing(4)
         .align_x(Alignment::End);
