@@ -129,8 +129,7 @@ fn make_behaviour(
 /// sequence number and no second signature), content-hash message ids
 /// (wren-proto's [`group_message_id`]), every message held back until the
 /// engine validated it, and peer scoring.
-fn gossipsub_behaviour() -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>>
-{
+fn gossipsub_behaviour() -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let config = gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
@@ -200,4 +199,20 @@ pub(crate) use wren_proto::group::group_message_id;
 
 fn build_error(error: impl std::fmt::Display) -> NetError {
     NetError::Build(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoring_parameters_are_valid_and_three_rejections_graylist() {
+        peer_score_params().validate().unwrap();
+        peer_score_thresholds().validate().unwrap();
+        topic_score_params().validate().unwrap();
+        let penalty = |rejected: f64| rejected * rejected * GOSSIP_INVALID_MESSAGE_WEIGHT;
+        assert!(penalty(1.0) <= GOSSIP_GOSSIP_THRESHOLD);
+        assert!(penalty(2.0) > GOSSIP_PUBLISH_THRESHOLD);
+        assert!(penalty(3.0) < GOSSIP_GRAYLIST_THRESHOLD);
+    }
 }

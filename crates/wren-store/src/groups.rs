@@ -24,8 +24,9 @@ use crate::schema;
 use crate::seal;
 use crate::tx::{IncomingOutcome, NewMessage, ReadTx, WriteTx};
 
-/// Largest encoded [`GroupRecord`].
-pub(crate) const GROUP_LIMIT: usize = 256;
+/// Largest encoded [`GroupRecord`]: its fixed fields plus one key per
+/// possible member in `distributed`.
+pub(crate) const GROUP_LIMIT: usize = 512 + 33 * wren_proto::limits::MAX_GROUP_MEMBERS;
 
 /// Largest stored op frame (`wren_proto::limits::MAX_GROUP_OP_BYTES`).
 const OP_LIMIT: usize = wren_proto::limits::MAX_GROUP_OP_BYTES;
@@ -41,6 +42,9 @@ pub struct GroupRecord {
     /// The membership epoch (an op id) our current sending chain was made
     /// for and distributed at; `None` before the first one.
     pub key_epoch: Option<[u8; 32]>,
+    /// The members (identity keys) our current chain was sent to; the
+    /// others still need it. At most `MAX_GROUP_MEMBERS`.
+    pub distributed: Vec<[u8; 32]>,
     /// We are no longer a member (left, or were removed): the history
     /// stays, nothing is sent.
     pub left: bool,
@@ -265,6 +269,11 @@ impl WriteTx<'_> {
 
     /// Stores or replaces a group's record.
     pub fn put_group(&mut self, group: &[u8; 32], record: &GroupRecord) -> Result<()> {
+        if record.distributed.len() > wren_proto::limits::MAX_GROUP_MEMBERS {
+            return Err(StoreError::FieldTooLong {
+                field: "group distributed",
+            });
+        }
         let plaintext = Zeroizing::new(
             codec::encode(&GroupRecordVersions::V1(record.clone())).map_err(StoreError::Encode)?,
         );

@@ -49,6 +49,7 @@ async fn groups_survive_a_reopen() {
                 &GroupRecord {
                     conversation,
                     key_epoch: Some([1; 32]),
+                    distributed: vec![MEMBER],
                     left: false,
                 },
             )?;
@@ -120,6 +121,7 @@ async fn groups_survive_a_reopen() {
         &GroupRecord {
             conversation,
             key_epoch: Some([1; 32]),
+            distributed: vec![MEMBER],
             left: false
         }
     );
