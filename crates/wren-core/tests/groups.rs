@@ -298,3 +298,61 @@ async fn a_message_from_outside_the_group_is_refused() {
     nodes[0].node.send_text(&info.id, "fine").await.unwrap();
     assert_eq!(receive(&mut nodes[1], &info.id, 1).await[0].1, "fine");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_added_member_joins_and_everyone_survives_a_restart() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = nodes[0]
+        .node
+        .create_group("Friends", &["bob"], false)
+        .await
+        .unwrap();
+    joined(&mut nodes[1], &info.id).await;
+    nodes[0].node.send_text(&info.id, "before cy").await.unwrap();
+    receive(&mut nodes[1], &info.id, 1).await;
+
+    let added = nodes[0].node.add_member(&info.id, "cy").await.unwrap();
+    assert!(added.members.contains(&nodes[2].peer_id));
+    joined(&mut nodes[2], &info.id).await;
+    let cy = nodes[2].peer_id.clone();
+    let group = info.id.clone();
+    nodes[1]
+        .next(|e| match e {
+            NodeEvent::MemberAdded { group: g, contact } if *g == group && *contact == cy => {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(nodes[2].node.groups().await.unwrap()[0].members.len(), 3);
+
+    // Bob restarts: his group, chain and receivers come back from the store.
+    let bob = nodes.remove(1);
+    let bob = bob.restart().await;
+    nodes.insert(1, bob);
+
+    for (i, node) in nodes.iter().enumerate() {
+        node.node
+            .send_text(&info.id, &format!("now from {}", names[i]))
+            .await
+            .unwrap();
+    }
+    for (i, node) in nodes.iter_mut().enumerate() {
+        let got: HashSet<String> = receive(node, &info.id, 2)
+            .await
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let expected: HashSet<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, n)| format!("now from {n}"))
+            .collect();
+        assert_eq!(got, expected, "{}", names[i]);
+    }
+    // Cy never saw what was sent before it joined.
+    let history = nodes[2].node.history(&info.id, None, 100).await.unwrap();
+    assert!(history.iter().all(|m| m.text != "before cy"));
+}
