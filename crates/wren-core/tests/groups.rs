@@ -309,7 +309,11 @@ async fn an_added_member_joins_and_everyone_survives_a_restart() {
         .await
         .unwrap();
     joined(&mut nodes[1], &info.id).await;
-    nodes[0].node.send_text(&info.id, "before cy").await.unwrap();
+    nodes[0]
+        .node
+        .send_text(&info.id, "before cy")
+        .await
+        .unwrap();
     receive(&mut nodes[1], &info.id, 1).await;
 
     let added = nodes[0].node.add_member(&info.id, "cy").await.unwrap();
@@ -355,4 +359,34 @@ async fn an_added_member_joins_and_everyone_survives_a_restart() {
     // Cy never saw what was sent before it joined.
     let history = nodes[2].node.history(&info.id, None, 100).await.unwrap();
     assert!(history.iter().all(|m| m.text != "before cy"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_receipts_come_back_once_per_member() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    let sent = nodes[0].node.send_text(&info.id, "read me").await.unwrap();
+    for node in [1, 2] {
+        receive(&mut nodes[node], &info.id, 1).await;
+        assert_eq!(nodes[node].node.mark_read(&info.id).await.unwrap(), 1);
+        assert_eq!(nodes[node].node.mark_read(&info.id).await.unwrap(), 0);
+    }
+    let mut readers = HashSet::new();
+    while readers.len() < 2 {
+        let reader = nodes[0]
+            .next(|e| match e {
+                NodeEvent::StatusChanged {
+                    id,
+                    status: Status::Read,
+                    member: Some(member),
+                    ..
+                } if *id == sent.id => Some(member.clone()),
+                _ => None,
+            })
+            .await;
+        assert!(readers.insert(reader), "one read event per member");
+    }
+    let expected: HashSet<String> = nodes[1..].iter().map(|n| n.peer_id.clone()).collect();
+    assert_eq!(readers, expected);
 }

@@ -40,8 +40,8 @@ use wren_proto::{
     Versioned,
 };
 use wren_store::{
-    ConversationKind, GroupIncoming, GroupOutgoing, GroupRecord, IncomingOutcome, MessageStatus,
-    NewMessage, ReadTx, StoreError, WriteTx,
+    ConversationKind, Direction, GroupIncoming, GroupOutgoing, GroupRecord, IncomingOutcome,
+    MessageStatus, NewMessage, Order, ReadTx, StoreError, WriteTx,
 };
 
 use super::receive::{self, Queued};
@@ -1422,6 +1422,93 @@ impl Engine {
         let mut release = keys;
         release.extend(touched);
         self.release_held(&release).await;
+    }
+
+    /// `mark_read` of a group conversation: marks it read to its end and
+    /// sends each sender (a contact) a read receipt for its newly read
+    /// texts, in the same transaction.
+    pub(crate) async fn mark_group_read(&mut self, conversation: u64) -> Result<usize, NodeError> {
+        let unread = self
+            .store
+            .read(move |tx| {
+                let Some(summary) = tx.conversation(conversation)? else {
+                    return Ok(None);
+                };
+                let mut ids: Vec<([u8; 32], [u8; 16])> = Vec::new();
+                let mut cursor = Some(summary.read_up_to);
+                loop {
+                    let page = tx.messages(conversation, cursor, Order::OldestFirst, 1_000)?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    for item in page {
+                        let Ok(message) = item else {
+                            continue;
+                        };
+                        cursor = Some(message.seq);
+                        if message.seq > summary.last_seq {
+                            break;
+                        }
+                        if message.direction == Direction::Incoming
+                            && message.status == MessageStatus::Received
+                        {
+                            ids.push((message.sender, message.id));
+                        }
+                    }
+                    if cursor.is_some_and(|c| c >= summary.last_seq) {
+                        break;
+                    }
+                }
+                Ok(Some((summary.last_seq, ids)))
+            })
+            .await?;
+        let Some((last_seq, ids)) = unread else {
+            return Err(NodeError::UnknownConversation(conversation.to_string()));
+        };
+        let count = ids.len();
+        let mut by_sender: HashMap<[u8; 32], Vec<[u8; 16]>> = HashMap::new();
+        for (sender, id) in &ids {
+            if self.contacts.contains_key(sender) {
+                by_sender.entry(*sender).or_default().push(*id);
+            }
+        }
+        let mut ctx = StepCtx {
+            me: Arc::clone(&self.me),
+            now: now_ms(),
+            books: self.take_books(by_sender.keys().copied()),
+            queued: Vec::new(),
+            events: Vec::new(),
+        };
+        let result = self
+            .store
+            .write(move |tx| {
+                tx.mark_read(conversation, last_seq)?;
+                for (_, id) in &ids {
+                    match tx.set_status(id, MessageStatus::Read) {
+                        Ok(()) | Err(StoreError::MessageNotFound) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                for (sender, read) in &by_sender {
+                    for chunk in read.chunks(crate::limits::MAX_RECEIPT_IDS) {
+                        let receipt = Payload::ReadReceipt(Receipt {
+                            ids: chunk.iter().map(|id| MessageId::from(*id)).collect(),
+                        });
+                        queue_payload(tx, &mut ctx, sender, &receipt)?;
+                    }
+                }
+                Ok(ctx)
+            })
+            .await?;
+        for (key, book) in result.books {
+            if let Some(book) = book {
+                self.books.insert(key, book);
+            }
+        }
+        for (key, queued) in result.queued {
+            self.push_queued(key, queued);
+        }
+        Ok(count)
     }
 
     /// `history` of a group conversation, if `target` names one of our

@@ -816,6 +816,17 @@ impl Engine {
     pub(crate) async fn mark_read(&mut self, target: &str) -> Result<usize, NodeError> {
         self.flush_acked().await;
         let target = target.trim();
+        if let Some(conversation) = self.group_conversation(target) {
+            return self.mark_group_read(conversation).await;
+        }
+        if let Ok(id) = target.parse::<u64>()
+            && self
+                .groups
+                .values()
+                .any(|entry| entry.record.conversation == id && id != 0)
+        {
+            return self.mark_group_read(id).await;
+        }
         let key = match target.parse::<u64>() {
             Ok(id) => {
                 let conversation = self
