@@ -177,21 +177,29 @@ pub(crate) fn event(event: &NodeEvent) -> Option<Value> {
             seq,
             text,
             sent_at,
-        } => json!({
-            "event": "message",
-            "id": id,
-            "from": from,
-            "alias": alias,
-            "conversation": conversation,
-            "seq": seq,
-            "text": text,
-            "sent_at": sent_at,
-        }),
+            group,
+        } => {
+            let mut line = json!({
+                "event": "message",
+                "id": id,
+                "from": from,
+                "alias": alias,
+                "conversation": conversation,
+                "seq": seq,
+                "text": text,
+                "sent_at": sent_at,
+            });
+            if let (Some(group), Some(fields)) = (group, line.as_object_mut()) {
+                fields.insert("group".to_owned(), json!(group));
+            }
+            line
+        }
         NodeEvent::StatusChanged {
             id,
             conversation,
             status: state,
             detail,
+            ..
         } => status(id, *conversation, *state, detail.as_deref(), None),
         NodeEvent::ContactRequest { from, name } => {
             json!({"event": "contact_request", "from": from, "name": name})

@@ -429,6 +429,7 @@ fn render(event: &NodeEvent, refs: &HashMap<String, Option<Value>>) -> Option<Va
             conversation,
             status,
             detail,
+            ..
         } => Some(json::status(
             id,
             *conversation,

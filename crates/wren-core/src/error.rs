@@ -35,6 +35,12 @@ pub enum NodeError {
     /// No contact has this alias or peer id.
     #[error("unknown contact {0:?}")]
     UnknownContact(String),
+    /// No group of ours has this id.
+    #[error("unknown group {0:?}")]
+    UnknownGroup(String),
+    /// The group's rules forbid it: not a member, not an admin, a channel.
+    #[error("not allowed: {0}")]
+    NotAllowed(&'static str),
     /// No pending contact request from this alias or peer id.
     #[error("no pending contact request from {0:?}")]
     NoSuchRequest(String),

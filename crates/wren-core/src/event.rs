@@ -41,6 +41,8 @@ pub enum NodeEvent {
         text: String,
         /// When the sender sent it (ms since the Unix epoch, sender's clock).
         sent_at: u64,
+        /// The group id, for a group message (`None`: a direct message).
+        group: Option<String>,
     },
     /// An outgoing message changed state.
     StatusChanged {
@@ -52,6 +54,42 @@ pub enum NodeEvent {
         status: Status,
         /// Details, e.g. why it failed.
         detail: Option<String>,
+        /// The group id, for a group message.
+        group: Option<String>,
+        /// For `delivered` and `read` of a group message: the member (peer
+        /// id) whose receipt it is; one event per member.
+        member: Option<String>,
+    },
+    /// We became a member of a group someone else created or added us to.
+    GroupJoined {
+        /// The group id (64 hex digits).
+        group: String,
+        /// Its name.
+        name: String,
+    },
+    /// A member was added to one of our groups.
+    MemberAdded {
+        /// The group id.
+        group: String,
+        /// The new member's peer id.
+        contact: String,
+    },
+    /// A member was removed from (or left) one of our groups; `contact` is
+    /// our own peer id when it is us.
+    MemberRemoved {
+        /// The group id.
+        group: String,
+        /// The member's peer id.
+        contact: String,
+    },
+    /// A message on a group's topic was refused (not from a member, not an
+    /// admin in a channel, a bad signature, …): it was neither stored nor
+    /// forwarded.
+    GroupMessageRefused {
+        /// The group id.
+        group: String,
+        /// Why.
+        reason: String,
     },
     /// Someone who is not a contact asks to become one.
     ContactRequest {
@@ -143,6 +181,7 @@ impl std::fmt::Debug for NodeEvent {
                 conversation,
                 seq,
                 text,
+                group,
                 ..
             } => f
                 .debug_struct("MessageReceived")
@@ -151,6 +190,7 @@ impl std::fmt::Debug for NodeEvent {
                 .field("conversation", conversation)
                 .field("seq", seq)
                 .field("text_len", &text.len())
+                .field("group", group)
                 .finish_non_exhaustive(),
             Self::Listening { addr } => f.debug_struct("Listening").field("addr", addr).finish(),
             Self::StatusChanged {
@@ -158,12 +198,36 @@ impl std::fmt::Debug for NodeEvent {
                 conversation,
                 status,
                 detail,
+                group,
+                member,
             } => f
                 .debug_struct("StatusChanged")
                 .field("id", id)
                 .field("conversation", conversation)
                 .field("status", status)
                 .field("detail", detail)
+                .field("group", group)
+                .field("member", member)
+                .finish(),
+            Self::GroupJoined { group, name } => f
+                .debug_struct("GroupJoined")
+                .field("group", group)
+                .field("name", name)
+                .finish(),
+            Self::MemberAdded { group, contact } => f
+                .debug_struct("MemberAdded")
+                .field("group", group)
+                .field("contact", contact)
+                .finish(),
+            Self::MemberRemoved { group, contact } => f
+                .debug_struct("MemberRemoved")
+                .field("group", group)
+                .field("contact", contact)
+                .finish(),
+            Self::GroupMessageRefused { group, reason } => f
+                .debug_struct("GroupMessageRefused")
+                .field("group", group)
+                .field("reason", reason)
                 .finish(),
             Self::ContactRequest { from, name } => f
                 .debug_struct("ContactRequest")

@@ -41,8 +41,8 @@ pub use error::NodeError;
 pub use event::NodeEvent;
 pub use node::Node;
 pub use types::{
-    ContactInfo, ContactPreview, ContactState, ConversationInfo, Identity, Known, MessageInfo,
-    NearbyPeer, Path, RelayInfo, RelayState, RequestInfo, SentMessage, Status,
+    ContactInfo, ContactPreview, ContactState, ConversationInfo, GroupInfo, Identity, Known,
+    MessageInfo, NearbyPeer, Path, RelayInfo, RelayState, RequestInfo, SentMessage, Status,
 };
 pub use wren_net::Multiaddr;
 /// Why the store could not be opened, among others: front ends match

@@ -76,6 +76,29 @@ pub const MAX_RECEIPT_IDS: usize = wren_proto::limits::MAX_RECEIPT_IDS;
 /// Longest alias, in bytes.
 pub const MAX_ALIAS_BYTES: usize = 64;
 
+/// Most groups a node keeps (including groups only announced by a chain
+/// or a pending op so far).
+pub const MAX_GROUPS: usize = 1_024;
+
+/// Most group messages held in memory while their sender's chain is on its
+/// way (the oldest is dropped first; gossipsub was told *ignore*).
+pub const MAX_HELD_GROUP_MESSAGES: usize = 256;
+
+/// Most group messages waiting to be published, all groups together;
+/// `send_text` to a group fails past it.
+pub const MAX_PUBLICATIONS: usize = 4_096;
+
+/// How many group message ids are remembered for deduplication.
+pub const MAX_SEEN_GROUP_MESSAGES: usize = 8_192;
+
+/// How long a group message waits for every member to be subscribed to
+/// the topic before it is published to those who are.
+pub const GROUP_PUBLISH_WAIT: Duration = Duration::from_secs(5);
+
+/// How often waiting group messages are tried again (besides every
+/// subscription seen).
+pub const GROUP_PUBLISH_RETRY: Duration = Duration::from_millis(500);
+
 /// Codes of `/wren/dm/1` "rejected" acknowledgements sent by this engine.
 ///
 /// A sender treats every code except [`PENDING`] as final: the message is

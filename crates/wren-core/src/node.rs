@@ -9,12 +9,12 @@ use wren_net::Multiaddr;
 use wren_store::Unlock;
 
 use crate::config::NodeConfig;
-use crate::engine::{self, Command};
+use crate::engine::{self, Command, MembershipCommand};
 use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::types::{
-    ContactInfo, ContactPreview, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo,
-    RequestInfo, SentMessage,
+    ContactInfo, ContactPreview, ConversationInfo, GroupInfo, Identity, MessageInfo, NearbyPeer,
+    RelayInfo, RequestInfo, SentMessage,
 };
 
 /// A handle to a running node.
@@ -264,14 +264,99 @@ impl Node {
         self.call(|reply| Command::Verify { contact, reply }).await
     }
 
-    /// Sends a text to `to` (a contact). Returns once the message, the
-    /// ratchet step that encrypted it and its outbox entry are durably
-    /// committed: from then on it survives a crash and is delivered.
+    /// Sends a text to `to`: a contact, or one of our groups by its id (64
+    /// hex digits, [`GroupInfo::id`]). Returns once the message, the ratchet
+    /// step (or the group chain step) that encrypted it and its outbox entry
+    /// (or publication queue entry) are durably committed: from then on it
+    /// survives a crash and is sent.
+    ///
+    /// To a group: fails with [`NodeError::NotAllowed`] when we are not a
+    /// member, or in a channel when we are not an admin. The message is
+    /// published on the group's topic once every other member is seen
+    /// subscribed (at most [`GROUP_PUBLISH_WAIT`](crate::limits::GROUP_PUBLISH_WAIT)
+    /// later, to whoever is subscribed then; until someone is, it waits);
+    /// its status goes `sending` → `sent`, then `delivered` once per member
+    /// with a `member` field.
     pub async fn send_text(&self, to: &str, text: &str) -> Result<SentMessage, NodeError> {
         let to = to.to_owned();
         let text = text.to_owned();
         self.call(|reply| Command::SendText { to, text, reply })
             .await
+    }
+
+    /// Creates a group named `name` (1 to 64 bytes) with `members` (contacts,
+    /// by alias or peer id; we are its creator and first admin). A channel
+    /// (`channel`) lets only admins post. Returns once the group, its
+    /// `Create` op for each member and our sender key for each member are
+    /// durably committed; members then see [`NodeEvent::GroupJoined`].
+    ///
+    /// Every member must be our contact; members reach each other's
+    /// messages only if they are contacts too (sender keys travel over the
+    /// pairwise sessions; docs/protocol.md §G7).
+    pub async fn create_group(
+        &self,
+        name: &str,
+        members: &[&str],
+        channel: bool,
+    ) -> Result<GroupInfo, NodeError> {
+        let name = name.to_owned();
+        let members = members.iter().map(|m| (*m).to_owned()).collect();
+        self.call(|reply| Command::CreateGroup {
+            name,
+            members,
+            channel,
+            reply,
+        })
+        .await
+    }
+
+    /// Every group we are in or were in, by id.
+    pub async fn groups(&self) -> Result<Vec<GroupInfo>, NodeError> {
+        self.call(|reply| Command::Groups { reply }).await
+    }
+
+    /// Adds `contact` (one of our contacts) to `group` (an admin only).
+    /// Returns once the `Add` op, its delivery to the members and the
+    /// group's history for the newcomer are committed; members see
+    /// [`NodeEvent::MemberAdded`]. Fails with [`NodeError::UnknownGroup`],
+    /// [`NodeError::UnknownContact`] or [`NodeError::NotAllowed`].
+    pub async fn add_member(&self, group: &str, contact: &str) -> Result<GroupInfo, NodeError> {
+        let (group, contact) = (group.to_owned(), contact.to_owned());
+        self.call(|reply| Command::Membership {
+            group,
+            change: MembershipCommand::Add(contact),
+            reply,
+        })
+        .await
+    }
+
+    /// Removes `contact` (an alias or a member's peer id) from `group` (an
+    /// admin only). Returns once the removal is committed, sent, and our
+    /// sender key rotated and sent to the remaining members: nothing we
+    /// send afterwards can be read by the removed member. The others rotate
+    /// theirs when they apply the removal.
+    pub async fn remove_member(&self, group: &str, contact: &str) -> Result<GroupInfo, NodeError> {
+        let (group, contact) = (group.to_owned(), contact.to_owned());
+        self.call(|reply| Command::Membership {
+            group,
+            change: MembershipCommand::Remove(contact),
+            reply,
+        })
+        .await
+    }
+
+    /// Leaves `group`: the `Leave` op goes to the members, our sender key
+    /// and the members' keys are deleted, the topic is left. The history
+    /// stays.
+    pub async fn leave_group(&self, group: &str) -> Result<(), NodeError> {
+        let group = group.to_owned();
+        self.call(|reply| Command::Membership {
+            group,
+            change: MembershipCommand::Leave,
+            reply,
+        })
+        .await
+        .map(drop)
     }
 
     /// Sends a failed message again (same id and ciphertext): it goes back
@@ -286,7 +371,8 @@ impl Node {
         self.call(|reply| Command::Conversations { reply }).await
     }
 
-    /// A page of the text messages exchanged with `contact`, oldest first:
+    /// A page of the text messages exchanged with `contact` (or in a group,
+    /// by its id), oldest first:
     /// the `limit` (at most [`MAX_HISTORY_PAGE`](crate::limits::MAX_HISTORY_PAGE))
     /// messages before sequence `before` (`None`: the newest). Includes the
     /// user's own messages.

@@ -128,6 +128,26 @@ pub struct SentMessage {
     pub seq: u64,
 }
 
+/// A group (docs/protocol.md Part VIII) as this node sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupInfo {
+    /// The group id: 64 lowercase hex digits, the same string in every
+    /// command and event (a `send_text` target, `group` in events).
+    pub id: String,
+    /// The group's name.
+    pub name: String,
+    /// A channel: only admins post.
+    pub channel: bool,
+    /// The members' peer ids, ours included while we are a member.
+    pub members: Vec<String>,
+    /// The admins' peer ids.
+    pub admins: Vec<String>,
+    /// The group's conversation (its history).
+    pub conversation: u64,
+    /// Whether we are a member now (false once we left or were removed).
+    pub member: bool,
+}
+
 /// A conversation's summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConversationInfo {

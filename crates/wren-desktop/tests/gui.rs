@@ -614,6 +614,8 @@ async fn a_failed_message_shows_why_and_offers_retry() {
             conversation: sent.conversation,
             status: Status::Failed,
             detail: Some("the recipient could not store the message".into()),
+            group: None,
+            member: None,
         },
     )))
     .await;

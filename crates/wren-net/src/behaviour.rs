@@ -11,13 +11,16 @@ use libp2p::{
     Swarm, SwarmBuilder, autonat, dcutr, gossipsub, identify, mdns, noise, ping, relay,
     request_response, tcp, yamux,
 };
-use sha2::{Digest, Sha256};
 
 use crate::bundle::{self, BundleCodec};
 use crate::config::{AGENT_VERSION, IDENTIFY_PROTOCOL_VERSION, NetConfig};
 use crate::dm::{self, DmCodec};
 use crate::error::NetError;
-use crate::limits::{MAX_CONCURRENT_STREAMS, MAX_GOSSIP_TRANSMIT_BYTES};
+use crate::limits::{
+    GOSSIP_GOSSIP_THRESHOLD, GOSSIP_GRAYLIST_THRESHOLD, GOSSIP_INVALID_MESSAGE_DECAY,
+    GOSSIP_INVALID_MESSAGE_WEIGHT, GOSSIP_PUBLISH_THRESHOLD, MAX_CONCURRENT_STREAMS,
+    MAX_GOSSIP_TRANSMIT_BYTES,
+};
 use crate::mailbox::{self, MailboxCodec};
 
 /// Every protocol a Wren node speaks.
@@ -107,10 +110,7 @@ fn make_behaviour(
             )],
             request_response_config,
         ),
-        gossipsub: gossipsub::Behaviour::new(
-            gossipsub::MessageAuthenticity::Signed(key.clone()),
-            gossipsub_config()?,
-        )?,
+        gossipsub: gossipsub_behaviour()?,
         identify: identify::Behaviour::new(
             identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_owned(), key.public())
                 .with_agent_version(AGENT_VERSION.to_owned()),
@@ -123,22 +123,96 @@ fn make_behaviour(
     })
 }
 
-/// Gossipsub for groups: content-addressed message ids, signed messages
-/// only, and every message held back until the engine validated it.
-fn gossipsub_config() -> Result<gossipsub::Config, gossipsub::ConfigBuilderError> {
-    gossipsub::ConfigBuilder::default()
-        .validation_mode(gossipsub::ValidationMode::Strict)
+/// Gossipsub for groups (docs/protocol.md §G8): unsigned messages
+/// (`Anonymous` authenticity and validation: a group message is already
+/// signed by its sender's chain key, so gossipsub carries no author, no
+/// sequence number and no second signature), content-hash message ids
+/// (wren-proto's [`group_message_id`]), every message held back until the
+/// engine validated it, and peer scoring.
+fn gossipsub_behaviour() -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    let config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
-        .message_id_fn(|message| group_message_id(&message.data))
+        .message_id_fn(|message| gossipsub::MessageId::new(&group_message_id(&message.data)))
         .max_transmit_size(MAX_GOSSIP_TRANSMIT_BYTES)
-        .build()
+        .build()?;
+    let mut behaviour =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)?;
+    behaviour.with_peer_score(peer_score_params(), peer_score_thresholds())?;
+    Ok(behaviour)
 }
 
-/// A group message's id: the SHA-256 of its data.
-pub(crate) fn group_message_id(data: &[u8]) -> gossipsub::MessageId {
-    gossipsub::MessageId::new(&Sha256::digest(data))
+/// Peer scoring for the whole behaviour. Wren's topics carry chat traffic:
+/// a quiet group delivers few messages, so the delivery-rate penalties
+/// (P3, P3b) that suit busy topics are off (see [`topic_score_params`]);
+/// what counts is a peer forwarding messages the engine rejected (P4)
+/// and gossipsub's own behaviour penalties. Loopback is exempt from the
+/// same-address penalty (P6): several local nodes are normal in tests and
+/// on one machine.
+fn peer_score_params() -> gossipsub::PeerScoreParams {
+    let mut params = gossipsub::PeerScoreParams::default();
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
+    params
 }
+
+/// Score thresholds: below [`GOSSIP_GOSSIP_THRESHOLD`] a peer gets no
+/// gossip from us, below [`GOSSIP_PUBLISH_THRESHOLD`] none of our
+/// publications, below [`GOSSIP_GRAYLIST_THRESHOLD`] its messages are
+/// ignored.
+fn peer_score_thresholds() -> gossipsub::PeerScoreThresholds {
+    gossipsub::PeerScoreThresholds {
+        gossip_threshold: GOSSIP_GOSSIP_THRESHOLD,
+        publish_threshold: GOSSIP_PUBLISH_THRESHOLD,
+        graylist_threshold: GOSSIP_GRAYLIST_THRESHOLD,
+        ..gossipsub::PeerScoreThresholds::default()
+    }
+}
+
+/// The score parameters of one group topic, set when subscribing: time in
+/// the mesh and first deliveries count a little in a peer's favour, every
+/// message it forwarded that the engine rejected counts heavily against it
+/// (squared, decaying slowly), and the delivery-rate penalties are off.
+pub(crate) fn topic_score_params() -> gossipsub::TopicScoreParams {
+    gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.01,
+        time_in_mesh_quantum: std::time::Duration::from_secs(1),
+        time_in_mesh_cap: 100.0,
+        first_message_deliveries_weight: 0.1,
+        first_message_deliveries_cap: 100.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: GOSSIP_INVALID_MESSAGE_WEIGHT,
+        invalid_message_deliveries_decay: GOSSIP_INVALID_MESSAGE_DECAY,
+        ..gossipsub::TopicScoreParams::default()
+    }
+}
+
+/// A group message's id: the SHA-256 of its data, computed by wren-proto
+/// so that every path names a message the same way.
+pub(crate) use wren_proto::group::group_message_id;
 
 fn build_error(error: impl std::fmt::Display) -> NetError {
     NetError::Build(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoring_parameters_are_valid_and_three_rejections_graylist() {
+        peer_score_params().validate().unwrap();
+        peer_score_thresholds().validate().unwrap();
+        topic_score_params().validate().unwrap();
+        let penalty = |rejected: f64| rejected * rejected * GOSSIP_INVALID_MESSAGE_WEIGHT;
+        assert!(penalty(1.0) <= GOSSIP_GOSSIP_THRESHOLD);
+        assert!(penalty(2.0) > GOSSIP_PUBLISH_THRESHOLD);
+        assert!(penalty(3.0) < GOSSIP_GRAYLIST_THRESHOLD);
+    }
 }

@@ -171,7 +171,9 @@ pub enum NetEvent {
         propagation_source: PeerId,
         /// Its id (pass it back with the verdict).
         message_id: GroupMessageId,
-        /// Its author, whose signature gossipsub verified.
+        /// Its author as gossipsub reports it: always `None`, since group
+        /// topics carry unsigned messages (docs/protocol.md §G8); the
+        /// sender is named and authenticated inside the data.
         author: Option<PeerId>,
         /// The topic.
         topic: String,

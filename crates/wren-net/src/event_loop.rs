@@ -345,10 +345,13 @@ impl EventLoop {
                 let result = if topic.is_empty() || topic.len() > MAX_TOPIC_BYTES {
                     Err(NetError::InvalidArgument("topic must be 1 to 256 bytes"))
                 } else {
-                    self.swarm
-                        .behaviour_mut()
-                        .gossipsub
-                        .subscribe(&gossipsub::IdentTopic::new(topic))
+                    let topic = gossipsub::IdentTopic::new(topic);
+                    let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                    // Scoring is on from the start, so this cannot fail.
+                    let _ = gossipsub
+                        .set_topic_params(topic.clone(), crate::behaviour::topic_score_params());
+                    gossipsub
+                        .subscribe(&topic)
                         .map_err(|e| NetError::Subscription(e.to_string()))
                 };
                 let _ = reply.send(result);

@@ -18,9 +18,10 @@
 //!   mailbox, manage a relay's users ([`Net::mailbox`]). The codec
 //!   ([`MailboxCodec`]) and the encoding functions are public so that the
 //!   relay server uses the same code.
-//! - Gossipsub for groups: content-hash message ids, strict signatures, and
-//!   every message validated by the engine ([`Net::report_validation`])
-//!   before it is forwarded.
+//! - Gossipsub for groups: unsigned (anonymous) messages, since a group
+//!   message carries its sender-key signature; content-hash message ids;
+//!   peer scoring; every message validated by the engine
+//!   ([`Net::report_validation`]) before it is forwarded.
 //! - Identify (`/wren/id/1.0.0`), ping, mDNS (optional), AutoNAT v2 client,
 //!   circuit relay v2 client and DCUtR hole punching.
 //!

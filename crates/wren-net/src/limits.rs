@@ -49,6 +49,25 @@ pub const MAX_GOSSIP_TRANSMIT_BYTES: usize = MAX_ENVELOPE_BYTES + 4_096;
 /// bytes.
 pub const MAX_TOPIC_BYTES: usize = 256;
 
+/// Gossipsub peer score below which a peer gets no gossip (IHAVE/IWANT)
+/// from this node. One message forwarded and rejected by the engine costs
+/// [`GOSSIP_INVALID_MESSAGE_WEIGHT`]; a few take a peer below this.
+pub const GOSSIP_GOSSIP_THRESHOLD: f64 = -10.0;
+
+/// Score below which this node publishes nothing to a peer.
+pub const GOSSIP_PUBLISH_THRESHOLD: f64 = -50.0;
+
+/// Score below which a peer's messages are ignored altogether.
+pub const GOSSIP_GRAYLIST_THRESHOLD: f64 = -80.0;
+
+/// Weight of the (squared) count of messages a peer forwarded that were
+/// rejected (gossipsub's P4): 3 rejected messages give −90, graylisted.
+pub const GOSSIP_INVALID_MESSAGE_WEIGHT: f64 = -10.0;
+
+/// Decay of that count per decay interval (1 s): a peer recovers within
+/// about a minute once it stops.
+pub const GOSSIP_INVALID_MESSAGE_DECAY: f64 = 0.9;
+
 /// Capacity of the command channel from [`Net`](crate::Net) handles to the
 /// swarm task. A full channel makes callers wait, never the swarm.
 pub const COMMAND_CHANNEL_CAPACITY: usize = 256;

@@ -76,6 +76,18 @@
 //! checks exactly that, including that each stored session state continues
 //! the ratchet that produced the stored ciphertexts.
 //!
+//! # Groups
+//!
+//! Since schema version 3 the store keeps groups (docs/protocol.md Part
+//! VIII): a sealed [`GroupRecord`] per group, its op frames, our sending
+//! chain (sealed; the plaintext encoding zeroizes), the receiver kept for
+//! each other member (sealed), the group's messages in an ordinary
+//! conversation of kind [`ConversationKind::Group`] (32-byte group id: the
+//! kind was reserved with a 16-byte id and never written before), and the
+//! frames waiting to be published. [`WriteTx::record_group_outgoing`] and
+//! [`WriteTx::record_group_incoming`] commit a message with the key state
+//! that sealed or opened it, like their pairwise counterparts.
+//!
 //! # Schema
 //!
 //! All tables are in [`schema`], with [`schema::SCHEMA_VERSION`]; opening
@@ -102,6 +114,7 @@
 
 mod blocks;
 mod error;
+mod groups;
 mod key;
 mod migrate;
 mod page;
@@ -112,6 +125,7 @@ mod store;
 mod tx;
 
 pub use error::{Corruption, Result, StoreError};
+pub use groups::{GroupIncoming, GroupOutgoing, GroupRecord, QueuedPublication};
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
 pub use page::{MessagePage, MessageView};
 pub use records::{

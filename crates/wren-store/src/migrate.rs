@@ -62,7 +62,10 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
     txn.open_table(schema::CONTACT_REQUESTS)?;
     txn.open_table(schema::SETTINGS)?;
     txn.open_table(schema::GROUPS)?;
-    txn.open_table(schema::GROUP_MEMBERS)?;
+    txn.open_table(schema::GROUP_OPS)?;
+    txn.open_table(schema::GROUP_SENDER_KEYS)?;
+    txn.open_table(schema::GROUP_RECEIVERS)?;
+    txn.open_table(schema::GROUP_PUBLISH)?;
     let version = encode_version(SCHEMA_VERSION)?;
     txn.open_table(schema::META)?
         .insert(schema::META_SCHEMA_VERSION, version.as_slice())?;
@@ -80,6 +83,12 @@ pub(crate) fn migrate(txn: &redb::WriteTransaction, from: u32, key: &StorageKey)
     if from < 2 {
         messages_into_blocks(txn, key)?;
         unseal_outbox(txn, key)?;
+    }
+    if from < 3 {
+        // The reserved group tables were never written: their key types
+        // change, so they are dropped and created anew.
+        txn.delete_table(schema::GROUPS_V2)?;
+        txn.delete_table(schema::GROUP_MEMBERS_V2)?;
     }
     create_tables(txn)
 }

@@ -431,10 +431,12 @@ pub enum ConversationKind {
         /// The contact's identity key.
         contact: [u8; 32],
     },
-    /// RESERVED: a group conversation.
+    /// A group's conversation (docs/protocol.md Part VIII). Reserved with
+    /// a 16-byte id until schema version 3, and never written before it:
+    /// the id is now the 32-byte `GroupId`.
     Group {
         /// The group id.
-        group: [u8; 16],
+        group: [u8; 32],
     },
 }
 

@@ -8,8 +8,10 @@
 use redb::TableDefinition;
 
 /// The schema version this release writes. Version 1 stored one sealed
-/// record per message; version 2 stores messages in sealed blocks.
-pub const SCHEMA_VERSION: u32 = 2;
+/// record per message; version 2 stores messages in sealed blocks; version
+/// 3 adds the group tables (ops, chains, receivers, publication queue) and
+/// gives group conversations their 32-byte id.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Store metadata: `"schema_version"` → u32 (codec), `"key_wrap"` → the
 /// wrapped storage key. Not sealed: it is what unlocks the seal.
@@ -82,14 +84,40 @@ pub const CONTACT_REQUESTS: TableDefinition<'static, [u8; 32], &[u8]> =
 /// Settings: name → sealed bytes.
 pub const SETTINGS: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("settings");
 
-/// RESERVED for groups: group id → sealed group record. Defined so that the
-/// name is taken; unused until the groups issue.
-pub const GROUPS: TableDefinition<'static, [u8; 16], &[u8]> = TableDefinition::new("groups");
+/// Groups: group id → sealed group record (conversation, the epoch of our
+/// chain, whether we left). Since schema version 3 (reserved with a 16-byte
+/// key before, never written).
+pub const GROUPS: TableDefinition<'static, [u8; 32], &[u8]> = TableDefinition::new("groups");
 
-/// RESERVED for groups: (group id, member identity key) → sealed member
-/// record. Unused until the groups issue.
-pub const GROUP_MEMBERS: TableDefinition<'static, ([u8; 16], [u8; 32]), &[u8]> =
+/// Schema version 2 only: the reserved group table with a 16-byte key.
+/// Migration to version 3 deletes it (it was always empty).
+pub(crate) const GROUPS_V2: TableDefinition<'static, [u8; 16], &[u8]> =
+    TableDefinition::new("groups");
+
+/// Schema version 2 only: reserved, never written; deleted by the
+/// migration to version 3 (replaced by [`GROUP_RECEIVERS`]).
+pub(crate) const GROUP_MEMBERS_V2: TableDefinition<'static, ([u8; 16], [u8; 32]), &[u8]> =
     TableDefinition::new("group_members");
+
+/// Group op frames: (group id, op id) → sealed op frame, accepted and
+/// pending alike (the state is rebuilt by applying them all, in any order).
+pub const GROUP_OPS: TableDefinition<'static, ([u8; 32], [u8; 32]), &[u8]> =
+    TableDefinition::new("group_ops");
+
+/// Our sending chain per group: group id → sealed `SenderKey::to_bytes`.
+pub const GROUP_SENDER_KEYS: TableDefinition<'static, [u8; 32], &[u8]> =
+    TableDefinition::new("group_sender_keys");
+
+/// The receiver kept per (group id, member identity key) → sealed
+/// `SenderKeyReceiver::to_bytes`.
+pub const GROUP_RECEIVERS: TableDefinition<'static, ([u8; 32], [u8; 32]), &[u8]> =
+    TableDefinition::new("group_receivers");
+
+/// Group frames waiting to be published: (group id, message id) → group
+/// envelope frame, **not sealed** (sender-key ciphertext, the bytes the
+/// topic carries; see [`OUTBOX`]).
+pub const GROUP_PUBLISH: TableDefinition<'static, ([u8; 32], [u8; 16]), &[u8]> =
+    TableDefinition::new("group_publish");
 
 /// Key of the schema version in [`META`].
 pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";

@@ -1110,6 +1110,39 @@ impl<'a> WriteTx<'a> {
         )
     }
 
+    /// The redb transaction, for tables outside the hot set (opened and
+    /// dropped per use).
+    pub(crate) fn raw(&self) -> &'a redb::WriteTransaction {
+        self.txn
+    }
+
+    /// The storage key.
+    pub(crate) fn storage_key(&self) -> &'a StorageKey {
+        self.key
+    }
+
+    /// Appends `message` at the conversation's next sequence unless its id
+    /// is already stored (`Ok(None)`: nothing changed).
+    pub(crate) fn append_new(
+        &mut self,
+        conversation: u64,
+        message: NewMessage,
+        direction: Direction,
+    ) -> Result<Option<u64>> {
+        check_status(&message.status)?;
+        let seq = self.next_seq(conversation)?;
+        if self.claim_id(&message.id, (conversation, seq))?.is_some() {
+            return Ok(None);
+        }
+        self.append_message(conversation, seq, message, direction)?;
+        Ok(Some(seq))
+    }
+
+    /// Where the message with this id is stored, if it is.
+    pub(crate) fn existing_message(&mut self, id: &[u8; 16]) -> Result<Option<(u64, u64)>> {
+        self.existing_id(id)
+    }
+
     /// Records a sent message: the session book after encryption, the
     /// message (next sequence), its id in the index, the conversation's
     /// summary and activity, and the outbox entry carrying the envelope.

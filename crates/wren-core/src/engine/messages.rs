@@ -231,6 +231,8 @@ impl Engine {
                         seq: committed.seq,
                     }));
                     self.emit(NodeEvent::StatusChanged {
+                        group: None,
+                        member: None,
                         id: hex::encode(id),
                         conversation: committed.conversation,
                         status: Status::Sending,
@@ -247,6 +249,8 @@ impl Engine {
                     };
                     if express.contains_key(&contact) {
                         self.emit(NodeEvent::StatusChanged {
+                            group: None,
+                            member: None,
                             id: hex::encode(id),
                             conversation: committed.conversation,
                             status: Status::Sent,
@@ -518,6 +522,8 @@ impl Engine {
                     self.read_early.remove(&message.id);
                     if message.visible && !early {
                         self.emit(NodeEvent::StatusChanged {
+                            group: None,
+                            member: None,
                             id: hex::encode(message.id),
                             conversation: message.conversation,
                             status: Status::Delivered,
@@ -528,6 +534,8 @@ impl Engine {
                 Verdict::Rejected(code) => {
                     if message.visible {
                         self.emit(NodeEvent::StatusChanged {
+                            group: None,
+                            member: None,
                             id: hex::encode(message.id),
                             conversation: message.conversation,
                             status: Status::Failed,
@@ -588,6 +596,8 @@ impl Engine {
                 && message.visible
             {
                 self.emit(NodeEvent::StatusChanged {
+                    group: None,
+                    member: None,
                     id: hex::encode(message.id),
                     conversation: message.conversation,
                     status: Status::Failed,
@@ -606,6 +616,12 @@ impl Engine {
             }
             if mark.visible {
                 self.emit(NodeEvent::StatusChanged {
+                    group: mark.group.map(|(g, _)| super::groups::group_text(&g)),
+                    member: mark.group.and_then(|(_, m)| {
+                        wren_crypto::IdentityKey::from_bytes(&m)
+                            .ok()
+                            .map(|k| k.peer_id().to_string())
+                    }),
                     id: hex::encode(mark.id),
                     conversation: mark.conversation,
                     status: Status::Read,
@@ -645,6 +661,8 @@ impl Engine {
             && message.visible
         {
             self.emit(NodeEvent::StatusChanged {
+                group: None,
+                member: None,
                 id: hex::encode(message.id),
                 conversation: message.conversation,
                 status: Status::Sending,
@@ -709,16 +727,25 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<MessageInfo>, NodeError> {
         self.flush_acked().await;
-        let entry = self.resolve(contact)?;
-        let key = entry.key.to_bytes();
-        let their_peer = entry.peer.to_string();
+        let group = self.group_conversation(contact);
+        let (key, their_peer) = match group {
+            Some(_) => ([0u8; 32], String::new()),
+            None => {
+                let entry = self.resolve(contact)?;
+                (entry.key.to_bytes(), entry.peer.to_string())
+            }
+        };
         let my_peer = self.me.public().peer_id().to_string();
         let limit = limit.min(MAX_HISTORY_PAGE);
         let messages: Vec<Message> = self
             .store
             .read(move |tx| {
                 let mut out = Vec::new();
-                let Some(conversation) = tx.direct_conversation(&key)? else {
+                let conversation = match group {
+                    Some(conversation) => Some(conversation),
+                    None => tx.direct_conversation(&key)?,
+                };
+                let Some(conversation) = conversation else {
                     return Ok(out);
                 };
                 let mut cursor = before;
@@ -766,6 +793,10 @@ impl Engine {
                     seq: message.seq,
                     from: if outgoing {
                         my_peer.clone()
+                    } else if group.is_some() {
+                        wren_crypto::IdentityKey::from_bytes(&message.sender)
+                            .map(|key| key.peer_id().to_string())
+                            .unwrap_or_default()
                     } else {
                         their_peer.clone()
                     },
@@ -785,6 +816,17 @@ impl Engine {
     pub(crate) async fn mark_read(&mut self, target: &str) -> Result<usize, NodeError> {
         self.flush_acked().await;
         let target = target.trim();
+        if let Some(conversation) = self.group_conversation(target) {
+            return self.mark_group_read(conversation).await;
+        }
+        if let Ok(id) = target.parse::<u64>()
+            && self
+                .groups
+                .values()
+                .any(|entry| entry.record.conversation == id && id != 0)
+        {
+            return self.mark_group_read(id).await;
+        }
         let key = match target.parse::<u64>() {
             Ok(id) => {
                 let conversation = self

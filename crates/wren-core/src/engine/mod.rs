@@ -9,6 +9,7 @@
 
 mod acked;
 mod contacts;
+mod groups;
 mod messages;
 mod meta;
 mod outbox;
@@ -42,8 +43,8 @@ use crate::limits::{
     ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_POOL,
 };
 use crate::types::{
-    ContactInfo, ContactPreview, ConversationInfo, Identity, MessageInfo, NearbyPeer, RelayInfo,
-    RequestInfo, SentMessage,
+    ContactInfo, ContactPreview, ConversationInfo, GroupInfo, Identity, MessageInfo, NearbyPeer,
+    RelayInfo, RequestInfo, SentMessage,
 };
 
 /// The reply channel of a command.
@@ -135,9 +136,30 @@ pub(crate) enum Command {
         change: Option<(bool, String)>,
         reply: Reply<Vec<String>>,
     },
+    CreateGroup {
+        name: String,
+        members: Vec<String>,
+        channel: bool,
+        reply: Reply<GroupInfo>,
+    },
+    Groups {
+        reply: Reply<Vec<GroupInfo>>,
+    },
+    Membership {
+        group: String,
+        change: MembershipCommand,
+        reply: Reply<GroupInfo>,
+    },
     Shutdown {
         reply: Reply<()>,
     },
+}
+
+/// A membership change asked for by the user.
+pub(crate) enum MembershipCommand {
+    Add(String),
+    Remove(String),
+    Leave,
 }
 
 /// What [`start`] hands to [`Node::open`](crate::Node::open).
@@ -270,6 +292,8 @@ struct Loaded {
     stale_outbox: Vec<u64>,
     /// Our relays.
     relays: Vec<Multiaddr>,
+    /// Our groups.
+    groups: groups::GroupMap,
 }
 
 fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
@@ -360,7 +384,9 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
         ));
     }
     let relays = relays::load_relays(tx.setting("relays")?);
+    let groups = groups::load_groups(tx)?;
     Ok(Some(Loaded {
+        groups,
         relays,
         me,
         name,
@@ -417,6 +443,7 @@ async fn open_with(
         outbox: outbox_items,
         stale_outbox,
         relays,
+        groups,
     } = loaded;
     let me = Arc::new(me);
     let prekeys = Arc::new(prekeys);
@@ -501,6 +528,8 @@ async fn open_with(
         internal_rx,
         net_events,
         commands: command_rx,
+        groups,
+        topics: groups::Topics::default(),
     };
     tokio::spawn(engine.run());
     Ok(Started {
@@ -529,6 +558,12 @@ pub(crate) enum Internal {
         recipient: [u8; 32],
         ids: Vec<u64>,
         result: relays::DepositResult,
+    },
+    /// A group publication finished.
+    Published {
+        group: [u8; 32],
+        message: [u8; 16],
+        result: Result<wren_net::GroupMessageId, wren_net::PublishError>,
     },
     /// A bundle fetch for `add_contact` by peer id finished.
     Bundle {
@@ -584,6 +619,10 @@ pub(crate) struct Engine {
     internal_rx: mpsc::Receiver<Internal>,
     net_events: mpsc::Receiver<NetEvent>,
     pub(crate) commands: mpsc::Receiver<Command>,
+    /// Our groups (moved into a transaction and back while one runs).
+    pub(crate) groups: groups::GroupMap,
+    /// Topics, subscriptions, the publication queue, held messages.
+    pub(crate) topics: groups::Topics,
 }
 
 /// Whether the loop goes on.
@@ -608,6 +647,7 @@ impl Engine {
             let wake = self.outbox.next_due();
             let flush = self.acked.deadline();
             let poll = (!self.relays_up.is_empty()).then_some(self.next_poll);
+            let publish = self.topics.retry_at;
             let flow = tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.command(command).await,
@@ -633,6 +673,10 @@ impl Engine {
                     self.poll_mailboxes();
                     Flow::Continue
                 }
+                () = sleep_until(publish), if publish.is_some() => {
+                    self.try_publish();
+                    Flow::Continue
+                }
             };
             if let Flow::Stop(reply) = flow {
                 break reply;
@@ -649,6 +693,8 @@ impl Engine {
     /// Dials contacts so they learn where we are now.
     async fn startup(&mut self) {
         self.start_relays().await;
+        self.load_publications().await;
+        self.start_groups().await;
         let mut dials = Vec::new();
         let keys: Vec<[u8; 32]> = self
             .contacts
@@ -677,6 +723,8 @@ impl Engine {
         for batch in self.outbox.due(Instant::now()) {
             for message in &batch.newly_sent {
                 self.emit(NodeEvent::StatusChanged {
+                    group: None,
+                    member: None,
                     id: hex::encode(message.id),
                     conversation: message.conversation,
                     status: crate::Status::Sent,
@@ -733,11 +781,18 @@ impl Engine {
         let mut next = Some(first);
         while let Some(command) = next.take() {
             match command {
+                Command::SendText { to, text, reply } if self.is_group(&to) => {
+                    let result = match self.resolve_group(&to) {
+                        Ok(gid) => self.send_group_text(gid, text).await,
+                        Err(error) => Err(error),
+                    };
+                    let _ = reply.send(result);
+                }
                 Command::SendText { to, text, reply } => {
                     let mut sends = vec![(to, text, reply)];
                     while sends.len() < crate::limits::MAX_GROUP_COMMIT {
                         match self.commands.try_recv() {
-                            Ok(Command::SendText { to, text, reply }) => {
+                            Ok(Command::SendText { to, text, reply }) if !self.is_group(&to) => {
                                 sends.push((to, text, reply))
                             }
                             Ok(other) => {
@@ -835,6 +890,37 @@ impl Engine {
                 change,
                 reply,
             } => self.relay_users(&relay, change, reply),
+            Command::CreateGroup {
+                name,
+                members,
+                channel,
+                reply,
+            } => {
+                let _ = reply.send(self.create_group(&name, &members, channel).await);
+            }
+            Command::Groups { reply } => {
+                let _ = reply.send(Ok(self.group_list()));
+            }
+            Command::Membership {
+                group,
+                change,
+                reply,
+            } => {
+                let result = match change {
+                    MembershipCommand::Add(contact) => self.add_member(&group, &contact).await,
+                    MembershipCommand::Remove(contact) => {
+                        self.remove_member(&group, &contact).await
+                    }
+                    MembershipCommand::Leave => self
+                        .leave_group(&group)
+                        .await
+                        .map(|()| self.group_list().into_iter().find(|g| g.id == group.trim()))
+                        .and_then(|info| {
+                            info.ok_or_else(|| NodeError::UnknownGroup(group.clone()))
+                        }),
+                };
+                let _ = reply.send(result);
+            }
             // Handled by `command`.
             Command::SendText { reply, .. } => {
                 let _ = reply.send(Err(NodeError::Unavailable("send")));
@@ -874,6 +960,11 @@ impl Engine {
                 ids,
                 result,
             } => self.deposited(recipient, ids, result).await,
+            Internal::Published {
+                group,
+                message,
+                result,
+            } => self.published(group, message, result).await,
             Internal::Bundle {
                 peer,
                 alias,
@@ -900,6 +991,7 @@ impl Engine {
             }
             NetEvent::Disconnected { peer } => {
                 self.connected.remove(&peer);
+                self.topic_peer_gone(&peer);
                 self.paths.remove(&peer);
                 self.hole_punches.remove(&peer);
                 if self.contact_key(&peer).is_some() {
@@ -976,20 +1068,15 @@ impl Engine {
             NetEvent::GroupMessage {
                 propagation_source,
                 message_id,
+                topic,
+                data,
                 ..
             } => {
-                // Groups are not supported yet: neither delivered nor forwarded.
-                let net = self.net.clone();
-                tokio::spawn(async move {
-                    let _ = net
-                        .report_validation(
-                            message_id,
-                            propagation_source,
-                            wren_net::Acceptance::Ignore,
-                        )
-                        .await;
-                });
+                self.group_message(propagation_source, message_id, topic, data)
+                    .await
             }
+            NetEvent::GroupPeerSubscribed { peer, topic } => self.topic_peer(peer, topic, true),
+            NetEvent::GroupPeerUnsubscribed { peer, topic } => self.topic_peer(peer, topic, false),
             _ => {}
         }
     }
@@ -1132,6 +1219,7 @@ impl Engine {
             now_ms: now_ms(),
             pending_requests: self.requests.len(),
             from_mailbox,
+            groups: std::mem::take(&mut self.groups),
         };
         // Pending delivered statuses go first: this batch may mark them read.
         let acked = self.acked.take();
@@ -1148,9 +1236,14 @@ impl Engine {
             Err(error) => {
                 self.acked.restore(acked_copy, Instant::now());
                 warn!(%error, "storing a batch failed");
+                self.reload_groups().await;
                 return None;
             }
         };
+        self.groups = output.groups;
+        for event in output.group_events {
+            self.emit(event);
+        }
         if let Some(book) = output.book {
             self.books.insert(key, book);
         }
@@ -1188,6 +1281,7 @@ impl Engine {
         let alias = self.contacts.get(&key).and_then(|e| alias_of(&e.contact));
         for text in output.texts {
             self.emit(NodeEvent::MessageReceived {
+                group: None,
                 id: hex::encode(text.id),
                 from: peer.to_string(),
                 alias: alias.clone(),
@@ -1203,6 +1297,12 @@ impl Engine {
         for mark in output.delivered {
             if mark.visible {
                 self.emit(NodeEvent::StatusChanged {
+                    group: mark.group.map(|(g, _)| groups::group_text(&g)),
+                    member: mark.group.and_then(|(_, m)| {
+                        IdentityKey::from_bytes(&m)
+                            .ok()
+                            .map(|k| k.peer_id().to_string())
+                    }),
                     id: hex::encode(mark.id),
                     conversation: mark.conversation,
                     status: crate::Status::Delivered,
@@ -1211,6 +1311,10 @@ impl Engine {
             }
         }
         self.read_applied(output.read);
+        if !output.groups_touched.is_empty() || !output.group_keys.is_empty() {
+            self.after_batch(output.groups_touched, output.group_keys)
+                .await;
+        }
         Some(output.acks)
     }
 }

@@ -20,7 +20,9 @@ use wren_store::{
     NewOutbox, StoreError, StoredContactRequest, WriteTx,
 };
 
+use super::groups::{self, GroupMap, OpOutcome};
 use super::meta::{self, ContactMeta, StoredState};
+use crate::event::NodeEvent;
 use crate::limits::{MAX_PENDING_REQUESTS, RESERVED_SENDING_KEYS, reject};
 
 /// How the batch's sender relates to us when the batch arrives.
@@ -52,6 +54,9 @@ pub(crate) struct BatchInput {
     /// acknowledgement, so the texts stored are confirmed with an
     /// end-to-end delivery receipt queued in the same transaction.
     pub(crate) from_mailbox: bool,
+    /// The engine's groups, moved in for the transaction and handed back
+    /// in [`BatchOutput::groups`].
+    pub(crate) groups: GroupMap,
 }
 
 /// A text stored by the batch.
@@ -78,6 +83,8 @@ pub(crate) struct ReadMark {
     pub(crate) visible: bool,
     /// Not yet acknowledged by the contact when it was marked.
     pub(crate) unacked: bool,
+    /// For a group message: the group and the member whose receipt it is.
+    pub(crate) group: Option<([u8; 32], [u8; 32])>,
 }
 
 /// A contact request the batch stored.
@@ -105,6 +112,14 @@ pub(crate) struct BatchOutput {
     /// The contact went from pending to added in this batch.
     pub(crate) accepted: bool,
     pub(crate) queued: Vec<Queued>,
+    /// The groups, handed back.
+    pub(crate) groups: GroupMap,
+    /// Groups whose ops changed in this batch (to reconcile next).
+    pub(crate) groups_touched: std::collections::HashSet<[u8; 32]>,
+    /// Groups for which a member's chain arrived.
+    pub(crate) group_keys: std::collections::HashSet<[u8; 32]>,
+    /// Group events to emit once committed.
+    pub(crate) group_events: Vec<NodeEvent>,
 }
 
 /// What one decrypted envelope carried.
@@ -284,6 +299,10 @@ pub(crate) fn process(
         contact: None,
         accepted: false,
         queued: Vec::new(),
+        groups: GroupMap::new(),
+        groups_touched: std::collections::HashSet::new(),
+        group_keys: std::collections::HashSet::new(),
+        group_events: Vec::new(),
     };
     let mut book = match input.book.take() {
         Some(book) => Some(book),
@@ -347,6 +366,7 @@ pub(crate) fn process(
         tx.set_session(book)?;
     }
     out.book = book;
+    out.groups = std::mem::take(&mut input.groups);
     Ok(out)
 }
 
@@ -413,8 +433,13 @@ fn from_contact(
         Payload::ReadReceipt(Receipt { ids }) => {
             confirm(meta, out);
             for id in &ids {
-                if let Some(mark) = mark_receipt(tx, &sender, *id.as_bytes(), MessageStatus::Read)?
-                {
+                if let Some(mark) = mark_receipt(
+                    tx,
+                    &input.groups,
+                    &sender,
+                    *id.as_bytes(),
+                    MessageStatus::Read,
+                )? {
                     out.read.push(mark);
                 }
             }
@@ -425,9 +450,13 @@ fn from_contact(
             // request), and for messages it fetched from a relay mailbox.
             confirm(meta, out);
             for id in &ids {
-                if let Some(mark) =
-                    mark_receipt(tx, &sender, *id.as_bytes(), MessageStatus::Delivered)?
-                {
+                if let Some(mark) = mark_receipt(
+                    tx,
+                    &input.groups,
+                    &sender,
+                    *id.as_bytes(),
+                    MessageStatus::Delivered,
+                )? {
                     out.delivered.push(mark);
                 }
             }
@@ -467,10 +496,28 @@ fn from_contact(
             out.contact = Some((Contact::clone(contact), meta.clone()));
             Ok(Ack::Stored)
         }
-        // Groups are not wired into the engine yet (docs/protocol.md Part VIII).
-        Payload::SenderKeyDistribution { .. }
-        | Payload::GroupOp { .. }
-        | Payload::GroupSenderKey(_) => Ok(Ack::Rejected(reject::UNSUPPORTED)),
+        Payload::GroupOp { op } => {
+            confirm(meta, out);
+            let me = *input.me.public();
+            let (outcome, group) =
+                groups::apply_op(tx, &mut input.groups, &me, &op, &mut out.group_events)?;
+            if let (OpOutcome::Applied, Some(group)) = (outcome, group) {
+                out.groups_touched.insert(group);
+            }
+            // A refused op is forgotten (docs/protocol.md §G3): it was
+            // received all the same.
+            Ok(Ack::Stored)
+        }
+        Payload::GroupSenderKey(key) => {
+            confirm(meta, out);
+            if let Some(group) = groups::add_sender_key(tx, &mut input.groups, &input.sender, &key)?
+            {
+                out.group_keys.insert(group);
+            }
+            Ok(Ack::Stored)
+        }
+        // Reserved; groups use `GroupSenderKey` (docs/protocol.md §G6).
+        Payload::SenderKeyDistribution { .. } => Ok(Ack::Rejected(reject::UNSUPPORTED)),
     }
     .and_then(|ack| {
         if out.accepted && out.contact.is_none() {
@@ -485,10 +532,13 @@ fn from_contact(
 /// receipt (`to` = read) from `contact`, in the transaction that decrypted
 /// it: only to our outgoing messages in the direct conversation with that
 /// contact whose status moves forward by it (`sending`, `sent` or `relayed`
-/// to either; `delivered` to read). An id that names nothing suitable (a
-/// contact request's id, an unreadable record) is skipped.
+/// to either; `delivered` to read), or in a group conversation of which the
+/// contact is a member (every member's receipt is reported, the stored
+/// status moves forward with the first). An id that names nothing suitable
+/// (a contact request's id, an unreadable record) is skipped.
 fn mark_receipt(
     tx: &mut WriteTx<'_>,
+    groups: &GroupMap,
     contact: &[u8; 32],
     id: [u8; 16],
     to: MessageStatus,
@@ -505,21 +555,34 @@ fn mark_receipt(
     );
     let forward =
         unacked || (to == MessageStatus::Read && message.status == MessageStatus::Delivered);
-    if !forward {
-        return Ok(None);
-    }
     let Ok(Some(conversation)) = tx.conversation(message.conversation) else {
         return Ok(None);
     };
-    if !matches!(&conversation.kind, ConversationKind::Direct { contact: c } if c == contact) {
+    let group = match &conversation.kind {
+        ConversationKind::Direct { contact: c } if c == contact => None,
+        ConversationKind::Group { group } => {
+            let member = IdentityKey::from_bytes(contact)
+                .ok()
+                .zip(groups.get(group))
+                .is_some_and(|(key, entry)| entry.group.state().is_member(&key));
+            if !member {
+                return Ok(None);
+            }
+            Some((*group, *contact))
+        }
+        ConversationKind::Direct { .. } => return Ok(None),
+    };
+    if forward {
+        tx.set_status(&id, to)?;
+    } else if group.is_none() {
         return Ok(None);
     }
-    tx.set_status(&id, to)?;
     Ok(Some(ReadMark {
         id,
         conversation: message.conversation,
         visible: matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_))),
         unacked,
+        group,
     }))
 }
 

@@ -538,6 +538,8 @@ impl Engine {
                 && message.visible
             {
                 self.emit(NodeEvent::StatusChanged {
+                    group: None,
+                    member: None,
                     id: hex::encode(message.id),
                     conversation: message.conversation,
                     status: Status::Failed,
@@ -550,6 +552,8 @@ impl Engine {
                 && message.visible
             {
                 self.emit(NodeEvent::StatusChanged {
+                    group: None,
+                    member: None,
                     id: hex::encode(message.id),
                     conversation: message.conversation,
                     status: Status::Relayed,

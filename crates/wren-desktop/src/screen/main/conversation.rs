@@ -315,6 +315,7 @@ impl Conversation {
                 seq,
                 text,
                 sent_at,
+                group: None,
                 ..
             } if *from == self.contact => {
                 self.conversation = Some(*conversation);
@@ -340,6 +341,7 @@ impl Conversation {
                 conversation,
                 status,
                 detail,
+                ..
             } if self.conversation.is_none_or(|ours| ours == *conversation) => {
                 match self.messages.values_mut().find(|m| m.info.id == *id) {
                     Some(message) => {

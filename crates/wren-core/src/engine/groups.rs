@@ -1,0 +1,1593 @@
+//! Groups (docs/protocol.md Part VIII) in the engine: creating groups,
+//! membership changes, sender-key distribution and rotation, publishing
+//! group messages on their topics and accepting the ones that arrive.
+//!
+//! ```text
+//! create/add/remove/leave ─▶ sign op, apply, store ─┬─▶ ops to members (pairwise outbox)
+//!                                                   └─▶ reconcile: rotate our chain when the
+//!                                                       epoch moved, send it to every member
+//!                                                       that lacks it (pairwise outbox)
+//! pairwise batch ─▶ GroupOp / GroupSenderKey applied in the batch's transaction
+//!                   (receive.rs) ─▶ reconcile in the next transaction
+//! send_text(group) ─▶ seal with our chain, store message + chain + frame
+//!                     (publication queue) ─▶ publish once the members we
+//!                     are connected to are subscribed
+//! topic message ─▶ accept (member, may post) ─▶ decrypt with the sender's
+//!                  receiver ─▶ store + delivery receipt ─▶ Accept; or Reject,
+//!                  or Ignore and hold it until the sender's chain arrives
+//! ```
+//!
+//! Every step commits in one store transaction with the ratchet steps of
+//! the pairwise messages it queues. The in-memory copy of a group is moved
+//! into the transaction and back; if a transaction fails, the group is read
+//! again from the store.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tracing::{debug, warn};
+use wren_crypto::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyReceiver};
+use wren_crypto::{IdentityKey, IdentityKeyPair, PeerId, SenderKeyError, SessionBook};
+use wren_net::{Acceptance, GroupMessageId, PublishError};
+use wren_proto::group::{
+    Applied, Group, GroupError, GroupMessageError, GroupOp, InitialMember, OpBody, accept,
+    group_message_id, seal, topic_name,
+};
+use wren_proto::{
+    DisplayName, GroupId, GroupSenderKey, MessageId, OpId, Payload, Receipt, Text, Timestamp,
+    Versioned,
+};
+use wren_store::{
+    ConversationKind, Direction, GroupIncoming, GroupOutgoing, GroupRecord, IncomingOutcome,
+    MessageStatus, NewMessage, Order, ReadTx, StoreError, WriteTx,
+};
+
+use super::receive::{self, Queued};
+use super::{Engine, Internal, alias_of, now_ms};
+use crate::error::NodeError;
+use crate::event::NodeEvent;
+use crate::limits::{
+    GROUP_PUBLISH_RETRY, GROUP_PUBLISH_WAIT, MAX_GROUPS, MAX_HELD_GROUP_MESSAGES, MAX_PUBLICATIONS,
+    MAX_SEEN_GROUP_MESSAGES,
+};
+use crate::types::{GroupInfo, SentMessage, Status};
+
+/// One group as the engine holds it.
+pub(crate) struct GroupEntry {
+    /// The replica: accepted and pending ops, the folded state.
+    pub(crate) group: Group,
+    /// What the store keeps besides ops and keys.
+    pub(crate) record: GroupRecord,
+    /// Our sending chain (while we are a member).
+    pub(crate) sender_key: Option<SenderKey>,
+    /// The receivers kept for other members (and for keys that sent us a
+    /// chain before the op adding them arrived).
+    pub(crate) receivers: HashMap<[u8; 32], SenderKeyReceiver>,
+}
+
+impl GroupEntry {
+    /// A group we know nothing of yet but its id.
+    pub(crate) fn new(id: [u8; 32]) -> Self {
+        Self {
+            group: Group::new(GroupId::from_bytes(id)),
+            record: GroupRecord {
+                conversation: 0,
+                key_epoch: None,
+                distributed: Vec::new(),
+                left: false,
+            },
+            sender_key: None,
+            receivers: HashMap::new(),
+        }
+    }
+}
+
+/// The groups of a node, keyed by group id.
+pub(crate) type GroupMap = HashMap<[u8; 32], GroupEntry>;
+
+/// Reads every group from the store and rebuilds its state from its ops.
+pub(crate) fn load_groups(tx: &ReadTx<'_>) -> Result<GroupMap, StoreError> {
+    let mut out = HashMap::new();
+    for (id, record) in tx.groups()? {
+        let Ok(record) = record else {
+            continue;
+        };
+        let mut entry = GroupEntry::new(id);
+        entry.record = record;
+        apply_all(&mut entry.group, tx.group_ops(&id)?);
+        entry.sender_key = tx.group_sender_key(&id)?;
+        entry.receivers = tx.group_receivers(&id)?.into_iter().collect();
+        out.insert(id, entry);
+    }
+    Ok(out)
+}
+
+/// Applies stored op frames in any order (they come sorted by op id):
+/// frames refused because the pending set was full are tried again after
+/// the others, until a pass makes no progress.
+fn apply_all(group: &mut Group, mut frames: Vec<Vec<u8>>) {
+    loop {
+        let before = frames.len();
+        frames.retain(|frame| {
+            matches!(
+                group.apply_bytes(frame),
+                Err(GroupError::PendingFull { .. })
+            )
+        });
+        if frames.is_empty() || frames.len() == before {
+            return;
+        }
+    }
+}
+
+/// Session books taken out of the engine's cache for one transaction (a
+/// `None` slot is read from the store on first use).
+pub(crate) type Books = HashMap<[u8; 32], Option<SessionBook>>;
+
+/// What one group transaction needs and produces besides the group.
+pub(crate) struct StepCtx {
+    pub(crate) me: Arc<IdentityKeyPair>,
+    pub(crate) now: u64,
+    pub(crate) books: Books,
+    /// Pairwise envelopes queued in the outbox, per recipient.
+    pub(crate) queued: Vec<([u8; 32], Queued)>,
+    /// Events to emit once committed.
+    pub(crate) events: Vec<NodeEvent>,
+}
+
+/// Encrypts `payload` for `to` (a contact with a session) and queues it
+/// in the outbox, in the caller's transaction. `Ok(false)` when there is no
+/// session with `to` (not a contact).
+pub(crate) fn queue_payload(
+    tx: &mut WriteTx<'_>,
+    ctx: &mut StepCtx,
+    to: &[u8; 32],
+    payload: &Payload,
+) -> Result<bool, StoreError> {
+    let slot = ctx.books.entry(*to).or_insert(None);
+    if slot.is_none() {
+        *slot = tx.session(to)?;
+    }
+    let Some(book) = slot.as_mut() else {
+        return Ok(false);
+    };
+    if !book.has_session() {
+        return Ok(false);
+    }
+    match receive::queue_control(tx, book, payload, ctx.now)? {
+        Some(queued) => {
+            ctx.queued.push((*to, queued));
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// The peer id text of an identity key.
+fn peer_text(key: &IdentityKey) -> String {
+    key.peer_id().to_string()
+}
+
+/// The group id's text form (64 lowercase hex digits, docs/protocol.md §G1).
+pub(crate) fn group_text(id: &[u8; 32]) -> String {
+    GroupId::from_bytes(*id).to_string()
+}
+
+/// Stores the frames of ops `ids` that `group` now holds.
+fn store_ops(tx: &mut WriteTx<'_>, group: &Group, ids: &[OpId]) -> Result<(), StoreError> {
+    let gid = *group.id().as_bytes();
+    for id in ids {
+        if let Some(op) = group.op(id) {
+            tx.put_group_op(&gid, id.as_bytes(), op.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends an op frame to each of `to` (skipping ourselves).
+fn send_op(
+    tx: &mut WriteTx<'_>,
+    ctx: &mut StepCtx,
+    frame: &[u8],
+    to: impl IntoIterator<Item = IdentityKey>,
+) -> Result<(), StoreError> {
+    let me = *ctx.me.public();
+    let payload = Payload::GroupOp { op: frame.to_vec() };
+    for member in to {
+        if member != me {
+            queue_payload(tx, ctx, &member.to_bytes(), &payload)?;
+        }
+    }
+    Ok(())
+}
+
+/// Brings our side of a group in line with its state (docs/protocol.md
+/// §G7), in the caller's transaction; idempotent:
+///
+/// - not a member (any more): our chain and every receiver are deleted;
+/// - a member: the conversation exists; the chain is rotated when the
+///   epoch moved since it was made; it is sent to each member that does not
+///   have it yet (those we share a session with).
+pub(crate) fn reconcile(
+    tx: &mut WriteTx<'_>,
+    entry: &mut GroupEntry,
+    ctx: &mut StepCtx,
+) -> Result<(), StoreError> {
+    let me = *ctx.me.public();
+    let state = entry.group.state().clone();
+    if !state.is_created() {
+        return Ok(());
+    }
+    let gid = *state.id().as_bytes();
+    if !state.is_member(&me) {
+        let had_key = entry.sender_key.take().is_some();
+        if had_key {
+            tx.remove_group_sender_key(&gid)?;
+        }
+        for member in entry.receivers.keys() {
+            tx.remove_group_receiver(&gid, member)?;
+        }
+        entry.receivers.clear();
+        if !entry.record.left || had_key {
+            entry.record.left = true;
+            entry.record.key_epoch = None;
+            entry.record.distributed.clear();
+            tx.put_group(&gid, &entry.record)?;
+        }
+        return Ok(());
+    }
+    let name = state
+        .name()
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default();
+    let mut dirty = false;
+    if entry.record.conversation == 0 {
+        entry.record.conversation =
+            tx.create_conversation(ConversationKind::Group { group: gid }, &name, ctx.now)?;
+        dirty = true;
+        if state.creator() != Some(&me) {
+            ctx.events.push(NodeEvent::GroupJoined {
+                group: group_text(&gid),
+                name: name.clone(),
+            });
+        }
+    } else if entry.record.left {
+        entry.record.left = false;
+        dirty = true;
+        ctx.events.push(NodeEvent::GroupJoined {
+            group: group_text(&gid),
+            name,
+        });
+    }
+    let epoch = state.epoch().map(|e| *e.as_bytes());
+    if entry.sender_key.is_none() || entry.record.key_epoch != epoch {
+        match &mut entry.sender_key {
+            Some(key) => key.rotate(&mut rand::rng()),
+            None => entry.sender_key = Some(SenderKey::generate(&mut rand::rng())),
+        }
+        if let Some(key) = &entry.sender_key {
+            tx.set_group_sender_key(&gid, key)?;
+        }
+        entry.record.key_epoch = epoch;
+        entry.record.distributed.clear();
+        dirty = true;
+    }
+    let before = entry.record.distributed.len();
+    entry
+        .record
+        .distributed
+        .retain(|m| IdentityKey::from_bytes(m).is_ok_and(|key| state.is_member(&key)));
+    dirty |= entry.record.distributed.len() != before;
+    if let (Some(key), Some(epoch)) = (&entry.sender_key, epoch) {
+        let distribution = key.distribution().to_bytes();
+        if let Ok(distribution) =
+            <[u8; wren_crypto::sender_key::DISTRIBUTION_LEN]>::try_from(distribution.as_slice())
+        {
+            let payload = Payload::GroupSenderKey(GroupSenderKey {
+                group: GroupId::from_bytes(gid),
+                epoch: OpId::from_bytes(epoch),
+                distribution,
+            });
+            for member in state.members() {
+                let bytes = member.to_bytes();
+                if *member == me || entry.record.distributed.contains(&bytes) {
+                    continue;
+                }
+                if queue_payload(tx, ctx, &bytes, &payload)? {
+                    entry.record.distributed.push(bytes);
+                    dirty = true;
+                }
+            }
+        }
+    }
+    if dirty {
+        tx.put_group(&gid, &entry.record)?;
+    }
+    Ok(())
+}
+
+/// What [`apply_op`] reports for one op frame received pairwise.
+pub(crate) enum OpOutcome {
+    /// Accepted (or pending); the group changed.
+    Applied,
+    /// Refused or a duplicate: forgotten.
+    Refused,
+}
+
+/// Applies an op frame received from a contact, in the batch's
+/// transaction (docs/protocol.md §G3): stores it (accepted or pending),
+/// drops the receivers of removed members, and reports membership changes.
+/// The reconciliation (rotation, distribution) runs in the next
+/// transaction.
+pub(crate) fn apply_op(
+    tx: &mut WriteTx<'_>,
+    groups: &mut GroupMap,
+    me: &IdentityKey,
+    frame: &[u8],
+    events: &mut Vec<NodeEvent>,
+) -> Result<(OpOutcome, Option<[u8; 32]>), StoreError> {
+    let Ok(op) = GroupOp::from_bytes(frame) else {
+        return Ok((OpOutcome::Refused, None));
+    };
+    let gid = *op.group().as_bytes();
+    if !groups.contains_key(&gid) {
+        if groups.len() >= MAX_GROUPS {
+            return Ok((OpOutcome::Refused, None));
+        }
+        groups.insert(gid, GroupEntry::new(gid));
+    }
+    let Some(entry) = groups.get_mut(&gid) else {
+        return Ok((OpOutcome::Refused, None));
+    };
+    let before = entry.group.state().clone();
+    let op_id = op.id();
+    match entry.group.apply(op) {
+        Ok(Applied::Accepted(ids)) => store_ops(tx, &entry.group, &ids)?,
+        Ok(Applied::Pending { .. }) => {
+            tx.put_group_op(&gid, op_id.as_bytes(), frame)?;
+        }
+        Err(error) => {
+            debug!(%error, "group op refused");
+            return Ok((OpOutcome::Refused, None));
+        }
+    }
+    if entry.record.conversation == 0 && !entry.group.state().is_created() {
+        // Keep the record so the pending ops are found again after a restart.
+        tx.put_group(&gid, &entry.record)?;
+    }
+    let after = entry.group.state();
+    let changes = after.changes_since(&before);
+    for removed in &changes.removed {
+        let bytes = removed.to_bytes();
+        if entry.receivers.remove(&bytes).is_some() {
+            tx.remove_group_receiver(&gid, &bytes)?;
+        }
+    }
+    if before.is_member(me) {
+        for added in &changes.added {
+            events.push(NodeEvent::MemberAdded {
+                group: group_text(&gid),
+                contact: peer_text(added),
+            });
+        }
+        for removed in &changes.removed {
+            events.push(NodeEvent::MemberRemoved {
+                group: group_text(&gid),
+                contact: peer_text(removed),
+            });
+        }
+    }
+    Ok((OpOutcome::Applied, Some(gid)))
+}
+
+/// Adds a member's chain from a `GroupSenderKey` received from `sender`
+/// over the pairwise session, in the batch's transaction. The chain is kept
+/// even if `sender` is not a member yet in our state (the op adding it may
+/// still be on its way): group messages are checked against the membership
+/// when they arrive, not here.
+pub(crate) fn add_sender_key(
+    tx: &mut WriteTx<'_>,
+    groups: &mut GroupMap,
+    sender: &IdentityKey,
+    key: &GroupSenderKey,
+) -> Result<Option<[u8; 32]>, StoreError> {
+    let Ok(distribution) = SenderKeyDistribution::from_bytes(&key.distribution) else {
+        return Ok(None);
+    };
+    let gid = *key.group.as_bytes();
+    if !groups.contains_key(&gid) {
+        if groups.len() >= MAX_GROUPS {
+            return Ok(None);
+        }
+        let entry = GroupEntry::new(gid);
+        tx.put_group(&gid, &entry.record)?;
+        groups.insert(gid, entry);
+    }
+    let Some(entry) = groups.get_mut(&gid) else {
+        return Ok(None);
+    };
+    let member = sender.to_bytes();
+    match entry.receivers.get_mut(&member) {
+        Some(receiver) => receiver.add(&distribution),
+        None => {
+            entry
+                .receivers
+                .insert(member, SenderKeyReceiver::new(&distribution));
+        }
+    }
+    if let Some(receiver) = entry.receivers.get(&member) {
+        tx.set_group_receiver(&gid, &member, receiver)?;
+    }
+    Ok(Some(gid))
+}
+
+/// A group message that waits for its sender's chain.
+pub(crate) struct Held {
+    group: [u8; 32],
+    frame: Vec<u8>,
+}
+
+/// A frame waiting to be published.
+pub(crate) struct Publication {
+    group: [u8; 32],
+    message: [u8; 16],
+    conversation: u64,
+    frame: Vec<u8>,
+    /// When it was queued (after [`GROUP_PUBLISH_WAIT`] it goes out as soon
+    /// as anyone is subscribed).
+    since: Instant,
+    in_flight: bool,
+}
+
+/// The engine's group state besides the groups themselves.
+#[derive(Default)]
+pub(crate) struct Topics {
+    /// Topic name → group id, for our groups.
+    by_name: HashMap<String, [u8; 32]>,
+    /// Groups whose topic we subscribed to.
+    subscribed: HashSet<[u8; 32]>,
+    /// Connected peers subscribed to each topic.
+    peers: HashMap<String, HashSet<PeerId>>,
+    /// Frames waiting to be published, oldest first.
+    queue: VecDeque<Publication>,
+    /// Messages waiting for their sender's chain, oldest first.
+    held: VecDeque<Held>,
+    /// Ids of the group messages processed lately (deduplication), oldest
+    /// first.
+    seen: VecDeque<[u8; 32]>,
+    seen_set: HashSet<[u8; 32]>,
+    /// When to try the publication queue again.
+    pub(crate) retry_at: Option<Instant>,
+}
+
+impl Topics {
+    /// Keeps a message whose sender's chain is not here yet, at most
+    /// [`MAX_HELD_GROUP_MESSAGES`] (the oldest goes first).
+    fn hold(&mut self, group: [u8; 32], frame: Vec<u8>) {
+        if self.held.iter().any(|h| h.frame == frame) {
+            return;
+        }
+        self.held.push_back(Held { group, frame });
+        while self.held.len() > MAX_HELD_GROUP_MESSAGES {
+            self.held.pop_front();
+        }
+    }
+
+    /// Remembers a message id (the last [`MAX_SEEN_GROUP_MESSAGES`]);
+    /// `false` if it was already known.
+    fn remember(&mut self, id: [u8; 32]) -> bool {
+        if !self.seen_set.insert(id) {
+            return false;
+        }
+        self.seen.push_back(id);
+        while self.seen.len() > MAX_SEEN_GROUP_MESSAGES {
+            if let Some(old) = self.seen.pop_front() {
+                self.seen_set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// The checked arguments of a membership change.
+enum Change {
+    Add(IdentityKey),
+    Remove(IdentityKey),
+    Leave,
+}
+
+impl Engine {
+    /// Parses a group id (64 hex digits) naming one of our groups.
+    pub(crate) fn resolve_group(&self, text: &str) -> Result<[u8; 32], NodeError> {
+        let text = text.trim();
+        GroupId::from_str(text)
+            .ok()
+            .map(|id| *id.as_bytes())
+            .filter(|id| {
+                self.groups
+                    .get(id)
+                    .is_some_and(|e| e.group.state().is_created())
+            })
+            .ok_or_else(|| NodeError::UnknownGroup(text.to_owned()))
+    }
+
+    /// Whether `text` names one of our groups (a `send_text` target).
+    pub(crate) fn is_group(&self, text: &str) -> bool {
+        self.resolve_group(text).is_ok()
+    }
+
+    /// The API view of a group.
+    fn group_info(&self, id: &[u8; 32]) -> Option<GroupInfo> {
+        let entry = self.groups.get(id)?;
+        let state = entry.group.state();
+        if !state.is_created() {
+            return None;
+        }
+        Some(GroupInfo {
+            id: group_text(id),
+            name: state
+                .name()
+                .map(|n| n.as_str().to_owned())
+                .unwrap_or_default(),
+            channel: state.is_channel(),
+            members: state.members().iter().map(peer_text).collect(),
+            admins: state.admins().iter().map(peer_text).collect(),
+            conversation: entry.record.conversation,
+            member: state.is_member(self.me.public()),
+        })
+    }
+
+    /// `groups`: every group we are or were in, by id.
+    pub(crate) fn group_list(&self) -> Vec<GroupInfo> {
+        let mut ids: Vec<&[u8; 32]> = self.groups.keys().collect();
+        ids.sort();
+        ids.into_iter()
+            .filter_map(|id| self.group_info(id))
+            .collect()
+    }
+
+    /// Takes the cached books of `keys` out for a transaction.
+    fn take_books(&mut self, keys: impl IntoIterator<Item = [u8; 32]>) -> Books {
+        keys.into_iter()
+            .map(|key| (key, self.books.remove(&key)))
+            .collect()
+    }
+
+    /// Runs one group step in a store transaction: `step` gets the group
+    /// (moved in and back), the transaction and the context; afterwards the
+    /// books go back to the cache, queued envelopes to the outbox, events
+    /// out, and the topic subscription follows the membership. If the
+    /// transaction fails, nothing of it happened and the group is read
+    /// again from the store.
+    pub(crate) async fn group_step<T, F>(
+        &mut self,
+        gid: [u8; 32],
+        entry: GroupEntry,
+        step: F,
+    ) -> Result<T, NodeError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>, &mut GroupEntry, &mut StepCtx) -> Result<T, StoreError>
+            + Send
+            + 'static,
+    {
+        let keys: Vec<[u8; 32]> = entry
+            .group
+            .state()
+            .members()
+            .iter()
+            .map(IdentityKey::to_bytes)
+            .collect();
+        let ctx = StepCtx {
+            me: Arc::clone(&self.me),
+            now: now_ms(),
+            books: self.take_books(keys),
+            queued: Vec::new(),
+            events: Vec::new(),
+        };
+        let result = self
+            .store
+            .write(move |tx| {
+                let mut entry = entry;
+                let mut ctx = ctx;
+                let value = step(tx, &mut entry, &mut ctx)?;
+                Ok((value, entry, ctx))
+            })
+            .await;
+        match result {
+            Ok((value, entry, ctx)) => {
+                self.groups.insert(gid, entry);
+                self.after_step(gid, ctx);
+                Ok(value)
+            }
+            Err(error) => {
+                warn!(%error, "a group transaction failed");
+                self.reload_group(gid).await;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Books back, envelopes out, events, subscription, publication.
+    fn after_step(&mut self, gid: [u8; 32], ctx: StepCtx) {
+        for (key, book) in ctx.books {
+            if let Some(book) = book {
+                self.books.insert(key, book);
+            }
+        }
+        for (key, queued) in ctx.queued {
+            self.push_queued(key, queued);
+        }
+        for event in ctx.events {
+            self.emit(event);
+        }
+        self.follow_membership(gid);
+        self.try_publish();
+    }
+
+    /// Reads one group back from the store (after a failed transaction).
+    async fn reload_group(&mut self, gid: [u8; 32]) {
+        match self.store.read(load_groups).await {
+            Ok(mut all) => match all.remove(&gid) {
+                Some(entry) => {
+                    self.groups.insert(gid, entry);
+                }
+                None => {
+                    self.groups.remove(&gid);
+                }
+            },
+            Err(error) => warn!(%error, "reading groups back failed"),
+        }
+    }
+
+    /// Reads every group back from the store (after a failed batch).
+    pub(crate) async fn reload_groups(&mut self) {
+        match self.store.read(load_groups).await {
+            Ok(all) => self.groups = all,
+            Err(error) => warn!(%error, "reading groups back failed"),
+        }
+    }
+
+    /// Subscribes to the topic of a group we are in, unsubscribes from one
+    /// we left.
+    pub(crate) fn follow_membership(&mut self, gid: [u8; 32]) {
+        let Some(entry) = self.groups.get(&gid) else {
+            return;
+        };
+        let state = entry.group.state();
+        let member = state.is_created() && state.is_member(self.me.public());
+        let topic = topic_name(&state.id());
+        let net = self.net.clone();
+        if member && self.topics.subscribed.insert(gid) {
+            self.topics.by_name.insert(topic.clone(), gid);
+            tokio::spawn(async move {
+                if let Err(error) = net.subscribe(topic).await {
+                    warn!(%error, "subscribing to a group topic failed");
+                }
+            });
+        } else if !member && self.topics.subscribed.remove(&gid) {
+            self.topics.by_name.remove(&topic);
+            tokio::spawn(async move {
+                let _ = net.unsubscribe(topic).await;
+            });
+        }
+    }
+
+    /// At start: reconciles every group (a crash may have come between an
+    /// op and its rotation or distribution) and subscribes to our topics.
+    pub(crate) async fn start_groups(&mut self) {
+        let ids: Vec<[u8; 32]> = self.groups.keys().copied().collect();
+        for gid in ids {
+            self.reconcile_group(gid).await;
+        }
+        self.try_publish();
+    }
+
+    /// Runs [`reconcile`] for one group in a transaction of its own.
+    pub(crate) async fn reconcile_group(&mut self, gid: [u8; 32]) {
+        let Some(entry) = self.groups.remove(&gid) else {
+            return;
+        };
+        if let Err(error) = self.group_step(gid, entry, reconcile).await {
+            warn!(%error, "group reconciliation failed");
+        }
+    }
+
+    /// `create_group`: signs the `Create` with `members` (contacts) as
+    /// plain members, stores it, sends it to them and distributes our
+    /// chain.
+    pub(crate) async fn create_group(
+        &mut self,
+        name: &str,
+        members: &[String],
+        channel: bool,
+    ) -> Result<GroupInfo, NodeError> {
+        let name = DisplayName::new(name).map_err(|_| {
+            NodeError::InvalidArgument("group name (1 to 64 bytes, no control characters)")
+        })?;
+        if self.groups.len() >= MAX_GROUPS {
+            return Err(NodeError::InvalidArgument("too many groups"));
+        }
+        let mut initial: Vec<InitialMember> = Vec::new();
+        for member in members {
+            let key = self.resolve(member)?.key;
+            if !initial.iter().any(|m| m.key == key) {
+                initial.push(InitialMember { key, admin: false });
+            }
+        }
+        if initial.len() >= wren_proto::limits::MAX_GROUP_MEMBERS {
+            return Err(NodeError::InvalidArgument("too many members"));
+        }
+        let mut nonce = [0u8; 32];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut nonce);
+        let create = GroupOp::create(
+            &self.me,
+            nonce,
+            Timestamp::from_millis(now_ms()),
+            name,
+            channel,
+            initial,
+        )
+        .map_err(|_| NodeError::InvalidArgument("group"))?;
+        let group =
+            Group::from_create(create.clone()).map_err(|_| NodeError::InvalidArgument("group"))?;
+        let gid = *group.id().as_bytes();
+        let mut entry = GroupEntry::new(gid);
+        entry.group = group;
+        let frame = create.as_bytes().to_vec();
+        let op_id = *create.id().as_bytes();
+        self.group_step(gid, entry, move |tx, entry, ctx| {
+            tx.put_group_op(&gid, &op_id, &frame)?;
+            // The op first: each recipient's outbox queue is FIFO, so a
+            // member learns of the group before it gets our chain.
+            let members: Vec<IdentityKey> = entry.group.state().members().iter().copied().collect();
+            send_op(tx, ctx, &frame, members)?;
+            reconcile(tx, entry, ctx)
+        })
+        .await?;
+        self.group_info(&gid)
+            .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
+    }
+
+    /// `add_member`, `remove_member` and `leave_group`: signs the op,
+    /// applies and stores it, sends it (a new member also gets the whole
+    /// history), and reconciles (a removal or a leave rotates our chain
+    /// and sends it to the remaining members) — all in one transaction, so
+    /// when this returns the change is committed and our key rotated.
+    async fn change_membership(
+        &mut self,
+        gid: [u8; 32],
+        change: Change,
+    ) -> Result<GroupInfo, NodeError> {
+        let me = *self.me.public();
+        let entry = self
+            .groups
+            .get(&gid)
+            .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))?;
+        let state = entry.group.state();
+        if !state.is_member(&me) {
+            return Err(NodeError::NotAllowed("not a member of this group"));
+        }
+        let body = match &change {
+            Change::Add(key) => {
+                if !state.is_admin(&me) {
+                    return Err(NodeError::NotAllowed("only admins change members"));
+                }
+                if state.is_member(key) {
+                    return Err(NodeError::InvalidArgument("already a member"));
+                }
+                if state.members().len() >= wren_proto::limits::MAX_GROUP_MEMBERS {
+                    return Err(NodeError::InvalidArgument("the group is full"));
+                }
+                OpBody::Add { member: *key }
+            }
+            Change::Remove(key) => {
+                if !state.is_admin(&me) {
+                    return Err(NodeError::NotAllowed("only admins change members"));
+                }
+                if !state.is_member(key) {
+                    return Err(NodeError::InvalidArgument("not a member"));
+                }
+                OpBody::Remove { member: *key }
+            }
+            Change::Leave => OpBody::Leave,
+        };
+        if entry.group.len() >= wren_proto::limits::MAX_GROUP_OPS {
+            return Err(NodeError::InvalidArgument("the group's history is full"));
+        }
+        let op = entry
+            .group
+            .sign_op(&self.me, Timestamp::from_millis(now_ms()), body)
+            .map_err(|_| NodeError::InvalidArgument("group op"))?;
+        let Some(mut entry) = self.groups.remove(&gid) else {
+            return Err(NodeError::UnknownGroup(group_text(&gid)));
+        };
+        let before = entry.group.state().clone();
+        let ids = match entry.group.apply(op.clone()) {
+            Ok(Applied::Accepted(ids)) => ids,
+            _ => {
+                self.groups.insert(gid, entry);
+                return Err(NodeError::InvalidArgument("group op"));
+            }
+        };
+        let frame = op.as_bytes().to_vec();
+        let changes = entry.group.state().changes_since(&before);
+        let mut events: Vec<NodeEvent> = Vec::new();
+        for added in &changes.added {
+            events.push(NodeEvent::MemberAdded {
+                group: group_text(&gid),
+                contact: peer_text(added),
+            });
+        }
+        for removed in &changes.removed {
+            events.push(NodeEvent::MemberRemoved {
+                group: group_text(&gid),
+                contact: peer_text(removed),
+            });
+        }
+        let history: Vec<Vec<u8>> = match &change {
+            Change::Add(_) => entry
+                .group
+                .ops_in_order()
+                .map(|op| op.as_bytes().to_vec())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let removed: Vec<IdentityKey> = changes.removed.clone();
+        let step_events = events;
+        let mut keys_extra: Vec<[u8; 32]> = before.members().iter().map(|k| k.to_bytes()).collect();
+        keys_extra.retain(|k| {
+            !entry
+                .group
+                .state()
+                .members()
+                .iter()
+                .any(|m| m.to_bytes() == *k)
+        });
+        let extra_books = self.take_books(keys_extra);
+        self.group_step(gid, entry, move |tx, entry, ctx| {
+            ctx.books.extend(extra_books);
+            store_ops(tx, &entry.group, &ids)?;
+            for key in &removed {
+                let bytes = key.to_bytes();
+                if entry.receivers.remove(&bytes).is_some() {
+                    tx.remove_group_receiver(&gid, &bytes)?;
+                }
+            }
+            let state = entry.group.state().clone();
+            match change {
+                Change::Add(new) => {
+                    let others: Vec<IdentityKey> = state
+                        .members()
+                        .iter()
+                        .filter(|m| **m != new)
+                        .copied()
+                        .collect();
+                    send_op(tx, ctx, &frame, others)?;
+                    for old in &history {
+                        send_op(tx, ctx, old, [new])?;
+                    }
+                }
+                Change::Remove(gone) => {
+                    let mut to: Vec<IdentityKey> = state.members().iter().copied().collect();
+                    to.push(gone);
+                    send_op(tx, ctx, &frame, to)?;
+                }
+                Change::Leave => {
+                    let to: Vec<IdentityKey> = state.members().iter().copied().collect();
+                    send_op(tx, ctx, &frame, to)?;
+                }
+            }
+            reconcile(tx, entry, ctx)?;
+            ctx.events.extend(step_events);
+            Ok(())
+        })
+        .await?;
+        self.group_info(&gid)
+            .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
+    }
+
+    /// `add_member`.
+    pub(crate) async fn add_member(
+        &mut self,
+        group: &str,
+        contact: &str,
+    ) -> Result<GroupInfo, NodeError> {
+        let gid = self.resolve_group(group)?;
+        let key = self.resolve(contact)?.key;
+        self.change_membership(gid, Change::Add(key)).await
+    }
+
+    /// `remove_member`: `contact` is a contact's alias or any member's peer
+    /// id.
+    pub(crate) async fn remove_member(
+        &mut self,
+        group: &str,
+        contact: &str,
+    ) -> Result<GroupInfo, NodeError> {
+        let gid = self.resolve_group(group)?;
+        let key = match self.resolve(contact) {
+            Ok(entry) => entry.key,
+            Err(error) => contact
+                .trim()
+                .parse::<PeerId>()
+                .ok()
+                .and_then(|peer| IdentityKey::from_peer_id(&peer).ok())
+                .ok_or(error)?,
+        };
+        self.change_membership(gid, Change::Remove(key)).await
+    }
+
+    /// `leave_group`.
+    pub(crate) async fn leave_group(&mut self, group: &str) -> Result<(), NodeError> {
+        let gid = self.resolve_group(group)?;
+        self.change_membership(gid, Change::Leave).await.map(drop)
+    }
+
+    /// `send_text` to a group: seals the text with our chain and commits
+    /// the message, the chain and the frame (publication queue) together;
+    /// the frame is published when the topic is ready.
+    pub(crate) async fn send_group_text(
+        &mut self,
+        gid: [u8; 32],
+        text: String,
+    ) -> Result<SentMessage, NodeError> {
+        if text.len() > wren_proto::limits::MAX_TEXT_BYTES {
+            return Err(NodeError::InvalidArgument("text longer than 32 768 bytes"));
+        }
+        if self.topics.queue.len() >= MAX_PUBLICATIONS {
+            return Err(NodeError::InvalidArgument(
+                "too many group messages waiting to be published",
+            ));
+        }
+        let me = *self.me.public();
+        let entry = self
+            .groups
+            .get(&gid)
+            .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))?;
+        let state = entry.group.state();
+        if !state.is_member(&me) {
+            return Err(NodeError::NotAllowed("not a member of this group"));
+        }
+        if !state.can_post(&me) {
+            return Err(NodeError::NotAllowed("only admins post in this channel"));
+        }
+        let Some(key) = &entry.sender_key else {
+            return Err(NodeError::Unavailable("group key not ready"));
+        };
+        // Sealed with a copy: the engine's chain moves only once stored.
+        let mut chain = SenderKey::from_bytes(&key.to_bytes())
+            .map_err(|_| NodeError::Unavailable("group key"))?;
+        let now = now_ms();
+        let id = receive::random_id();
+        let text = Text {
+            id: MessageId::from(id),
+            sent_at: Timestamp::from_millis(now),
+            body: text,
+            reply_to: None,
+        };
+        let content = Payload::Text(text.clone())
+            .to_bytes()
+            .map_err(|_| NodeError::InvalidArgument("text"))?;
+        let frame = seal(&mut chain, &state.id(), &me, text)
+            .map_err(|_| NodeError::InvalidArgument("text"))?;
+        let conversation = entry.record.conversation;
+        let stored_frame = frame.clone();
+        let my_key = me.to_bytes();
+        let result = self
+            .store
+            .write(move |tx| {
+                let seq = tx.record_group_outgoing(GroupOutgoing {
+                    group: gid,
+                    conversation,
+                    sender_key: &chain,
+                    message: NewMessage {
+                        id,
+                        sender: my_key,
+                        sent_at: now,
+                        received_at: now,
+                        content,
+                        status: MessageStatus::Sending,
+                    },
+                    frame: stored_frame,
+                })?;
+                Ok((seq, chain))
+            })
+            .await;
+        let (seq, chain) = result.map_err(|error| NodeError::Commit(error.to_string()))?;
+        if let Some(entry) = self.groups.get_mut(&gid) {
+            entry.sender_key = Some(chain);
+        }
+        self.topics.remember(group_message_id(&frame));
+        self.emit(NodeEvent::StatusChanged {
+            id: hex::encode(id),
+            conversation,
+            status: Status::Sending,
+            detail: None,
+            group: Some(group_text(&gid)),
+            member: None,
+        });
+        self.topics.queue.push_back(Publication {
+            group: gid,
+            message: id,
+            conversation,
+            frame,
+            since: Instant::now(),
+            in_flight: false,
+        });
+        self.try_publish();
+        Ok(SentMessage {
+            id: hex::encode(id),
+            conversation,
+            seq,
+        })
+    }
+
+    /// Loads the publication queue at start.
+    pub(crate) async fn load_publications(&mut self) {
+        let queued = match self.store.read(|tx| tx.group_publications()).await {
+            Ok(queued) => queued,
+            Err(error) => {
+                warn!(%error, "reading the group publication queue failed");
+                return;
+            }
+        };
+        for item in queued {
+            let Some(entry) = self.groups.get(&item.group) else {
+                continue;
+            };
+            self.topics.remember(group_message_id(&item.frame));
+            self.topics.queue.push_back(Publication {
+                group: item.group,
+                message: item.message,
+                conversation: entry.record.conversation,
+                frame: item.frame,
+                since: Instant::now(),
+                in_flight: false,
+            });
+        }
+    }
+
+    /// Whether a group's topic is ready for a frame queued at `since`:
+    /// someone is subscribed, and every other member is subscribed as seen
+    /// from here (or the frame waited [`GROUP_PUBLISH_WAIT`]: members who
+    /// are offline then miss it until offline catch-up exists).
+    fn topic_ready(&self, gid: &[u8; 32], since: Instant) -> bool {
+        let Some(entry) = self.groups.get(gid) else {
+            return false;
+        };
+        let topic = topic_name(&entry.group.id());
+        let Some(peers) = self.topics.peers.get(&topic) else {
+            return false;
+        };
+        if peers.is_empty() {
+            return false;
+        }
+        if since.elapsed() >= GROUP_PUBLISH_WAIT {
+            return true;
+        }
+        let me = self.me.public();
+        entry.group.state().members().iter().all(|member| {
+            if member == me {
+                return true;
+            }
+            let peer = member.peer_id();
+            peers.contains(&peer)
+        })
+    }
+
+    /// Publishes every queued frame whose topic is ready (in queue order
+    /// per group); arms a retry while frames wait.
+    pub(crate) fn try_publish(&mut self) {
+        let mut blocked: HashSet<[u8; 32]> = HashSet::new();
+        let mut starts = Vec::new();
+        for (index, item) in self.topics.queue.iter().enumerate() {
+            if blocked.contains(&item.group) {
+                continue;
+            }
+            if item.in_flight {
+                continue;
+            }
+            if !self.topic_ready(&item.group, item.since) {
+                blocked.insert(item.group);
+                continue;
+            }
+            starts.push(index);
+        }
+        for index in starts {
+            let Some(item) = self.topics.queue.get_mut(index) else {
+                continue;
+            };
+            item.in_flight = true;
+            let Some(entry) = self.groups.get(&item.group) else {
+                continue;
+            };
+            let topic = topic_name(&entry.group.id());
+            let (net, done) = (self.net.clone(), self.internal_tx.clone());
+            let (group, message, frame) = (item.group, item.message, item.frame.clone());
+            tokio::spawn(async move {
+                let result = net.publish(topic, frame).await;
+                let _ = done
+                    .send(Internal::Published {
+                        group,
+                        message,
+                        result,
+                    })
+                    .await;
+            });
+        }
+        self.topics.retry_at = self
+            .topics
+            .queue
+            .iter()
+            .any(|item| !item.in_flight)
+            .then(|| Instant::now() + GROUP_PUBLISH_RETRY);
+    }
+
+    /// A publication finished: published (or already known to gossipsub)
+    /// → out of the queue, status sent; otherwise it waits for the next
+    /// try.
+    pub(crate) async fn published(
+        &mut self,
+        group: [u8; 32],
+        message: [u8; 16],
+        result: Result<GroupMessageId, PublishError>,
+    ) {
+        let Some(index) = self
+            .topics
+            .queue
+            .iter()
+            .position(|item| item.group == group && item.message == message)
+        else {
+            return;
+        };
+        match result {
+            Ok(_) | Err(PublishError::Duplicate) => {
+                let Some(item) = self.topics.queue.remove(index) else {
+                    return;
+                };
+                let stored = self
+                    .store
+                    .write(move |tx| {
+                        tx.remove_group_publication(&group, &message)?;
+                        match tx.set_status(&message, MessageStatus::Sent) {
+                            Ok(()) | Err(StoreError::MessageNotFound) => Ok(()),
+                            Err(other) => Err(other),
+                        }
+                    })
+                    .await;
+                if let Err(error) = stored {
+                    warn!(%error, "recording a publication failed");
+                }
+                self.emit(NodeEvent::StatusChanged {
+                    id: hex::encode(message),
+                    conversation: item.conversation,
+                    status: Status::Sent,
+                    detail: None,
+                    group: Some(group_text(&group)),
+                    member: None,
+                });
+            }
+            Err(error) => {
+                debug!(%error, "publishing a group message failed; will retry");
+                if let Some(item) = self.topics.queue.get_mut(index) {
+                    item.in_flight = false;
+                }
+                self.topics.retry_at = Some(Instant::now() + GROUP_PUBLISH_RETRY);
+            }
+        }
+    }
+
+    /// A connected peer subscribed to (or left) a topic.
+    ///
+    /// Every topic is tracked, not only ours: a member may subscribe before
+    /// we learn of the group, and gossipsub announces a subscription once.
+    /// At most [`MAX_GROUPS`] topics (more are ignored).
+    pub(crate) fn topic_peer(&mut self, peer: PeerId, topic: String, subscribed: bool) {
+        if !self.topics.peers.contains_key(&topic) && self.topics.peers.len() >= MAX_GROUPS {
+            return;
+        }
+        let peers = self.topics.peers.entry(topic).or_default();
+        if subscribed {
+            peers.insert(peer);
+            self.try_publish();
+        } else {
+            peers.remove(&peer);
+        }
+    }
+
+    /// A peer disconnected: it is no longer subscribed anywhere for us.
+    pub(crate) fn topic_peer_gone(&mut self, peer: &PeerId) {
+        for peers in self.topics.peers.values_mut() {
+            peers.remove(peer);
+        }
+    }
+
+    /// A message on one of our topics (docs/protocol.md §G8): accepted and
+    /// stored, rejected, or ignored (a duplicate, or held until its
+    /// sender's chain arrives). The verdict goes back to gossipsub.
+    pub(crate) async fn group_message(
+        &mut self,
+        source: PeerId,
+        message_id: GroupMessageId,
+        topic: String,
+        data: Vec<u8>,
+    ) {
+        let verdict = match self.topics.by_name.get(&topic).copied() {
+            None => Acceptance::Ignore,
+            Some(gid) => {
+                if self.topics.seen_set.contains(&group_message_id(&data)) {
+                    Acceptance::Ignore
+                } else {
+                    self.open_group_message(gid, data, true).await
+                }
+            }
+        };
+        let net = self.net.clone();
+        tokio::spawn(async move {
+            let _ = net.report_validation(message_id, source, verdict).await;
+        });
+    }
+
+    /// Accepts, decrypts and stores one group frame. `hold`: keep it for
+    /// later if the sender's chain is unknown.
+    async fn open_group_message(
+        &mut self,
+        gid: [u8; 32],
+        frame: Vec<u8>,
+        hold: bool,
+    ) -> Acceptance {
+        let Some(entry) = self.groups.get(&gid) else {
+            return Acceptance::Ignore;
+        };
+        let inbound = match accept(entry.group.state(), &frame) {
+            Ok(inbound) => inbound,
+            Err(error) => {
+                self.refused(gid, &error);
+                return Acceptance::Reject;
+            }
+        };
+        let sender = *inbound.sender();
+        if sender == *self.me.public() {
+            return Acceptance::Ignore;
+        }
+        let sender_bytes = sender.to_bytes();
+        let Some(receiver) = entry.receivers.get(&sender_bytes) else {
+            if hold {
+                self.hold(gid, frame);
+            }
+            return Acceptance::Ignore;
+        };
+        let Ok(mut receiver) = SenderKeyReceiver::from_bytes(&receiver.to_bytes()) else {
+            return Acceptance::Ignore;
+        };
+        let text = match inbound.open(&mut receiver) {
+            Ok(text) => text,
+            Err(GroupMessageError::SenderKey(SenderKeyError::UnknownChain(_))) => {
+                if hold {
+                    self.hold(gid, frame);
+                }
+                return Acceptance::Ignore;
+            }
+            Err(GroupMessageError::SenderKey(SenderKeyError::Replay)) => {
+                return Acceptance::Ignore;
+            }
+            Err(error) => {
+                self.refused(gid, &error);
+                return Acceptance::Reject;
+            }
+        };
+        self.topics.remember(group_message_id(&frame));
+        let conversation = entry.record.conversation;
+        let now = now_ms();
+        let content = match Payload::Text(text.clone()).to_bytes() {
+            Ok(content) => content,
+            Err(_) => return Acceptance::Reject,
+        };
+        let id = *text.id.as_bytes();
+        let contact = self.contacts.contains_key(&sender_bytes);
+        let cached = self.books.remove(&sender_bytes);
+        let stored = self
+            .store
+            .write(move |tx| {
+                let outcome = tx.record_group_incoming(GroupIncoming {
+                    group: gid,
+                    conversation,
+                    sender: sender_bytes,
+                    receiver: &receiver,
+                    message: NewMessage {
+                        id,
+                        sender: sender_bytes,
+                        sent_at: text.sent_at.as_millis(),
+                        received_at: now,
+                        content,
+                        status: MessageStatus::Received,
+                    },
+                })?;
+                let mut book = match cached {
+                    Some(book) => Some(book),
+                    None if contact => tx.session(&sender_bytes)?,
+                    None => None,
+                };
+                let mut queued = None;
+                if matches!(outcome, IncomingOutcome::Stored { .. })
+                    && let Some(book) = book.as_mut()
+                    && book.has_session()
+                {
+                    let receipt = Payload::DeliveryReceipt(Receipt {
+                        ids: vec![MessageId::from(id)],
+                    });
+                    queued = receive::queue_control(tx, book, &receipt, now)?;
+                }
+                Ok((outcome, receiver, book, queued, text))
+            })
+            .await;
+        let (outcome, receiver, book, queued, text) = match stored {
+            Ok(done) => done,
+            Err(error) => {
+                warn!(%error, "storing a group message failed");
+                return Acceptance::Ignore;
+            }
+        };
+        if let Some(book) = book {
+            self.books.insert(sender_bytes, book);
+        }
+        if let Some(queued) = queued {
+            self.push_queued(sender_bytes, queued);
+        }
+        if let Some(entry) = self.groups.get_mut(&gid) {
+            entry.receivers.insert(sender_bytes, receiver);
+        }
+        if let IncomingOutcome::Stored { seq, .. } = outcome {
+            let alias = self
+                .contacts
+                .get(&sender_bytes)
+                .and_then(|e| alias_of(&e.contact));
+            self.emit(NodeEvent::MessageReceived {
+                id: hex::encode(id),
+                from: sender.peer_id().to_string(),
+                alias,
+                conversation,
+                seq,
+                text: text.body,
+                sent_at: text.sent_at.as_millis(),
+                group: Some(group_text(&gid)),
+            });
+        }
+        Acceptance::Accept
+    }
+
+    /// Reports a refused group message.
+    fn refused(&self, gid: [u8; 32], error: &GroupMessageError) {
+        debug!(%error, "group message refused");
+        self.emit(NodeEvent::GroupMessageRefused {
+            group: group_text(&gid),
+            reason: error.to_string(),
+        });
+    }
+
+    /// Keeps a message whose sender's chain is not here yet.
+    fn hold(&mut self, group: [u8; 32], frame: Vec<u8>) {
+        self.topics.hold(group, frame);
+    }
+
+    /// New chains arrived for `groups`: opens the messages held for them.
+    pub(crate) async fn release_held(&mut self, groups: &HashSet<[u8; 32]>) {
+        if self.topics.held.is_empty() {
+            return;
+        }
+        let (ready, rest): (Vec<Held>, Vec<Held>) = self
+            .topics
+            .held
+            .drain(..)
+            .partition(|h| groups.contains(&h.group));
+        self.topics.held = rest.into();
+        for held in ready {
+            if self
+                .topics
+                .seen_set
+                .contains(&group_message_id(&held.frame))
+            {
+                continue;
+            }
+            let frame = held.frame.clone();
+            let acceptance = self.open_group_message(held.group, frame, false).await;
+            if acceptance == Acceptance::Ignore
+                && self
+                    .groups
+                    .get(&held.group)
+                    .is_some_and(|e| e.group.state().is_created())
+                && !self
+                    .topics
+                    .seen_set
+                    .contains(&group_message_id(&held.frame))
+            {
+                self.hold(held.group, held.frame);
+            }
+        }
+    }
+
+    /// After a pairwise batch committed: reconciles the groups it changed,
+    /// follows their topics and opens held messages whose chain arrived.
+    pub(crate) async fn after_batch(
+        &mut self,
+        touched: HashSet<[u8; 32]>,
+        keys: HashSet<[u8; 32]>,
+    ) {
+        for gid in &touched {
+            self.reconcile_group(*gid).await;
+        }
+        let mut release = keys;
+        release.extend(touched);
+        self.release_held(&release).await;
+    }
+
+    /// `mark_read` of a group conversation: marks it read to its end and
+    /// sends each sender (a contact) a read receipt for its newly read
+    /// texts, in the same transaction.
+    pub(crate) async fn mark_group_read(&mut self, conversation: u64) -> Result<usize, NodeError> {
+        let unread = self
+            .store
+            .read(move |tx| {
+                let Some(summary) = tx.conversation(conversation)? else {
+                    return Ok(None);
+                };
+                let mut ids: Vec<([u8; 32], [u8; 16])> = Vec::new();
+                let mut cursor = Some(summary.read_up_to);
+                loop {
+                    let page = tx.messages(conversation, cursor, Order::OldestFirst, 1_000)?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    for item in page {
+                        let Ok(message) = item else {
+                            continue;
+                        };
+                        cursor = Some(message.seq);
+                        if message.seq > summary.last_seq {
+                            break;
+                        }
+                        if message.direction == Direction::Incoming
+                            && message.status == MessageStatus::Received
+                        {
+                            ids.push((message.sender, message.id));
+                        }
+                    }
+                    if cursor.is_some_and(|c| c >= summary.last_seq) {
+                        break;
+                    }
+                }
+                Ok(Some((summary.last_seq, ids)))
+            })
+            .await?;
+        let Some((last_seq, ids)) = unread else {
+            return Err(NodeError::UnknownConversation(conversation.to_string()));
+        };
+        let count = ids.len();
+        let mut by_sender: HashMap<[u8; 32], Vec<[u8; 16]>> = HashMap::new();
+        for (sender, id) in &ids {
+            if self.contacts.contains_key(sender) {
+                by_sender.entry(*sender).or_default().push(*id);
+            }
+        }
+        let mut ctx = StepCtx {
+            me: Arc::clone(&self.me),
+            now: now_ms(),
+            books: self.take_books(by_sender.keys().copied()),
+            queued: Vec::new(),
+            events: Vec::new(),
+        };
+        let result = self
+            .store
+            .write(move |tx| {
+                tx.mark_read(conversation, last_seq)?;
+                for (_, id) in &ids {
+                    match tx.set_status(id, MessageStatus::Read) {
+                        Ok(()) | Err(StoreError::MessageNotFound) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                for (sender, read) in &by_sender {
+                    for chunk in read.chunks(crate::limits::MAX_RECEIPT_IDS) {
+                        let receipt = Payload::ReadReceipt(Receipt {
+                            ids: chunk.iter().map(|id| MessageId::from(*id)).collect(),
+                        });
+                        queue_payload(tx, &mut ctx, sender, &receipt)?;
+                    }
+                }
+                Ok(ctx)
+            })
+            .await?;
+        for (key, book) in result.books {
+            if let Some(book) = book {
+                self.books.insert(key, book);
+            }
+        }
+        for (key, queued) in result.queued {
+            self.push_queued(key, queued);
+        }
+        Ok(count)
+    }
+
+    /// `history` of a group conversation, if `target` names one of our
+    /// groups.
+    pub(crate) fn group_conversation(&self, target: &str) -> Option<u64> {
+        let gid = self.resolve_group(target).ok()?;
+        self.groups.get(&gid).map(|e| e.record.conversation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_messages_stop_at_the_limit_oldest_first() {
+        let mut topics = Topics::default();
+        for n in 0..=MAX_HELD_GROUP_MESSAGES {
+            let frame = u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes().to_vec();
+            topics.hold([1; 32], frame);
+        }
+        assert_eq!(topics.held.len(), MAX_HELD_GROUP_MESSAGES);
+        assert_eq!(
+            topics.held.front().map(|h| h.frame.clone()),
+            Some(1u32.to_be_bytes().to_vec())
+        );
+        // The same frame twice is held once.
+        topics.hold([1; 32], 5u32.to_be_bytes().to_vec());
+        assert_eq!(topics.held.len(), MAX_HELD_GROUP_MESSAGES);
+    }
+
+    #[test]
+    fn remembered_ids_stop_at_the_limit() {
+        let mut topics = Topics::default();
+        let id = |n: usize| {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            id
+        };
+        for n in 0..MAX_SEEN_GROUP_MESSAGES {
+            assert!(topics.remember(id(n)));
+        }
+        assert!(!topics.remember(id(0)), "a known id is a duplicate");
+        assert!(topics.remember(id(MAX_SEEN_GROUP_MESSAGES)));
+        assert_eq!(topics.seen.len(), MAX_SEEN_GROUP_MESSAGES);
+        assert!(topics.remember(id(0)), "the oldest was forgotten");
+    }
+
+    #[test]
+    fn stored_ops_rebuild_the_state_in_any_order() {
+        let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+        let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
+        let create = GroupOp::create(
+            &alice,
+            [7; 32],
+            Timestamp::from_millis(0),
+            DisplayName::new("g").unwrap(),
+            false,
+            vec![],
+        )
+        .unwrap();
+        let mut group = Group::from_create(create).unwrap();
+        let add = group
+            .sign_op(
+                &alice,
+                Timestamp::from_millis(1),
+                OpBody::Add {
+                    member: *bob.public(),
+                },
+            )
+            .unwrap();
+        group.apply(add).unwrap();
+        let mut frames: Vec<Vec<u8>> = group
+            .ops_in_order()
+            .map(|op| op.as_bytes().to_vec())
+            .collect();
+        frames.reverse();
+        let mut rebuilt = Group::new(group.id());
+        apply_all(&mut rebuilt, frames);
+        assert_eq!(rebuilt.state(), group.state());
+    }
+}

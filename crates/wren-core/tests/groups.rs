@@ -1,0 +1,392 @@
+//! Groups between real nodes on loopback (mDNS off): every message reaches
+//! every other member exactly once, a removed member cannot read what is
+//! sent after its removal, a channel refuses a reader's post, and a
+//! message from outside the group is refused, not delivered.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{TestNode, guard, pair, start};
+use wren_core::{GroupInfo, NodeError, NodeEvent, Status};
+use wren_crypto::IdentityKeyPair;
+use wren_crypto::sender_key::SenderKey;
+use wren_net::{NetConfig, NetEvent, PeerId};
+use wren_proto::group::{seal, topic_name};
+use wren_proto::{GroupId, MessageId, Text, Timestamp};
+
+/// `n` nodes, every two of them contacts (aliases are the names).
+async fn contacts(names: &[&str]) -> Vec<TestNode> {
+    let mut nodes = Vec::new();
+    for name in names {
+        nodes.push(start(name).await);
+    }
+    for i in 0..nodes.len() {
+        for j in (i + 1)..nodes.len() {
+            let (left, right) = nodes.split_at_mut(j);
+            pair(&mut left[i], &mut right[0], names[j], names[i]).await;
+        }
+    }
+    nodes
+}
+
+/// Waits until `node` joined `group`.
+async fn joined(node: &mut TestNode, group: &str) {
+    let group = group.to_owned();
+    node.next(|e| match e {
+        NodeEvent::GroupJoined { group: g, .. } if *g == group => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+/// Collects `count` group texts received by `node` in `group`: (sender,
+/// text).
+async fn receive(node: &mut TestNode, group: &str, count: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        let got = node
+            .next(|e| match e {
+                NodeEvent::MessageReceived {
+                    from,
+                    text,
+                    group: Some(g),
+                    ..
+                } if g == group => Some((from.clone(), text.clone())),
+                _ => None,
+            })
+            .await;
+        out.push(got);
+    }
+    out
+}
+
+/// Creates a group of `nodes[0]` with the others (by alias) and waits
+/// until every one joined.
+async fn group_of(nodes: &mut [TestNode], names: &[&str], channel: bool) -> GroupInfo {
+    let info = nodes[0]
+        .node
+        .create_group("Friends", &names[1..], channel)
+        .await
+        .unwrap();
+    assert_eq!(info.id.len(), 64);
+    assert_eq!(info.members.len(), names.len());
+    for node in nodes.iter_mut().skip(1) {
+        joined(node, &info.id).await;
+    }
+    info
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_members_each_receive_every_message_once() {
+    let names = ["ada", "bob", "cy", "di", "ed"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    for node in &nodes {
+        let groups = node.node.groups().await.unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].id, info.id);
+        assert_eq!(groups[0].name, "Friends");
+        assert_eq!(groups[0].members.len(), 5);
+    }
+
+    let mut sent = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let message = node
+            .node
+            .send_text(&info.id, &format!("hello from {}", names[i]))
+            .await
+            .unwrap();
+        sent.push(message);
+    }
+    // Ada's message: sending, sent, then delivered once per other member;
+    // meanwhile Ada receives the others' texts.
+    let ada_id = sent[0].id.clone();
+    let peers: HashSet<String> = nodes[1..].iter().map(|n| n.peer_id.clone()).collect();
+    let mut statuses = Vec::new();
+    let mut delivered = HashSet::new();
+    let mut ada_got = Vec::new();
+    while delivered.len() < peers.len() || ada_got.len() < names.len() - 1 {
+        let group = info.id.clone();
+        let (status, text) = nodes[0]
+            .next(|e| match e {
+                NodeEvent::StatusChanged {
+                    id,
+                    status,
+                    member,
+                    group: Some(_),
+                    ..
+                } if *id == ada_id => Some((Some((*status, member.clone())), None)),
+                NodeEvent::MessageReceived {
+                    from,
+                    text,
+                    group: Some(g),
+                    ..
+                } if *g == group => Some((None, Some((from.clone(), text.clone())))),
+                _ => None,
+            })
+            .await;
+        if let Some((status, member)) = status {
+            if status == Status::Delivered {
+                assert!(delivered.insert(member.unwrap()), "one event per member");
+            } else {
+                assert!(member.is_none());
+                statuses.push(status);
+            }
+        }
+        ada_got.extend(text);
+    }
+    assert_eq!(statuses, [Status::Sending, Status::Sent]);
+    assert_eq!(delivered, peers);
+
+    for (i, node) in nodes.iter_mut().enumerate() {
+        let got = if i == 0 {
+            std::mem::take(&mut ada_got)
+        } else {
+            receive(node, &info.id, names.len() - 1).await
+        };
+        let texts: HashSet<String> = got.iter().map(|(_, t)| t.clone()).collect();
+        let expected: HashSet<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, n)| format!("hello from {n}"))
+            .collect();
+        assert_eq!(
+            texts, expected,
+            "{} got every other member's text",
+            names[i]
+        );
+        // Exactly once: the history holds the four received and our own.
+        let history = node.node.history(&info.id, None, 100).await.unwrap();
+        assert_eq!(history.len(), names.len());
+        let ids: HashSet<&str> = history.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), names.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_reads_nothing_sent_after_its_removal() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    let cy_peer = nodes[2].peer_id.clone();
+
+    // Before: everyone reads Bob.
+    nodes[1].node.send_text(&info.id, "before").await.unwrap();
+    receive(&mut nodes[0], &info.id, 1).await;
+    receive(&mut nodes[2], &info.id, 1).await;
+
+    let after = nodes[0].node.remove_member(&info.id, "cy").await.unwrap();
+    assert!(!after.members.contains(&cy_peer));
+    // Bob and Cy learn of it.
+    for node in [1, 2] {
+        let cy = cy_peer.clone();
+        let group = info.id.clone();
+        nodes[node]
+            .next(|e| match e {
+                NodeEvent::MemberRemoved { group: g, contact } if *g == group && *contact == cy => {
+                    Some(())
+                }
+                _ => None,
+            })
+            .await;
+    }
+    let cy_groups = nodes[2].node.groups().await.unwrap();
+    assert!(!cy_groups[0].member);
+    assert!(matches!(
+        nodes[2].node.send_text(&info.id, "still here?").await,
+        Err(NodeError::NotAllowed(_))
+    ));
+
+    // After: Ada and Bob go on.
+    nodes[0].node.send_text(&info.id, "after 1").await.unwrap();
+    nodes[1].node.send_text(&info.id, "after 2").await.unwrap();
+    assert_eq!(receive(&mut nodes[1], &info.id, 1).await[0].1, "after 1");
+    assert_eq!(receive(&mut nodes[0], &info.id, 1).await[0].1, "after 2");
+    // Cy stored nothing after its removal.
+    let history = nodes[2].node.history(&info.id, None, 100).await.unwrap();
+    let texts: Vec<&str> = history.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["before"]);
+    while let Ok(event) = nodes[2].events.try_recv() {
+        assert!(
+            !matches!(event, NodeEvent::MessageReceived { group: Some(_), .. }),
+            "nothing delivered to Cy after its removal"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_refuses_a_readers_post() {
+    let names = ["ada", "bob"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, true).await;
+    assert!(info.channel);
+    assert_eq!(info.admins, [nodes[0].peer_id.clone()]);
+    assert!(matches!(
+        nodes[1].node.send_text(&info.id, "may I?").await,
+        Err(NodeError::NotAllowed(_))
+    ));
+    nodes[0].node.send_text(&info.id, "news").await.unwrap();
+    assert_eq!(receive(&mut nodes[1], &info.id, 1).await[0].1, "news");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_from_outside_the_group_is_refused() {
+    let names = ["ada", "bob"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    let group: GroupId = info.id.parse().unwrap();
+    let topic = topic_name(&group);
+
+    // An outsider that learnt the group id joins the topic next to Bob.
+    let outsider = IdentityKeyPair::generate(&mut rand::rng());
+    let mut config = NetConfig::new(outsider.to_libp2p_keypair());
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.mdns = false;
+    let (net, mut events) = wren_net::spawn(config).unwrap();
+    net.subscribe(topic.clone()).await.unwrap();
+    let bob: PeerId = nodes[1].peer_id.parse().unwrap();
+    net.add_addresses(bob, vec![nodes[1].listen.clone()])
+        .await
+        .unwrap();
+    net.dial(bob).await.unwrap();
+    guard(async {
+        loop {
+            match events.recv().await.unwrap() {
+                NetEvent::GroupPeerSubscribed { peer, topic: t } if peer == bob && t == topic => {
+                    return;
+                }
+                _ => continue,
+            }
+        }
+    })
+    .await;
+
+    // It seals a text with a chain of its own and publishes it.
+    let mut chain = SenderKey::generate(&mut rand::rng());
+    let text = Text {
+        id: MessageId::from([9; 16]),
+        sent_at: Timestamp::from_millis(1),
+        body: "let me in".into(),
+        reply_to: None,
+    };
+    let frame = seal(&mut chain, &group, outsider.public(), text).unwrap();
+    net.publish(topic.clone(), frame).await.unwrap();
+    let reason = nodes[1]
+        .next(|e| match e {
+            NodeEvent::GroupMessageRefused { group, reason } if *group == info.id => {
+                Some(reason.clone())
+            }
+            NodeEvent::MessageReceived { group: Some(_), .. } => {
+                panic!("a non-member's message was delivered")
+            }
+            _ => None,
+        })
+        .await;
+    assert!(reason.contains("non-member"), "{reason}");
+    let history = nodes[1].node.history(&info.id, None, 10).await.unwrap();
+    assert!(history.is_empty());
+
+    // The group still works.
+    nodes[0].node.send_text(&info.id, "fine").await.unwrap();
+    assert_eq!(receive(&mut nodes[1], &info.id, 1).await[0].1, "fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_added_member_joins_and_everyone_survives_a_restart() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = nodes[0]
+        .node
+        .create_group("Friends", &["bob"], false)
+        .await
+        .unwrap();
+    joined(&mut nodes[1], &info.id).await;
+    nodes[0]
+        .node
+        .send_text(&info.id, "before cy")
+        .await
+        .unwrap();
+    receive(&mut nodes[1], &info.id, 1).await;
+
+    let added = nodes[0].node.add_member(&info.id, "cy").await.unwrap();
+    assert!(added.members.contains(&nodes[2].peer_id));
+    joined(&mut nodes[2], &info.id).await;
+    let cy = nodes[2].peer_id.clone();
+    let group = info.id.clone();
+    nodes[1]
+        .next(|e| match e {
+            NodeEvent::MemberAdded { group: g, contact } if *g == group && *contact == cy => {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(nodes[2].node.groups().await.unwrap()[0].members.len(), 3);
+
+    // Bob restarts: his group, chain and receivers come back from the store.
+    let bob = nodes.remove(1);
+    let bob = bob.restart().await;
+    nodes.insert(1, bob);
+
+    for (i, node) in nodes.iter().enumerate() {
+        node.node
+            .send_text(&info.id, &format!("now from {}", names[i]))
+            .await
+            .unwrap();
+    }
+    for (i, node) in nodes.iter_mut().enumerate() {
+        let got: HashSet<String> = receive(node, &info.id, 2)
+            .await
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let expected: HashSet<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, n)| format!("now from {n}"))
+            .collect();
+        assert_eq!(got, expected, "{}", names[i]);
+    }
+    // Cy never saw what was sent before it joined.
+    let history = nodes[2].node.history(&info.id, None, 100).await.unwrap();
+    assert!(history.iter().all(|m| m.text != "before cy"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_receipts_come_back_once_per_member() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    let sent = nodes[0].node.send_text(&info.id, "read me").await.unwrap();
+    for node in [1, 2] {
+        receive(&mut nodes[node], &info.id, 1).await;
+        assert_eq!(nodes[node].node.mark_read(&info.id).await.unwrap(), 1);
+        assert_eq!(nodes[node].node.mark_read(&info.id).await.unwrap(), 0);
+    }
+    let mut readers = HashSet::new();
+    while readers.len() < 2 {
+        let reader = nodes[0]
+            .next(|e| match e {
+                NodeEvent::StatusChanged {
+                    id,
+                    status: Status::Read,
+                    member: Some(member),
+                    ..
+                } if *id == sent.id => Some(member.clone()),
+                _ => None,
+            })
+            .await;
+        assert!(readers.insert(reader), "one read event per member");
+    }
+    let expected: HashSet<String> = nodes[1..].iter().map(|n| n.peer_id.clone()).collect();
+    assert_eq!(readers, expected);
+}
