@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wren_core::{MessageInfo, NodeEvent, RelayInfo, Status};
+use wren_core::{GroupInfo, MessageInfo, NodeEvent, RelayInfo, Status};
 
 /// A command read from stdin.
 #[derive(Debug, Deserialize)]
@@ -68,6 +68,35 @@ pub(crate) enum JsonCommand {
         #[serde(rename = "ref", default)]
         reference: Option<Value>,
     },
+    /// Creates a group with these contacts (a channel: only admins post).
+    CreateGroup {
+        name: String,
+        members: Vec<String>,
+        #[serde(default)]
+        channel: bool,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
+    /// Adds a contact to a group (an admin only).
+    AddMember {
+        group: String,
+        contact: String,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
+    /// Removes a member from a group (an admin only).
+    RemoveMember {
+        group: String,
+        contact: String,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
+    /// Leaves a group.
+    LeaveGroup {
+        group: String,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
 }
 
 impl JsonCommand {
@@ -82,7 +111,11 @@ impl JsonCommand {
             | Self::Retry { reference, .. }
             | Self::AddRelay { reference, .. }
             | Self::RemoveRelay { reference, .. }
-            | Self::Relays { reference } => reference.as_ref(),
+            | Self::Relays { reference }
+            | Self::CreateGroup { reference, .. }
+            | Self::AddMember { reference, .. }
+            | Self::RemoveMember { reference, .. }
+            | Self::LeaveGroup { reference, .. } => reference.as_ref(),
         }
     }
 }
@@ -117,24 +150,59 @@ pub(crate) fn error(detail: impl std::fmt::Display, reference: Option<&Value>) -
     )
 }
 
-/// A `status` event.
-pub(crate) fn status(
-    id: &str,
-    conversation: u64,
-    state: Status,
-    detail: Option<&str>,
-    reference: Option<&Value>,
-) -> Value {
-    with_ref(
-        json!({
-            "event": "status",
-            "id": id,
-            "conversation": conversation,
-            "state": state.as_str(),
-            "detail": detail,
-        }),
-        reference,
-    )
+/// Whether `text` has the form of a group id (64 hex digits).
+pub(crate) fn is_group_id(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What a `status` event says about one message.
+pub(crate) struct StatusLine<'a> {
+    /// The message id.
+    pub(crate) id: &'a str,
+    /// Its conversation.
+    pub(crate) conversation: u64,
+    /// The new state.
+    pub(crate) state: Status,
+    /// Why, for a failure.
+    pub(crate) detail: Option<&'a str>,
+    /// The group id, for a group message.
+    pub(crate) group: Option<&'a str>,
+    /// The member whose receipt it is (`delivered`/`read` of a group
+    /// message).
+    pub(crate) member: Option<&'a str>,
+}
+
+/// A `status` event. `group` and `member` appear only when set.
+pub(crate) fn status(line: &StatusLine<'_>, reference: Option<&Value>) -> Value {
+    let mut event = json!({
+        "event": "status",
+        "id": line.id,
+        "conversation": line.conversation,
+        "state": line.state.as_str(),
+        "detail": line.detail,
+    });
+    if let Some(fields) = event.as_object_mut() {
+        if let Some(group) = line.group {
+            fields.insert("group".to_owned(), json!(group));
+        }
+        if let Some(member) = line.member {
+            fields.insert("member".to_owned(), json!(member));
+        }
+    }
+    with_ref(event, reference)
+}
+
+/// A group object (`groups list --json`, the `group_created` answer).
+pub(crate) fn group(group: &GroupInfo) -> Value {
+    json!({
+        "group": group.id,
+        "name": group.name,
+        "channel": group.channel,
+        "members": group.members,
+        "admins": group.admins,
+        "conversation": group.conversation,
+        "member": group.member,
+    })
 }
 
 /// A relay object (`relays list --json`, the `relays` answer).
@@ -199,8 +267,31 @@ pub(crate) fn event(event: &NodeEvent) -> Option<Value> {
             conversation,
             status: state,
             detail,
-            ..
-        } => status(id, *conversation, *state, detail.as_deref(), None),
+            group,
+            member,
+        } => status(
+            &StatusLine {
+                id,
+                conversation: *conversation,
+                state: *state,
+                detail: detail.as_deref(),
+                group: group.as_deref(),
+                member: member.as_deref(),
+            },
+            None,
+        ),
+        NodeEvent::GroupJoined { group, name } => {
+            json!({"event": "group_joined", "group": group, "name": name})
+        }
+        NodeEvent::MemberAdded { group, contact } => {
+            json!({"event": "member_added", "group": group, "contact": contact})
+        }
+        NodeEvent::MemberRemoved { group, contact } => {
+            json!({"event": "member_removed", "group": group, "contact": contact})
+        }
+        NodeEvent::GroupMessageRefused { group, reason } => {
+            json!({"event": "group_message_refused", "group": group, "reason": reason})
+        }
         NodeEvent::ContactRequest { from, name } => {
             json!({"event": "contact_request", "from": from, "name": name})
         }
@@ -260,6 +351,132 @@ mod tests {
         let read = parse_command(r#"{"cmd":"read","conversation":3}"#).unwrap();
         assert!(matches!(read, JsonCommand::Read { .. }));
         assert_eq!(read.reference(), None);
+    }
+
+    #[test]
+    fn group_commands_parse() {
+        let create = parse_command(
+            r#"{"cmd":"create_group","name":"Friends","members":["bob","cy"],"ref":1}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            &create,
+            JsonCommand::CreateGroup { name, members, channel: false, .. }
+                if name == "Friends" && members == &["bob", "cy"]
+        ));
+        assert_eq!(create.reference(), Some(&json!(1)));
+        let channel =
+            parse_command(r#"{"cmd":"create_group","name":"News","members":[],"channel":true}"#)
+                .unwrap();
+        assert!(matches!(
+            channel,
+            JsonCommand::CreateGroup { channel: true, .. }
+        ));
+        let remove =
+            parse_command(r#"{"cmd":"remove_member","group":"ab","contact":"cy","ref":"r"}"#)
+                .unwrap();
+        assert!(
+            matches!(&remove, JsonCommand::RemoveMember { group, contact, .. }
+            if group == "ab" && contact == "cy")
+        );
+        assert_eq!(remove.reference(), Some(&json!("r")));
+        assert!(matches!(
+            parse_command(r#"{"cmd":"add_member","group":"ab","contact":"di"}"#).unwrap(),
+            JsonCommand::AddMember { .. }
+        ));
+        assert!(matches!(
+            parse_command(r#"{"cmd":"leave_group","group":"ab"}"#).unwrap(),
+            JsonCommand::LeaveGroup { .. }
+        ));
+        assert!(parse_command(r#"{"cmd":"create_group","name":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn group_messages_and_statuses_carry_the_group() {
+        let group = "ab".repeat(32);
+        let received = event(&NodeEvent::MessageReceived {
+            id: "m".to_owned(),
+            from: "bob-peer".to_owned(),
+            alias: Some("bob".to_owned()),
+            conversation: 4,
+            seq: 1,
+            text: "hi".to_owned(),
+            sent_at: 9,
+            group: Some(group.clone()),
+        })
+        .unwrap();
+        assert_eq!(received["event"], "message");
+        assert_eq!(received["group"], json!(group));
+        assert_eq!(received["from"], "bob-peer");
+
+        let delivered = event(&NodeEvent::StatusChanged {
+            id: "m".to_owned(),
+            conversation: 4,
+            status: Status::Delivered,
+            detail: None,
+            group: Some(group.clone()),
+            member: Some("cy-peer".to_owned()),
+        })
+        .unwrap();
+        assert_eq!(delivered["event"], "status");
+        assert_eq!(delivered["state"], "delivered");
+        assert_eq!(delivered["group"], json!(group));
+        assert_eq!(delivered["member"], "cy-peer");
+
+        // A direct message's status has neither field.
+        let direct = event(&NodeEvent::StatusChanged {
+            id: "m".to_owned(),
+            conversation: 1,
+            status: Status::Sent,
+            detail: None,
+            group: None,
+            member: None,
+        })
+        .unwrap();
+        assert!(direct.get("group").is_none() && direct.get("member").is_none());
+    }
+
+    #[test]
+    fn membership_events_name_the_group() {
+        let group = "cd".repeat(32);
+        let joined = event(&NodeEvent::GroupJoined {
+            group: group.clone(),
+            name: "Friends".to_owned(),
+        })
+        .unwrap();
+        assert_eq!(
+            joined,
+            json!({"event": "group_joined", "group": group, "name": "Friends"})
+        );
+        let removed = event(&NodeEvent::MemberRemoved {
+            group: group.clone(),
+            contact: "cy-peer".to_owned(),
+        })
+        .unwrap();
+        assert_eq!(
+            removed,
+            json!({"event": "member_removed", "group": group, "contact": "cy-peer"})
+        );
+        let added = event(&NodeEvent::MemberAdded {
+            group: group.clone(),
+            contact: "di-peer".to_owned(),
+        })
+        .unwrap();
+        assert_eq!(added["event"], "member_added");
+        let refused = event(&NodeEvent::GroupMessageRefused {
+            group: group.clone(),
+            reason: "not a member".to_owned(),
+        })
+        .unwrap();
+        assert_eq!(refused["event"], "group_message_refused");
+        assert_eq!(refused["reason"], "not a member");
+    }
+
+    #[test]
+    fn group_ids_are_recognised_by_form() {
+        assert!(is_group_id(&"0f".repeat(32)));
+        assert!(!is_group_id("bob"));
+        assert!(!is_group_id(&"0g".repeat(32)));
     }
 
     #[test]

@@ -44,6 +44,8 @@ enum Output {
     SendDone {
         id: String,
         conversation: u64,
+        /// The group id, when it went to a group.
+        group: Option<String>,
         reference: Option<Value>,
     },
     /// It failed (an `error` line is sent separately).
@@ -241,6 +243,7 @@ async fn execute(node: &Node, out: &mpsc::Sender<Output>, command: JsonCommand) 
                 Ok(sent) => Output::SendDone {
                     id: sent.id,
                     conversation: sent.conversation,
+                    group: group_named(node, &to).await,
                     reference,
                 },
                 Err(error) => {
@@ -305,8 +308,100 @@ async fn execute(node: &Node, out: &mpsc::Sender<Output>, command: JsonCommand) 
             )),
             Err(error) => Output::Line(json::error(error, reference.as_ref())),
         },
+        JsonCommand::CreateGroup {
+            name,
+            members,
+            channel,
+            ..
+        } => {
+            let members: Vec<&str> = members.iter().map(String::as_str).collect();
+            match node.create_group(&name, &members, channel).await {
+                Ok(info) => {
+                    let mut line = json::group(&info);
+                    if let Some(fields) = line.as_object_mut() {
+                        fields.insert("event".to_owned(), json!("group_created"));
+                    }
+                    Output::Line(json::with_ref(line, reference.as_ref()))
+                }
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
+        JsonCommand::AddMember { group, contact, .. } => {
+            let before = members_of(node, &group).await;
+            match node.add_member(&group, &contact).await {
+                Ok(info) => {
+                    let added = changed(&info.members, &before).unwrap_or(contact);
+                    Output::Line(json::with_ref(
+                        json!({"event": "member_added", "group": info.id, "contact": added}),
+                        reference.as_ref(),
+                    ))
+                }
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
+        JsonCommand::RemoveMember { group, contact, .. } => {
+            let before = members_of(node, &group).await;
+            match node.remove_member(&group, &contact).await {
+                Ok(info) => {
+                    let removed = changed(&before, &info.members).unwrap_or(contact);
+                    Output::Line(json::with_ref(
+                        json!({"event": "member_removed", "group": info.id, "contact": removed}),
+                        reference.as_ref(),
+                    ))
+                }
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
+        JsonCommand::LeaveGroup { group, .. } => {
+            let id = group_named(node, &group)
+                .await
+                .unwrap_or_else(|| group.trim().to_owned());
+            match node.leave_group(&group).await {
+                Ok(()) => Output::Line(json::with_ref(
+                    json!({"event": "group_left", "group": id}),
+                    reference.as_ref(),
+                )),
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
     };
     out.send(answer).await.ok();
+}
+
+/// The id of our group `text` names, if it names one (a `send` target may
+/// be a contact or a group).
+async fn group_named(node: &Node, text: &str) -> Option<String> {
+    let text = text.trim();
+    if !json::is_group_id(text) {
+        return None;
+    }
+    node.groups()
+        .await
+        .ok()?
+        .into_iter()
+        .find(|g| g.id.eq_ignore_ascii_case(text))
+        .map(|g| g.id)
+}
+
+/// The members of group `text` now (empty if it names none).
+async fn members_of(node: &Node, text: &str) -> Vec<String> {
+    let text = text.trim();
+    node.groups()
+        .await
+        .ok()
+        .and_then(|groups| groups.into_iter().find(|g| g.id.eq_ignore_ascii_case(text)))
+        .map(|g| g.members)
+        .unwrap_or_default()
+}
+
+/// The one peer id in `more` that is not in `fewer` (the member a
+/// membership change added or removed).
+fn changed(more: &[String], fewer: &[String]) -> Option<String> {
+    let mut new = more.iter().filter(|m| !fewer.contains(m));
+    match (new.next(), new.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    }
 }
 
 /// Owns stdout (see the module documentation).
@@ -333,14 +428,19 @@ async fn write_output(mut queue: mpsc::Receiver<Output>, as_json: bool) {
                 Output::SendDone {
                     id,
                     conversation,
+                    group,
                     reference,
                 } => {
                     in_flight = in_flight.saturating_sub(1);
                     lines.push(json::status(
-                        &id,
-                        conversation,
-                        Status::Sending,
-                        None,
+                        &json::StatusLine {
+                            id: &id,
+                            conversation,
+                            state: Status::Sending,
+                            detail: None,
+                            group: group.as_deref(),
+                            member: None,
+                        },
                         reference.as_ref(),
                     ));
                     if refs.len() >= MAX_REFS
@@ -423,22 +523,13 @@ fn release(
 
 /// An engine event as a line, with the ref of the message it concerns.
 fn render(event: &NodeEvent, refs: &HashMap<String, Option<Value>>) -> Option<Value> {
-    match event {
-        NodeEvent::StatusChanged {
-            id,
-            conversation,
-            status,
-            detail,
-            ..
-        } => Some(json::status(
-            id,
-            *conversation,
-            *status,
-            detail.as_deref(),
-            refs.get(id).and_then(Option::as_ref),
-        )),
-        other => json::event(other),
-    }
+    let line = json::event(event)?;
+    Some(match event {
+        NodeEvent::StatusChanged { id, .. } => {
+            json::with_ref(line, refs.get(id).and_then(Option::as_ref))
+        }
+        _ => line,
+    })
 }
 
 /// A line for people: `event: key=value …`.
@@ -476,6 +567,15 @@ mod tests {
                 Line::TooLong => out.push(Err("too long")),
             }
         }
+    }
+
+    #[test]
+    fn a_membership_change_names_the_one_member_it_changed() {
+        let two = ["a".to_owned(), "b".to_owned()];
+        let three = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        assert_eq!(changed(&three, &two), Some("c".to_owned()));
+        assert_eq!(changed(&two, &two), None);
+        assert_eq!(changed(&three, &[]), None);
     }
 
     #[tokio::test]
