@@ -37,9 +37,12 @@ pub(crate) enum Command {
     /// Manages this node's relays.
     #[command(subcommand)]
     Relays(RelaysCommand),
-    /// Prints the history with a contact, oldest first.
+    /// Manages groups.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// Prints the history with a contact or of a group, oldest first.
     History {
-        /// An alias or a peer id.
+        /// An alias, a peer id or a group id.
         contact: String,
         /// How many of the newest messages.
         #[arg(long, default_value_t = 50)]
@@ -92,6 +95,47 @@ pub(crate) enum ContactsCommand {
     Verify {
         /// An alias or a peer id.
         contact: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupsCommand {
+    /// Creates a group with these contacts; prints its id. The members
+    /// learn of it when `run` next delivers.
+    Create {
+        /// The group's name (1 to 64 bytes).
+        name: String,
+        /// The members: contacts (aliases or peer ids), comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        members: Vec<String>,
+        /// A channel: only admins post.
+        #[arg(long)]
+        channel: bool,
+    },
+    /// Lists the groups.
+    List {
+        /// As a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Adds a contact to a group (an admin only).
+    Add {
+        /// The group id.
+        group: String,
+        /// An alias or a peer id.
+        contact: String,
+    },
+    /// Removes a member from a group (an admin only).
+    Remove {
+        /// The group id.
+        group: String,
+        /// An alias or a member's peer id.
+        contact: String,
+    },
+    /// Leaves a group (its history stays).
+    Leave {
+        /// The group id.
+        group: String,
     },
 }
 

@@ -1,10 +1,12 @@
-//! The one-shot commands (`init`, `id`, `contacts …`, `history`), and
-//! dispatch to `run`.
+//! The one-shot commands (`init`, `id`, `contacts …`, `relays …`,
+//! `groups …`, `history`), and dispatch to `run`.
 
 use anyhow::{Context, Result};
 use wren_core::{MessageInfo, Node, NodeConfig, NodeEvent};
 
-use crate::args::{Args, Command, ContactsCommand, RelayUsersCommand, RelaysCommand};
+use crate::args::{
+    Args, Command, ContactsCommand, GroupsCommand, RelayUsersCommand, RelaysCommand,
+};
 use crate::home;
 use crate::json;
 
@@ -32,6 +34,7 @@ pub(crate) async fn dispatch(args: Args) -> Result<()> {
         }
         Command::Contacts(command) => contacts(&home, command).await,
         Command::Relays(command) => relays(&home, command).await,
+        Command::Groups(command) => groups(&home, command).await,
         Command::History {
             contact,
             limit,
@@ -45,8 +48,15 @@ pub(crate) async fn dispatch(args: Args) -> Result<()> {
                 let messages: Vec<_> = history.iter().map(json::message).collect();
                 println!("{}", serde_json::Value::Array(messages));
             } else {
+                let group = json::is_group_id(contact.trim());
                 for message in &history {
-                    let who = if message.outgoing { "me" } else { &contact };
+                    let who = if message.outgoing {
+                        "me"
+                    } else if group {
+                        &message.from
+                    } else {
+                        &contact
+                    };
                     println!(
                         "[{}] {who}: {} ({})",
                         message.sent_at, message.text, message.status
@@ -234,6 +244,48 @@ async fn relays(home: &std::path::Path, command: RelaysCommand) -> Result<()> {
         RelaysCommand::Users(RelayUsersCommand::Remove { relay, user }) => {
             node.relay_user_remove(&relay, &user).await
         }
+    };
+    node.shutdown().await.ok();
+    Ok(result?)
+}
+
+async fn groups(home: &std::path::Path, command: GroupsCommand) -> Result<()> {
+    let node = open(home, false).await?;
+    let result = match command {
+        GroupsCommand::Create {
+            name,
+            members,
+            channel,
+        } => {
+            let members: Vec<&str> = members.iter().map(|m| m.trim()).collect();
+            node.create_group(&name, &members, channel)
+                .await
+                .map(|info| println!("{}", info.id))
+        }
+        GroupsCommand::List { json: as_json } => node.groups().await.map(|groups| {
+            if as_json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(groups.iter().map(json::group).collect())
+                );
+            } else {
+                for group in &groups {
+                    println!(
+                        "{}\t{}\t{}\t{}{}",
+                        group.id,
+                        group.name,
+                        if group.channel { "channel" } else { "group" },
+                        group.members.join(","),
+                        if group.member { "" } else { "\tleft" }
+                    );
+                }
+            }
+        }),
+        GroupsCommand::Add { group, contact } => node.add_member(&group, &contact).await.map(drop),
+        GroupsCommand::Remove { group, contact } => {
+            node.remove_member(&group, &contact).await.map(drop)
+        }
+        GroupsCommand::Leave { group } => node.leave_group(&group).await,
     };
     node.shutdown().await.ok();
     Ok(result?)
