@@ -7,7 +7,7 @@
 //! app still opens). Writes go to a temporary file that is then renamed
 //! over the old one, so a crash never leaves half a file.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -115,17 +115,22 @@ impl Preferences {
             path: path.clone(),
             source,
         };
-        let size = match std::fs::metadata(&path) {
-            Ok(meta) => meta.len(),
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Self::default());
             }
             Err(error) => return Err(io(error)),
         };
-        if size > MAX_FILE_BYTES {
+        // Read at most one byte past the limit, whatever the file's size
+        // says (it may change between a check and the read).
+        let mut text = String::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        if text.len() as u64 > MAX_FILE_BYTES {
             return Err(PreferencesError::TooLarge(path));
         }
-        let text = std::fs::read_to_string(&path).map_err(io)?;
         let mut preferences: Self =
             toml::from_str(&text).map_err(|error| PreferencesError::Malformed {
                 path: path.clone(),
@@ -149,16 +154,16 @@ impl Preferences {
     pub fn save(&self, home: &Path) -> Result<(), PreferencesError> {
         let path = Self::path(home);
         let text = toml::to_string(self).map_err(|e| PreferencesError::Encode(e.to_string()))?;
-        let temp = home.join(format!(".{FILE_NAME}.tmp"));
         let io = |source| PreferencesError::Io {
             path: path.clone(),
             source,
         };
-        let mut file = std::fs::File::create(&temp).map_err(io)?;
+        // A temporary file of its own (two saves in flight never share one),
+        // flushed, then renamed over the settings.
+        let mut file = tempfile::NamedTempFile::new_in(home).map_err(io)?;
         file.write_all(text.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        drop(file);
-        std::fs::rename(&temp, &path).map_err(io)
+        file.as_file().sync_all().map_err(io)?;
+        file.persist(&path).map(drop).map_err(|e| io(e.error))
     }
 
     /// The listen addresses that parse (the settings screen only stores

@@ -86,9 +86,6 @@ impl Probe {
             Stage::Done => false,
         };
         if ready && let Ok(mut shown) = SHOWN.lock() {
-            if shown.is_none() {
-                eprintln!("TIMING viewed at {:?}", std::time::SystemTime::now());
-            }
             shown.get_or_insert_with(Instant::now);
         }
     }
@@ -102,7 +99,6 @@ impl Probe {
         }) else {
             return Step::Wait;
         };
-        let shown_at = Some(shown_at);
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::List => {
                 report(&format!("first-frame rss_kb={}", memory("VmRSS:")));
@@ -122,7 +118,7 @@ impl Probe {
                 report(&format!(
                     "open-conversation us={} built_us={} rss_kb={} hwm_kb={}",
                     since.elapsed().as_micros(),
-                    shown_at.map_or(0, |at| at.duration_since(since).as_micros()),
+                    shown_at.saturating_duration_since(since).as_micros(),
                     memory("VmRSS:"),
                     memory("VmHWM:")
                 ));

@@ -8,31 +8,18 @@
     clippy::indexing_slicing
 )]
 
-use std::future::Future;
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use futures::StreamExt;
-use futures::stream::BoxStream;
-use iced::Task;
-use iced_test::futures::subscription::into_recipes;
-use iced_test::runtime::{Action, task};
-use iced_test::{selector, simulator};
+use common::Gui;
+use iced_test::selector;
 use wren_core::{Node, NodeConfig, NodeEvent, Unlock};
+use wren_desktop::Message;
 use wren_desktop::notify::{Notification, Notifier};
 use wren_desktop::preferences::{Preferences, ThemeChoice};
 use wren_desktop::screen::main::{self as main_screen, Panel, settings};
-use wren_desktop::{App, Config, Message};
-
-/// A safety net only: every wait below ends on an event, not a clock.
-const LIMIT: Duration = Duration::from_secs(60);
-
-async fn guard<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("the GUI did not get there in time")
-}
 
 /// Records the notifications the app asks for (no D-Bus needed).
 #[derive(Debug, Default)]
@@ -51,107 +38,21 @@ impl Recorder {
     }
 }
 
-struct Gui {
-    app: App,
-    events: Option<BoxStream<'static, Message>>,
-}
-
-impl Gui {
-    /// Opens `home` (which has an identity) and waits until it listens.
-    async fn start(home: &Path, notifier: Arc<Recorder>) -> Gui {
-        let mut config = Config::new(home);
-        config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
-        config.mdns = false;
-        config.notifier = notifier;
-        let (app, boot) = App::new(config);
-        let mut gui = Gui { app, events: None };
-        gui.settle(boot).await;
-        assert!(gui.app.main().is_some(), "opens into the main window");
-        gui.until_event(|event| matches!(event, NodeEvent::Listening { .. }))
-            .await;
-        gui
-    }
-
-    async fn settle(&mut self, task: Task<Message>) {
-        let mut queue = vec![task];
-        while let Some(task) = queue.pop() {
-            let Some(mut stream) = task::into_stream(task) else {
-                continue;
-            };
-            while let Some(action) = guard(stream.next()).await {
-                if let Action::Output(message) = action {
-                    queue.push(self.app.update(message));
-                }
-            }
-        }
-        if self.events.is_none() && self.app.main().is_some() {
-            let streams: Vec<_> = into_recipes(self.app.subscription())
-                .into_iter()
-                .map(|recipe| recipe.stream(futures::stream::pending().boxed()))
-                .collect();
-            self.events = Some(futures::stream::select_all(streams).boxed());
-        }
-    }
-
-    async fn send(&mut self, message: Message) {
-        let task = self.app.update(message);
-        self.settle(task).await;
-    }
-
-    async fn next_event(&mut self) -> Message {
-        guard(self.events.as_mut().expect("subscribed").next())
-            .await
-            .expect("the node's events ended")
-    }
-
-    async fn until(&mut self, mut done: impl FnMut(&App) -> bool) {
-        while !done(&self.app) {
-            let message = self.next_event().await;
-            self.send(message).await;
-        }
-    }
-
-    async fn until_event(&mut self, mut pick: impl FnMut(&NodeEvent) -> bool) {
-        loop {
-            let message = self.next_event().await;
-            let hit =
-                matches!(&message, Message::Main(main_screen::Message::Node(event)) if pick(event));
-            self.send(message).await;
-            if hit {
-                return;
-            }
-        }
-    }
-
-    async fn interact(&mut self, act: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
-        let messages: Vec<Message> = {
-            let mut ui = simulator(self.app.view());
-            act(&mut ui);
-            ui.into_messages().collect()
-        };
-        for message in messages {
-            self.send(message).await;
-        }
-    }
-
-    fn shows(&self, text: &str) -> bool {
-        simulator(self.app.view()).find(text).is_ok()
-    }
-
-    fn main(&self) -> &main_screen::Main {
-        self.app.main().expect("the main screen")
-    }
-
-    async fn stop(self) {
-        if let Some(main) = self.app.main() {
-            main.node().shutdown().await.unwrap();
-        }
-    }
+/// Opens `home` (which has an identity) with `notifier` standing in for
+/// D-Bus, and waits until it listens.
+async fn start(home: &Path, notifier: Arc<Recorder>) -> Gui {
+    let mut config = common::config(home);
+    config.notifier = notifier;
+    let mut gui = Gui::open(config).await;
+    assert!(gui.app.main().is_some(), "opens into the main window");
+    gui.until_event(|event| matches!(event, NodeEvent::Listening { .. }))
+        .await;
+    gui
 }
 
 async fn started(home: &Path, name: &str) -> Gui {
     Node::init(home, name, Unlock::KeyFile).await.unwrap();
-    Gui::start(home, Arc::new(Recorder::default())).await
+    start(home, Arc::new(Recorder::default())).await
 }
 
 async fn open_settings(gui: &mut Gui) {
@@ -318,7 +219,7 @@ async fn listen_addresses_notifications_and_theme_are_saved() {
     gui.stop().await;
 
     // The next start reads them back.
-    let gui = Gui::start(home.path(), Arc::new(Recorder::default())).await;
+    let gui = start(home.path(), Arc::new(Recorder::default())).await;
     assert_eq!(gui.app.preferences(), &saved);
     assert_eq!(gui.app.theme(), Some(iced::Theme::Dark));
     gui.stop().await;
@@ -331,7 +232,7 @@ async fn unread_title_and_notifications() {
         .await
         .unwrap();
     let recorder = Arc::new(Recorder::default());
-    let mut ada = Gui::start(ada_home.path(), Arc::clone(&recorder)).await;
+    let mut ada = start(ada_home.path(), Arc::clone(&recorder)).await;
     assert_eq!(ada.app.title(), "Wren");
 
     // Bob (a plain node) adds Ada; Ada accepts in the GUI.

@@ -32,16 +32,16 @@ use wren_crypto::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyReceive
 use wren_crypto::{IdentityKey, IdentityKeyPair, PeerId, SenderKeyError, SessionBook};
 use wren_net::{Acceptance, GroupMessageId, PublishError};
 use wren_proto::group::{
-    Applied, Group, GroupError, GroupMessageError, GroupOp, InitialMember, OpBody, accept,
-    group_message_id, seal, topic_name,
+    Applied, Group, GroupError, GroupMessageError, GroupOp, InitialMember, MembershipChange,
+    OpBody, accept, group_message_id, seal, topic_name,
 };
 use wren_proto::{
     DisplayName, GroupId, GroupSenderKey, MessageId, OpId, Payload, Receipt, Text, Timestamp,
     Versioned,
 };
 use wren_store::{
-    ConversationKind, Direction, GroupIncoming, GroupOutgoing, GroupRecord, IncomingOutcome,
-    MessageStatus, NewMessage, Order, ReadTx, StoreError, WriteTx,
+    ConversationKind, GroupIncoming, GroupOutgoing, GroupRecord, IncomingOutcome, MessageStatus,
+    NewMessage, ReadTx, StoreError, WriteTx,
 };
 
 use super::receive::{self, Queued};
@@ -173,6 +173,19 @@ fn peer_text(key: &IdentityKey) -> String {
 /// The group id's text form (64 lowercase hex digits, docs/protocol.md §G1).
 pub(crate) fn group_text(id: &[u8; 32]) -> String {
     GroupId::from_bytes(*id).to_string()
+}
+
+/// The events that announce a membership change of group `gid`.
+fn membership_events(gid: &[u8; 32], changes: &MembershipChange) -> Vec<NodeEvent> {
+    let added = changes.added.iter().map(|key| NodeEvent::MemberAdded {
+        group: group_text(gid),
+        contact: peer_text(key),
+    });
+    let removed = changes.removed.iter().map(|key| NodeEvent::MemberRemoved {
+        group: group_text(gid),
+        contact: peer_text(key),
+    });
+    added.chain(removed).collect()
 }
 
 /// Stores the frames of ops `ids` that `group` now holds.
@@ -366,18 +379,7 @@ pub(crate) fn apply_op(
         }
     }
     if before.is_member(me) {
-        for added in &changes.added {
-            events.push(NodeEvent::MemberAdded {
-                group: group_text(&gid),
-                contact: peer_text(added),
-            });
-        }
-        for removed in &changes.removed {
-            events.push(NodeEvent::MemberRemoved {
-                group: group_text(&gid),
-                contact: peer_text(removed),
-            });
-        }
+        events.extend(membership_events(&gid, &changes));
     }
     Ok((OpOutcome::Applied, Some(gid)))
 }
@@ -814,19 +816,7 @@ impl Engine {
         };
         let frame = op.as_bytes().to_vec();
         let changes = entry.group.state().changes_since(&before);
-        let mut events: Vec<NodeEvent> = Vec::new();
-        for added in &changes.added {
-            events.push(NodeEvent::MemberAdded {
-                group: group_text(&gid),
-                contact: peer_text(added),
-            });
-        }
-        for removed in &changes.removed {
-            events.push(NodeEvent::MemberRemoved {
-                group: group_text(&gid),
-                contact: peer_text(removed),
-            });
-        }
+        let events = membership_events(&gid, &changes);
         let history: Vec<Vec<u8>> = match &change {
             Change::Add(_) => entry
                 .group
@@ -1434,31 +1424,9 @@ impl Engine {
                 let Some(summary) = tx.conversation(conversation)? else {
                     return Ok(None);
                 };
-                let mut ids: Vec<([u8; 32], [u8; 16])> = Vec::new();
-                let mut cursor = Some(summary.read_up_to);
-                loop {
-                    let page = tx.messages(conversation, cursor, Order::OldestFirst, 1_000)?;
-                    if page.is_empty() {
-                        break;
-                    }
-                    for item in page {
-                        let Ok(message) = item else {
-                            continue;
-                        };
-                        cursor = Some(message.seq);
-                        if message.seq > summary.last_seq {
-                            break;
-                        }
-                        if message.direction == Direction::Incoming
-                            && message.status == MessageStatus::Received
-                        {
-                            ids.push((message.sender, message.id));
-                        }
-                    }
-                    if cursor.is_some_and(|c| c >= summary.last_seq) {
-                        break;
-                    }
-                }
+                let ids = super::messages::unread_received(tx, &summary, |message| {
+                    Some((message.sender, message.id))
+                })?;
                 Ok(Some((summary.last_seq, ids)))
             })
             .await?;

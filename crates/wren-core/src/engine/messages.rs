@@ -854,32 +854,10 @@ impl Engine {
                 let Some(conversation) = tx.conversation(id)? else {
                     return Ok(None);
                 };
-                let mut ids = Vec::new();
-                let mut cursor = Some(conversation.read_up_to);
-                loop {
-                    let page = tx.messages(id, cursor, Order::OldestFirst, 1_000)?;
-                    if page.is_empty() {
-                        break;
-                    }
-                    for item in page {
-                        let Ok(message) = item else {
-                            continue;
-                        };
-                        cursor = Some(message.seq);
-                        if message.seq > conversation.last_seq {
-                            break;
-                        }
-                        if message.direction == Direction::Incoming
-                            && message.status == MessageStatus::Received
-                            && matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_)))
-                        {
-                            ids.push(message.id);
-                        }
-                    }
-                    if cursor.is_some_and(|c| c >= conversation.last_seq) {
-                        break;
-                    }
-                }
+                let ids = unread_received(tx, &conversation, |message| {
+                    matches!(Payload::from_bytes(&message.content), Ok(Payload::Text(_)))
+                        .then_some(message.id)
+                })?;
                 Ok(Some((id, conversation.last_seq, ids)))
             })
             .await?;
@@ -938,4 +916,42 @@ fn truncate(reason: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// The incoming messages of `conversation` after its read marker that are
+/// still only `Received` (no read receipt sent yet), mapped by `pick`;
+/// messages it maps to `None` are skipped. Shared by direct and group
+/// conversations' "mark read".
+pub(crate) fn unread_received<T>(
+    tx: &wren_store::ReadTx<'_>,
+    conversation: &wren_store::Conversation,
+    mut pick: impl FnMut(&Message) -> Option<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut found = Vec::new();
+    let mut cursor = Some(conversation.read_up_to);
+    loop {
+        let page = tx.messages(conversation.id, cursor, Order::OldestFirst, 1_000)?;
+        if page.is_empty() {
+            break;
+        }
+        for item in page {
+            let Ok(message) = item else {
+                continue;
+            };
+            cursor = Some(message.seq);
+            if message.seq > conversation.last_seq {
+                break;
+            }
+            if message.direction == Direction::Incoming
+                && message.status == MessageStatus::Received
+                && let Some(value) = pick(&message)
+            {
+                found.push(value);
+            }
+        }
+        if cursor.is_some_and(|c| c >= conversation.last_seq) {
+            break;
+        }
+    }
+    Ok(found)
 }

@@ -1,14 +1,11 @@
 //! First run: choose a display name and, optionally, a passphrase.
 
-use iced::widget::{button, center, column, container, text, text_input};
-use iced::{Element, Length, Task};
+use iced::widget::{button, column, text, text_input};
+use iced::{Element, Task};
 use wren_core::{Node, Unlock};
 
 use crate::config::Config;
 use crate::theme;
-
-/// The form's width.
-const FORM_WIDTH: f32 = 420.0;
 
 /// The first-run form.
 #[derive(Debug, Default)]
@@ -111,22 +108,13 @@ impl FirstRun {
                 .padding(8),
             create,
         ]
-        .spacing(12)
-        .max_width(FORM_WIDTH);
+        .spacing(12);
         if self.busy {
             form = form.push(text("Creating your identity…").style(theme::muted));
         }
         if let Some(error) = &self.error {
             form = form.push(text(error).style(theme::danger));
         }
-        center(
-            container(form)
-                .padding(24)
-                .max_width(FORM_WIDTH + 48.0)
-                .style(theme::card),
-        )
-        .width(Length::Fill)
-        .height(Length::Fill)
-        .into()
+        super::form_card(form)
     }
 }

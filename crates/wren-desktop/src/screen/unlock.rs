@@ -1,12 +1,9 @@
 //! Unlock: the store is protected by a passphrase.
 
-use iced::widget::{button, center, column, container, text, text_input};
-use iced::{Element, Length};
+use iced::Element;
+use iced::widget::{button, column, text, text_input};
 
 use crate::theme;
-
-/// The form's width.
-const FORM_WIDTH: f32 = 420.0;
 
 /// The passphrase prompt.
 #[derive(Debug, Default)]
@@ -71,19 +68,10 @@ impl Unlock {
                 .padding(8),
             unlock,
         ]
-        .spacing(12)
-        .max_width(FORM_WIDTH);
+        .spacing(12);
         if let Some(error) = &self.error {
             form = form.push(text(error).style(theme::danger));
         }
-        center(
-            container(form)
-                .padding(24)
-                .max_width(FORM_WIDTH + 48.0)
-                .style(theme::card),
-        )
-        .width(Length::Fill)
-        .height(Length::Fill)
-        .into()
+        super::form_card(form)
     }
 }
