@@ -390,3 +390,86 @@ async fn read_receipts_come_back_once_per_member() {
     let expected: HashSet<String> = nodes[1..].iter().map(|n| n.peer_id.clone()).collect();
     assert_eq!(readers, expected);
 }
+
+/// Waits until `node` sees `contact` go offline (its topic subscriptions
+/// are forgotten in the same step).
+async fn offline(node: &mut TestNode, contact: &str) {
+    let contact = contact.to_owned();
+    node.next(|e| match e {
+        NodeEvent::ContactOffline { contact: c } if *c == contact => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_member_catches_up_once_through_the_pairwise_outbox() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    // Everyone holds everyone's chain before Cy goes away.
+    for (i, node) in nodes.iter().enumerate() {
+        node.node
+            .send_text(&info.id, &format!("hi from {}", names[i]))
+            .await
+            .unwrap();
+    }
+    for node in nodes.iter_mut() {
+        receive(node, &info.id, 2).await;
+    }
+
+    let cy = nodes.pop().unwrap();
+    let cy_peer = cy.peer_id.clone();
+    let stopped = cy.stop().await;
+    for node in nodes.iter_mut() {
+        offline(node, &cy_peer).await;
+    }
+
+    // Ada and Bob each send while Cy is offline; they still reach each
+    // other on the topic.
+    let mut sent = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let message = node
+            .node
+            .send_text(&info.id, &format!("while cy was away: {}", names[i]))
+            .await
+            .unwrap();
+        sent.push(message.id);
+    }
+    let got = receive(&mut nodes[0], &info.id, 1).await;
+    assert_eq!(got[0].1, "while cy was away: bob");
+    let got = receive(&mut nodes[1], &info.id, 1).await;
+    assert_eq!(got[0].1, "while cy was away: ada");
+
+    // Cy comes back (same home): both messages arrive through the senders'
+    // pairwise outboxes.
+    let mut cy = stopped.reopen().await;
+    let got: HashSet<(String, String)> = receive(&mut cy, &info.id, 2).await.into_iter().collect();
+    let expected: HashSet<(String, String)> = nodes
+        .iter()
+        .zip(names)
+        .map(|(node, name)| (node.peer_id.clone(), format!("while cy was away: {name}")))
+        .collect();
+    assert_eq!(got, expected);
+
+    // Each sender learns that Cy stored its message.
+    for (node, id) in nodes.iter_mut().zip(&sent) {
+        let (id, cy_peer) = (id.clone(), cy_peer.clone());
+        node.next(|e| match e {
+            NodeEvent::StatusChanged {
+                id: i,
+                status: Status::Delivered,
+                member: Some(m),
+                ..
+            } if *i == id && *m == cy_peer => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    // Stored exactly once each, whatever path a copy took.
+    let history = cy.node.history(&info.id, None, 100).await.unwrap();
+    for name in &names[..2] {
+        let text = format!("while cy was away: {name}");
+        assert_eq!(history.iter().filter(|m| m.text == text).count(), 1);
+    }
+}

@@ -105,6 +105,13 @@ pub const MAX_PENDING_GROUP_OPS: usize = 256;
 /// payload is 65 089 bytes.
 pub const MAX_GROUP_MESSAGE_BYTES: usize = MAX_CIPHERTEXT_BYTES;
 
+/// Largest group frame carried by a `Payload::GroupMessage` (docs/protocol.md
+/// §G9): `MAX_PAYLOAD_BYTES - 12` = 64 988 bytes (the decoder's claim for the
+/// tag and the length). Smaller than a topic frame may be, but a group frame
+/// only ever carries a `Payload::Text`, whose largest frame (about 33 KB)
+/// fits.
+pub const MAX_PAIRWISE_GROUP_FRAME_BYTES: usize = MAX_PAYLOAD_BYTES - 12;
+
 // Compile-time checks that the limits nest. `claim` figures are the bincode
 // decoder's accounting of the largest valid value of each kind (see docs/protocol.md Part II,
 // "Decoder limit accounting"); they must stay within the frame limit or a
@@ -130,6 +137,16 @@ const _: () = {
     assert!(4 + 8 + MAX_GROUP_OP_BYTES <= MAX_PAYLOAD_BYTES);
     // Payload::GroupSenderKey: tag 4 + group 32 + epoch 32 + distribution 73.
     assert!(4 + 32 + 32 + 73 <= MAX_PAYLOAD_BYTES);
+    // Payload::GroupMessage: tag 4 + length 8 + group frame.
+    assert!(4 + 8 + MAX_PAIRWISE_GROUP_FRAME_BYTES <= MAX_PAYLOAD_BYTES);
+    // The largest valid group frame fits in it: version 1 + tag 1 + topic 32
+    // + sender 32 + length 3 + a sender-key message (89 bytes of overhead)
+    // around the largest text payload (version 1 + tag 1 + id 16 + time 9
+    // + length 3 + body + reply 17).
+    assert!(
+        1 + 1 + 32 + 32 + 3 + 89 + (1 + 1 + 16 + 9 + 3 + MAX_TEXT_BYTES + 17)
+            <= MAX_PAIRWISE_GROUP_FRAME_BYTES
+    );
     // GroupEnvelope::Message: tag 4 + topic 32 + sender 32 + length 8 + message.
     assert!(4 + 32 + 32 + 8 + MAX_GROUP_MESSAGE_BYTES <= MAX_ENVELOPE_BYTES);
     // A sender-key message around the largest payload fits in it (89 bytes

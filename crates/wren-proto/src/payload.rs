@@ -15,8 +15,8 @@ use zeroize::Zeroize;
 
 use crate::ids::{GroupId, MessageId, OpId, Timestamp};
 use crate::limits::{
-    MAX_GROUP_OP_BYTES, MAX_PAIRING_CODE_BYTES, MAX_PAYLOAD_BYTES, MAX_RECEIPT_IDS,
-    MAX_SENDER_KEY_DISTRIBUTION_BYTES, MAX_TEXT_BYTES,
+    MAX_GROUP_OP_BYTES, MAX_PAIRING_CODE_BYTES, MAX_PAIRWISE_GROUP_FRAME_BYTES, MAX_PAYLOAD_BYTES,
+    MAX_RECEIPT_IDS, MAX_SENDER_KEY_DISTRIBUTION_BYTES, MAX_TEXT_BYTES,
 };
 
 /// The content of one encrypted message, version 1.
@@ -39,6 +39,7 @@ use crate::limits::{
 /// | 5   | `Profile`               |
 /// | 6   | `GroupOp`               |
 /// | 7   | `GroupSenderKey`        |
+/// | 8   | `GroupMessage`          |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     /// Tag 0. A text message.
@@ -76,6 +77,19 @@ pub enum Payload {
     /// Tag 7. The sender's sender-key distribution for a group, bound to the
     /// membership epoch it was made for (docs/protocol.md §G7).
     GroupSenderKey(GroupSenderKey),
+    /// Tag 8. A group message delivered over the pairwise session instead
+    /// of (or besides) the group's topic, so that a member who was offline
+    /// gets it from the outbox or its relay mailbox (docs/protocol.md §G9):
+    /// the published [`GroupEnvelope`](crate::group::GroupEnvelope) frame,
+    /// byte for byte, 1..=[`MAX_PAIRWISE_GROUP_FRAME_BYTES`] bytes. The
+    /// payload decoder checks only its length; the receiver runs the same
+    /// acceptance as for a topic message (§G8).
+    GroupMessage {
+        /// The group frame; its message id is the SHA-256 of exactly these
+        /// bytes, as on the topic.
+        #[serde(with = "codec::bytes")]
+        envelope: Vec<u8>,
+    },
 }
 
 /// A member's sender-key chain for a group, sent to each other member over
@@ -220,7 +234,7 @@ impl Versioned for Payload {
     const NAME: &'static str = "Payload";
     const VERSION: u8 = 1;
     const MAX_BYTES: usize = MAX_PAYLOAD_BYTES;
-    const VARIANT_COUNT: u32 = 8;
+    const VARIANT_COUNT: u32 = 9;
 
     fn validate(&self) -> Result<(), CodecError> {
         match self {
@@ -239,6 +253,11 @@ impl Versioned for Payload {
                 check_max(field, op.len(), MAX_GROUP_OP_BYTES)
             }
             Self::GroupSenderKey(_) => Ok(()),
+            Self::GroupMessage { envelope } => {
+                let field = "Payload::GroupMessage.envelope";
+                check_min(field, envelope.len(), 1)?;
+                check_max(field, envelope.len(), MAX_PAIRWISE_GROUP_FRAME_BYTES)
+            }
         }
     }
 

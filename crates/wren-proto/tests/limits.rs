@@ -191,6 +191,33 @@ fn group_op_payload_limit() {
 }
 
 #[test]
+fn pairwise_group_message_payload_limit() {
+    let frame = |len: usize| Payload::GroupMessage {
+        envelope: vec![7; len],
+    };
+    assert_accepted(&frame(MAX_PAIRWISE_GROUP_FRAME_BYTES));
+    let over = frame(MAX_PAIRWISE_GROUP_FRAME_BYTES + 1);
+    assert_eq!(
+        over.to_bytes().unwrap_err(),
+        too_long(
+            "Payload::GroupMessage.envelope",
+            MAX_PAIRWISE_GROUP_FRAME_BYTES + 1,
+            MAX_PAIRWISE_GROUP_FRAME_BYTES,
+        ),
+    );
+    // The bound is exactly the decoder's byte limit: one more byte is over it.
+    assert_eq!(
+        Payload::from_bytes(&raw_frame(&over)).unwrap_err(),
+        CodecError::LimitExceeded
+    );
+    assert!(matches!(
+        frame(0).to_bytes(),
+        Err(CodecError::FieldTooShort { .. })
+    ));
+    assert_eq!(MAX_PAIRWISE_GROUP_FRAME_BYTES, 64_988);
+}
+
+#[test]
 fn group_message_limit() {
     let message = |len: usize| GroupEnvelope::Message {
         topic: [1; 32],

@@ -219,10 +219,10 @@ fn unknown_top_level_tags_are_typed() {
         })
     );
     assert_eq!(
-        Payload::from_bytes(&[1, 8]),
+        Payload::from_bytes(&[1, 9]),
         Err(CodecError::UnknownVariant {
             type_name: "Payload",
-            tag: 8
+            tag: 9
         })
     );
     assert_eq!(

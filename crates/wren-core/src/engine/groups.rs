@@ -10,11 +10,15 @@
 //! pairwise batch ─▶ GroupOp / GroupSenderKey applied in the batch's transaction
 //!                   (receive.rs) ─▶ reconcile in the next transaction
 //! send_text(group) ─▶ seal with our chain, store message + chain + frame
-//!                     (publication queue) ─▶ publish once the members we
-//!                     are connected to are subscribed
+//!                     (publication queue) + a pairwise copy of the frame
+//!                     (Payload::GroupMessage, outbox) for each member not
+//!                     seen subscribed ─▶ publish once the members we are
+//!                     connected to are subscribed (or all others got a copy)
 //! topic message ─▶ accept (member, may post) ─▶ decrypt with the sender's
 //!                  receiver ─▶ store + delivery receipt ─▶ Accept; or Reject,
 //!                  or Ignore and hold it until the sender's chain arrives
+//! pairwise copy ─▶ the same acceptance and decryption (open_frame), stored
+//!                  with its receipt in the pairwise batch's transaction
 //! ```
 //!
 //! Every step commits in one store transaction with the ratchet steps of
@@ -32,8 +36,8 @@ use wren_crypto::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyReceive
 use wren_crypto::{IdentityKey, IdentityKeyPair, PeerId, SenderKeyError, SessionBook};
 use wren_net::{Acceptance, GroupMessageId, PublishError};
 use wren_proto::group::{
-    Applied, Group, GroupError, GroupMessageError, GroupOp, InitialMember, MembershipChange,
-    OpBody, accept, group_message_id, seal, topic_name,
+    Applied, Group, GroupEnvelope, GroupError, GroupMessageError, GroupOp, InitialMember,
+    MembershipChange, OpBody, accept, group_message_id, seal, topic_hash, topic_name,
 };
 use wren_proto::{
     DisplayName, GroupId, GroupSenderKey, MessageId, OpId, Payload, Receipt, Text, Timestamp,
@@ -441,6 +445,195 @@ pub(crate) struct Publication {
     /// as anyone is subscribed).
     since: Instant,
     in_flight: bool,
+    /// Every member not subscribed when it was sent got a pairwise copy
+    /// (§G9): the topic need not wait for them.
+    covered: bool,
+}
+
+/// What opening one group frame against our replica gave (docs/protocol.md
+/// §G8 acceptance); shared by the topic and the pairwise paths.
+pub(crate) enum FrameOpen {
+    /// Decrypted with a copy of the sender's receiver (the copy has
+    /// advanced; store it with the message).
+    Text(Box<OpenedText>),
+    /// From a current member whose chain is not here (yet): hold it.
+    UnknownChain,
+    /// Nothing to do: our own message, or a replay of one already opened.
+    Ignore,
+    /// Refused: not to be stored or forwarded.
+    Refused(GroupMessageError),
+}
+
+/// A group text opened by [`open_frame`].
+pub(crate) struct OpenedText {
+    sender: IdentityKey,
+    text: Text,
+    receiver: SenderKeyReceiver,
+}
+
+/// Runs the acceptance of a group frame against `entry` and decrypts it
+/// with a copy of the sender's receiver. No store access: the caller stores
+/// the text and the advanced receiver together.
+pub(crate) fn open_frame(entry: &GroupEntry, me: &IdentityKey, frame: &[u8]) -> FrameOpen {
+    let inbound = match accept(entry.group.state(), frame) {
+        Ok(inbound) => inbound,
+        Err(error) => return FrameOpen::Refused(error),
+    };
+    let sender = *inbound.sender();
+    if sender == *me {
+        return FrameOpen::Ignore;
+    }
+    let Some(receiver) = entry.receivers.get(&sender.to_bytes()) else {
+        return FrameOpen::UnknownChain;
+    };
+    let Ok(mut receiver) = SenderKeyReceiver::from_bytes(&receiver.to_bytes()) else {
+        return FrameOpen::Ignore;
+    };
+    match inbound.open(&mut receiver) {
+        Ok(text) => FrameOpen::Text(Box::new(OpenedText {
+            sender,
+            text,
+            receiver,
+        })),
+        Err(GroupMessageError::SenderKey(SenderKeyError::UnknownChain(_))) => {
+            FrameOpen::UnknownChain
+        }
+        Err(GroupMessageError::SenderKey(SenderKeyError::Replay)) => FrameOpen::Ignore,
+        Err(error) => FrameOpen::Refused(error),
+    }
+}
+
+/// The group whose topic hash a frame names, among ours (`None` if the
+/// frame does not decode or names no group we know).
+fn group_of_frame(groups: &GroupMap, frame: &[u8]) -> Option<[u8; 32]> {
+    let GroupEnvelope::Message { topic, .. } = GroupEnvelope::from_bytes(frame).ok()?;
+    groups
+        .iter()
+        .find(|(_, entry)| topic_hash(&entry.group.id()) == topic)
+        .map(|(gid, _)| *gid)
+}
+
+/// A group text that arrived over a pairwise session and was stored.
+pub(crate) struct PairwiseGroupText {
+    pub(crate) group: [u8; 32],
+    pub(crate) id: [u8; 16],
+    pub(crate) conversation: u64,
+    pub(crate) seq: u64,
+    pub(crate) text: String,
+    pub(crate) sent_at: u64,
+}
+
+/// What a `Payload::GroupMessage` left for after the batch's commit.
+#[derive(Default)]
+pub(crate) struct PairwiseGroupOutput {
+    /// Texts stored (to announce).
+    pub(crate) texts: Vec<PairwiseGroupText>,
+    /// Message ids processed (for the topic path's deduplication).
+    pub(crate) seen: Vec<[u8; 32]>,
+    /// Frames whose sender's chain has not arrived: held like topic
+    /// messages.
+    pub(crate) held: Vec<([u8; 32], Vec<u8>)>,
+    /// Refusals to report.
+    pub(crate) refused: Vec<([u8; 32], String)>,
+    /// Delivery receipts queued to the sender.
+    pub(crate) queued: Vec<Queued>,
+}
+
+/// Who a pairwise group frame came from, and when.
+pub(crate) struct Arrival<'a> {
+    /// Our identity.
+    pub(crate) me: &'a IdentityKey,
+    /// The session's peer.
+    pub(crate) from: &'a IdentityKey,
+    /// Now, in Unix milliseconds.
+    pub(crate) now: u64,
+}
+
+/// A group frame that came over the pairwise session with `from`
+/// (`Payload::GroupMessage`, docs/protocol.md §G9), in the batch's
+/// transaction: the same acceptance and decryption as on the topic, then
+/// the text and the advanced receiver are stored and a delivery receipt is
+/// queued to the sender, all with the batch. Version 1 takes only frames
+/// whose group sender is `from` itself (no forwarding); others are ignored.
+pub(crate) fn receive_pairwise(
+    tx: &mut WriteTx<'_>,
+    groups: &mut GroupMap,
+    arrival: &Arrival<'_>,
+    book: &mut SessionBook,
+    frame: Vec<u8>,
+    out: &mut PairwiseGroupOutput,
+) -> Result<(), StoreError> {
+    let Arrival { me, from, now } = *arrival;
+    let Some(gid) = group_of_frame(groups, &frame) else {
+        return Ok(());
+    };
+    let Some(entry) = groups.get_mut(&gid) else {
+        return Ok(());
+    };
+    let (sender, text, receiver) = match open_frame(entry, me, &frame) {
+        FrameOpen::Text(opened) => {
+            let OpenedText {
+                sender,
+                text,
+                receiver,
+            } = *opened;
+            (sender, text, receiver)
+        }
+        FrameOpen::UnknownChain => {
+            out.held.push((gid, frame));
+            return Ok(());
+        }
+        FrameOpen::Ignore => return Ok(()),
+        FrameOpen::Refused(error) => {
+            out.refused.push((gid, error.to_string()));
+            return Ok(());
+        }
+    };
+    if sender != *from {
+        debug!("a pairwise group frame from another member than its sender; ignored");
+        return Ok(());
+    }
+    let Ok(content) = Payload::Text(text.clone()).to_bytes() else {
+        return Ok(());
+    };
+    let sender_bytes = sender.to_bytes();
+    let id = *text.id.as_bytes();
+    let conversation = entry.record.conversation;
+    let outcome = tx.record_group_incoming(GroupIncoming {
+        group: gid,
+        conversation,
+        sender: sender_bytes,
+        receiver: &receiver,
+        message: NewMessage {
+            id,
+            sender: sender_bytes,
+            sent_at: text.sent_at.as_millis(),
+            received_at: now,
+            content,
+            status: MessageStatus::Received,
+        },
+    })?;
+    entry.receivers.insert(sender_bytes, receiver);
+    out.seen.push(group_message_id(&frame));
+    if let IncomingOutcome::Stored { seq, .. } = outcome {
+        if book.has_session() {
+            let receipt = Payload::DeliveryReceipt(Receipt {
+                ids: vec![MessageId::from(id)],
+            });
+            if let Some(item) = receive::queue_control(tx, book, &receipt, now)? {
+                out.queued.push(item);
+            }
+        }
+        out.texts.push(PairwiseGroupText {
+            group: gid,
+            id,
+            conversation,
+            seq,
+            text: text.body,
+            sent_at: text.sent_at.as_millis(),
+        });
+    }
+    Ok(())
 }
 
 /// The engine's group state besides the groups themselves.
@@ -966,9 +1159,28 @@ impl Engine {
         let conversation = entry.record.conversation;
         let stored_frame = frame.clone();
         let my_key = me.to_bytes();
+        // Offline catch-up (docs/protocol.md §G9): members we do not see
+        // subscribed to the topic get the same frame over their pairwise
+        // session, through the outbox (retried, and deposited in their
+        // relay mailbox while they are offline), in this transaction.
+        let absent = self.members_off_topic(&gid);
+        let mut ctx = StepCtx {
+            me: Arc::clone(&self.me),
+            now,
+            books: self.take_books(absent.iter().copied()),
+            queued: Vec::new(),
+            events: Vec::new(),
+        };
+        let copy = Payload::GroupMessage {
+            envelope: frame.clone(),
+        };
         let result = self
             .store
             .write(move |tx| {
+                let mut covered = true;
+                for member in &absent {
+                    covered &= queue_payload(tx, &mut ctx, member, &copy)?;
+                }
                 let seq = tx.record_group_outgoing(GroupOutgoing {
                     group: gid,
                     conversation,
@@ -983,12 +1195,26 @@ impl Engine {
                     },
                     frame: stored_frame,
                 })?;
-                Ok((seq, chain))
+                Ok((seq, chain, ctx, covered))
             })
             .await;
-        let (seq, chain) = result.map_err(|error| NodeError::Commit(error.to_string()))?;
+        let (seq, chain, ctx, covered) = match result {
+            Ok(done) => done,
+            Err(error) => {
+                // The books taken out are read again from the store.
+                return Err(NodeError::Commit(error.to_string()));
+            }
+        };
         if let Some(entry) = self.groups.get_mut(&gid) {
             entry.sender_key = Some(chain);
+        }
+        for (key, book) in ctx.books {
+            if let Some(book) = book {
+                self.books.insert(key, book);
+            }
+        }
+        for (key, queued) in ctx.queued {
+            self.push_queued(key, queued);
         }
         self.topics.remember(group_message_id(&frame));
         self.emit(NodeEvent::StatusChanged {
@@ -1006,6 +1232,7 @@ impl Engine {
             frame,
             since: Instant::now(),
             in_flight: false,
+            covered,
         });
         self.try_publish();
         Ok(SentMessage {
@@ -1036,15 +1263,38 @@ impl Engine {
                 frame: item.frame,
                 since: Instant::now(),
                 in_flight: false,
+                // Which members got a pairwise copy is not stored: wait as
+                // before.
+                covered: false,
             });
         }
+    }
+
+    /// The other members of a group we do not see subscribed to its topic
+    /// (offline, or not connected to us): they get a pairwise copy of what
+    /// we publish (docs/protocol.md §G9).
+    fn members_off_topic(&self, gid: &[u8; 32]) -> Vec<[u8; 32]> {
+        let Some(entry) = self.groups.get(gid) else {
+            return Vec::new();
+        };
+        let peers = self.topics.peers.get(&topic_name(&entry.group.id()));
+        let me = self.me.public();
+        entry
+            .group
+            .state()
+            .members()
+            .iter()
+            .filter(|member| *member != me)
+            .filter(|member| !peers.is_some_and(|peers| peers.contains(&member.peer_id())))
+            .map(IdentityKey::to_bytes)
+            .collect()
     }
 
     /// Whether a group's topic is ready for a frame queued at `since`:
     /// someone is subscribed, and every other member is subscribed as seen
     /// from here (or the frame waited [`GROUP_PUBLISH_WAIT`]: members who
     /// are offline then miss it until offline catch-up exists).
-    fn topic_ready(&self, gid: &[u8; 32], since: Instant) -> bool {
+    fn topic_ready(&self, gid: &[u8; 32], since: Instant, covered: bool) -> bool {
         let Some(entry) = self.groups.get(gid) else {
             return false;
         };
@@ -1055,7 +1305,7 @@ impl Engine {
         if peers.is_empty() {
             return false;
         }
-        if since.elapsed() >= GROUP_PUBLISH_WAIT {
+        if covered || since.elapsed() >= GROUP_PUBLISH_WAIT {
             return true;
         }
         let me = self.me.public();
@@ -1080,7 +1330,7 @@ impl Engine {
             if item.in_flight {
                 continue;
             }
-            if !self.topic_ready(&item.group, item.since) {
+            if !self.topic_ready(&item.group, item.since, item.covered) {
                 blocked.insert(item.group);
                 continue;
             }
@@ -1142,14 +1392,30 @@ impl Engine {
                     .store
                     .write(move |tx| {
                         tx.remove_group_publication(&group, &message)?;
+                        // A member's receipt may have come first (it got
+                        // the pairwise copy, §G9): never move back.
+                        let sending = tx
+                            .message_by_id(&message)?
+                            .is_some_and(|m| m.status == MessageStatus::Sending);
+                        if !sending {
+                            return Ok(false);
+                        }
                         match tx.set_status(&message, MessageStatus::Sent) {
-                            Ok(()) | Err(StoreError::MessageNotFound) => Ok(()),
+                            Ok(()) => Ok(true),
+                            Err(StoreError::MessageNotFound) => Ok(false),
                             Err(other) => Err(other),
                         }
                     })
                     .await;
-                if let Err(error) = stored {
-                    warn!(%error, "recording a publication failed");
+                let moved = match stored {
+                    Ok(moved) => moved,
+                    Err(error) => {
+                        warn!(%error, "recording a publication failed");
+                        true
+                    }
+                };
+                if !moved {
+                    return;
                 }
                 self.emit(NodeEvent::StatusChanged {
                     id: hex::encode(message),
@@ -1232,43 +1498,28 @@ impl Engine {
         let Some(entry) = self.groups.get(&gid) else {
             return Acceptance::Ignore;
         };
-        let inbound = match accept(entry.group.state(), &frame) {
-            Ok(inbound) => inbound,
-            Err(error) => {
-                self.refused(gid, &error);
-                return Acceptance::Reject;
+        let (sender, text, receiver) = match open_frame(entry, self.me.public(), &frame) {
+            FrameOpen::Text(opened) => {
+                let OpenedText {
+                    sender,
+                    text,
+                    receiver,
+                } = *opened;
+                (sender, text, receiver)
             }
-        };
-        let sender = *inbound.sender();
-        if sender == *self.me.public() {
-            return Acceptance::Ignore;
-        }
-        let sender_bytes = sender.to_bytes();
-        let Some(receiver) = entry.receivers.get(&sender_bytes) else {
-            if hold {
-                self.hold(gid, frame);
-            }
-            return Acceptance::Ignore;
-        };
-        let Ok(mut receiver) = SenderKeyReceiver::from_bytes(&receiver.to_bytes()) else {
-            return Acceptance::Ignore;
-        };
-        let text = match inbound.open(&mut receiver) {
-            Ok(text) => text,
-            Err(GroupMessageError::SenderKey(SenderKeyError::UnknownChain(_))) => {
+            FrameOpen::UnknownChain => {
                 if hold {
                     self.hold(gid, frame);
                 }
                 return Acceptance::Ignore;
             }
-            Err(GroupMessageError::SenderKey(SenderKeyError::Replay)) => {
-                return Acceptance::Ignore;
-            }
-            Err(error) => {
+            FrameOpen::Ignore => return Acceptance::Ignore,
+            FrameOpen::Refused(error) => {
                 self.refused(gid, &error);
                 return Acceptance::Reject;
             }
         };
+        let sender_bytes = sender.to_bytes();
         self.topics.remember(group_message_id(&frame));
         let conversation = entry.record.conversation;
         let now = now_ms();
@@ -1347,6 +1598,43 @@ impl Engine {
             });
         }
         Acceptance::Accept
+    }
+
+    /// After a pairwise batch committed: announces the group texts it
+    /// stored (`Payload::GroupMessage`), remembers their ids so that the
+    /// topic copy is a duplicate, holds the frames whose chain is missing
+    /// and reports refusals.
+    pub(crate) fn pairwise_group_messages(
+        &mut self,
+        from: &IdentityKey,
+        alias: Option<String>,
+        output: PairwiseGroupOutput,
+    ) {
+        for id in output.seen {
+            self.topics.remember(id);
+        }
+        for (gid, frame) in output.held {
+            self.hold(gid, frame);
+        }
+        for (gid, reason) in output.refused {
+            debug!(%reason, "pairwise group message refused");
+            self.emit(NodeEvent::GroupMessageRefused {
+                group: group_text(&gid),
+                reason,
+            });
+        }
+        for text in output.texts {
+            self.emit(NodeEvent::MessageReceived {
+                id: hex::encode(text.id),
+                from: from.peer_id().to_string(),
+                alias: alias.clone(),
+                conversation: text.conversation,
+                seq: text.seq,
+                text: text.text,
+                sent_at: text.sent_at,
+                group: Some(group_text(&text.group)),
+            });
+        }
     }
 
     /// Reports a refused group message.

@@ -1311,6 +1311,11 @@ impl Engine {
             }
         }
         self.read_applied(output.read);
+        let mut group_messages = output.group_messages;
+        for queued in std::mem::take(&mut group_messages.queued) {
+            self.push_queued(key, queued);
+        }
+        self.pairwise_group_messages(&sender, alias, group_messages);
         if !output.groups_touched.is_empty() || !output.group_keys.is_empty() {
             self.after_batch(output.groups_touched, output.group_keys)
                 .await;

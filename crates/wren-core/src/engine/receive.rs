@@ -120,6 +120,8 @@ pub(crate) struct BatchOutput {
     pub(crate) group_keys: std::collections::HashSet<[u8; 32]>,
     /// Group events to emit once committed.
     pub(crate) group_events: Vec<NodeEvent>,
+    /// Group messages that came over the session (`Payload::GroupMessage`).
+    pub(crate) group_messages: groups::PairwiseGroupOutput,
 }
 
 /// What one decrypted envelope carried.
@@ -303,6 +305,7 @@ pub(crate) fn process(
         groups_touched: std::collections::HashSet::new(),
         group_keys: std::collections::HashSet::new(),
         group_events: Vec::new(),
+        group_messages: groups::PairwiseGroupOutput::default(),
     };
     let mut book = match input.book.take() {
         Some(book) => Some(book),
@@ -514,6 +517,26 @@ fn from_contact(
             {
                 out.group_keys.insert(group);
             }
+            Ok(Ack::Stored)
+        }
+        Payload::GroupMessage { envelope } => {
+            confirm(meta, out);
+            let me = *input.me.public();
+            let arrival = groups::Arrival {
+                me: &me,
+                from: &input.sender,
+                now: input.now_ms,
+            };
+            groups::receive_pairwise(
+                tx,
+                &mut input.groups,
+                &arrival,
+                book,
+                envelope,
+                &mut out.group_messages,
+            )?;
+            // Stored, a duplicate, held or refused: received all the same
+            // (a refusal is reported to the user, not to the sender).
             Ok(Ack::Stored)
         }
         // Reserved; groups use `GroupSenderKey` (docs/protocol.md §G6).

@@ -196,6 +196,14 @@ pub fn payload_cases() -> Vec<(&'static str, Payload, String)> {
                 "66".repeat(73)
             ),
         ),
+        (
+            "group_message",
+            Payload::GroupMessage {
+                envelope: vec![0x01, 0x00, 0xcc],
+            },
+            // tag 8, length 3, a group frame (opaque to the payload decoder)
+            "01 08 03 0100cc".to_owned(),
+        ),
     ]
 }
 
