@@ -1,0 +1,588 @@
+//! Group fan-out in one process: publish to the last member's delivery,
+//! Wren's groups side by side with raw gossipsub in the same run.
+//!
+//! `cargo bench -p wren-core --bench groups`. For each group size N:
+//!
+//! - (a) the baseline: N bare libp2p swarms (TCP + Noise + Yamux on
+//!   127.0.0.1, gossipsub only) with the same gossipsub configuration as
+//!   wren-net's swarm — `Anonymous` authenticity and validation (no
+//!   gossipsub signature: Wren's frames carry the sender-key signature
+//!   alone), content-hash message ids (`wren_proto::group::group_message_id`),
+//!   messages held back until validated (here accepted at once), the same
+//!   peer-score parameters and thresholds, default mesh parameters. The
+//!   configuration functions of wren-net are private, so they are
+//!   replicated below (`gossipsub_behaviour`); keep them in step. Every two
+//!   swarms are connected (the topology of N nodes that are all each
+//!   other's contacts), all subscribe to one topic, and one publishes 100
+//!   bytes; timed until the last of the N − 1 others received it.
+//! - (b) Wren: N real nodes (temporary homes, mDNS off, TCP on loopback),
+//!   every two of them contacts, one group of all N; the first node calls
+//!   `send_text(group, 100 bytes)`; timed until the last of the N − 1
+//!   other members emitted `MessageReceived` for it.
+//!
+//! Rounds of (a) and (b) alternate, one message at a time, so that both see
+//! the same load. Setup (starting nodes, pairing, creating the group) is
+//! timed and printed separately.
+//!
+//! Knobs (environment): `WREN_BENCH_SIZES` (comma-separated group sizes,
+//! default `2,10,32`), `WREN_BENCH_ROUNDS` (measured rounds per size, 200),
+//! `WREN_BENCH_WARMUP` (unmeasured rounds first, 20).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, Swarm, SwarmBuilder, gossipsub, noise, tcp, yamux};
+use tokio::sync::mpsc;
+use wren_core::{Node, NodeConfig, NodeEvent, Unlock};
+use wren_net::limits::{
+    GOSSIP_GOSSIP_THRESHOLD, GOSSIP_GRAYLIST_THRESHOLD, GOSSIP_INVALID_MESSAGE_DECAY,
+    GOSSIP_INVALID_MESSAGE_WEIGHT, GOSSIP_PUBLISH_THRESHOLD, MAX_GOSSIP_TRANSMIT_BYTES,
+};
+
+const BODY_BYTES: usize = 100;
+const RAW_TOPIC: &str = "bench-group";
+/// Longest any one wait may take before the bench fails instead of hanging.
+const GUARD: Duration = Duration::from_secs(120);
+/// Gossipsub's first heartbeat (which builds the mesh) comes 5 s after
+/// start; both sides measure with their meshes built.
+const MESH_SETTLE: Duration = Duration::from_secs(6);
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("WREN_BENCH_SIZES")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .filter(|n| *n >= 2)
+                .collect()
+        })
+        .unwrap_or_else(|| vec![2, 10, 32])
+}
+
+async fn guard<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(GUARD, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// A 100-byte body that names its round (content-hash ids must differ).
+fn body(round: u64) -> String {
+    let mut text = format!("{round:016} ");
+    text.extend(std::iter::repeat_n('x', BODY_BYTES - text.len()));
+    text
+}
+
+fn round_of(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes.get(..16)?).ok()?.parse().ok()
+}
+
+fn main() {
+    let rounds = knob("WREN_BENCH_ROUNDS", 200).max(1);
+    let warmup = knob("WREN_BENCH_WARMUP", 20);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut results = Vec::new();
+    for n in sizes() {
+        results.push(runtime.block_on(measure(n, rounds, warmup)));
+    }
+    report(&results, rounds);
+}
+
+// ---------------------------------------------------------------------------
+// (a) Raw gossipsub.
+
+/// What the raw swarms report to the bench.
+enum RawEvent {
+    /// Swarm `index` saw a peer subscribe to the topic.
+    Subscribed(usize),
+    /// A swarm received the message of `round`.
+    Received(u64),
+}
+
+enum RawCommand {
+    Dial(Multiaddr),
+    Publish(Vec<u8>),
+}
+
+struct RawNode {
+    commands: mpsc::UnboundedSender<RawCommand>,
+    addr: Multiaddr,
+}
+
+/// Gossipsub as wren-net configures it (its `gossipsub_behaviour`,
+/// `peer_score_params`, `peer_score_thresholds`, `topic_score_params`).
+fn gossipsub_behaviour() -> gossipsub::Behaviour {
+    let config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .validate_messages()
+        .message_id_fn(|message| {
+            gossipsub::MessageId::new(&wren_proto::group::group_message_id(&message.data))
+        })
+        .max_transmit_size(MAX_GOSSIP_TRANSMIT_BYTES)
+        .build()
+        .unwrap();
+    let mut behaviour =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config).unwrap();
+    let mut params = gossipsub::PeerScoreParams::default();
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
+    let thresholds = gossipsub::PeerScoreThresholds {
+        gossip_threshold: GOSSIP_GOSSIP_THRESHOLD,
+        publish_threshold: GOSSIP_PUBLISH_THRESHOLD,
+        graylist_threshold: GOSSIP_GRAYLIST_THRESHOLD,
+        ..gossipsub::PeerScoreThresholds::default()
+    };
+    behaviour.with_peer_score(params, thresholds).unwrap();
+    behaviour
+}
+
+fn topic_score_params() -> gossipsub::TopicScoreParams {
+    gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.01,
+        time_in_mesh_quantum: Duration::from_secs(1),
+        time_in_mesh_cap: 100.0,
+        first_message_deliveries_weight: 0.1,
+        first_message_deliveries_cap: 100.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: GOSSIP_INVALID_MESSAGE_WEIGHT,
+        invalid_message_deliveries_decay: GOSSIP_INVALID_MESSAGE_DECAY,
+        ..gossipsub::TopicScoreParams::default()
+    }
+}
+
+fn raw_swarm() -> Swarm<gossipsub::Behaviour> {
+    SwarmBuilder::with_existing_identity(libp2p::identity::Keypair::generate_ed25519())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| gossipsub_behaviour())
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3_600)))
+        .build()
+}
+
+/// Starts a raw swarm subscribed to the topic, in its own task.
+async fn spawn_raw(index: usize, events: mpsc::UnboundedSender<RawEvent>) -> RawNode {
+    let mut swarm = raw_swarm();
+    let topic = gossipsub::IdentTopic::new(RAW_TOPIC);
+    swarm
+        .behaviour_mut()
+        .set_topic_params(topic.clone(), topic_score_params())
+        .unwrap();
+    swarm.behaviour_mut().subscribe(&topic).unwrap();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let addr = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            break address;
+        }
+    };
+    let (commands, mut inbox) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                command = inbox.recv() => match command {
+                    Some(RawCommand::Dial(addr)) => swarm.dial(addr).unwrap(),
+                    Some(RawCommand::Publish(data)) => {
+                        swarm.behaviour_mut().publish(topic.clone(), data).unwrap();
+                    }
+                    None => break,
+                },
+                event = swarm.select_next_some() => match event {
+                    SwarmEvent::Behaviour(gossipsub::Event::Message {
+                        propagation_source,
+                        message_id,
+                        message,
+                    }) => {
+                        // Validated at once: the baseline does no work per
+                        // message beyond gossipsub's own.
+                        let _ = swarm.behaviour_mut().report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            gossipsub::MessageAcceptance::Accept,
+                        );
+                        if let Some(round) = round_of(&message.data) {
+                            let _ = events.send(RawEvent::Received(round));
+                        }
+                    }
+                    SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) => {
+                        let _ = events.send(RawEvent::Subscribed(index));
+                    }
+                    _ => {}
+                },
+            }
+        }
+    });
+    RawNode { commands, addr }
+}
+
+struct RawGroup {
+    nodes: Vec<RawNode>,
+    events: mpsc::UnboundedReceiver<RawEvent>,
+}
+
+async fn raw_group(n: usize) -> RawGroup {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut nodes = Vec::new();
+    for index in 0..n {
+        nodes.push(spawn_raw(index, tx.clone()).await);
+    }
+    for i in 0..n {
+        for j in (i + 1)..n {
+            nodes[i]
+                .commands
+                .send(RawCommand::Dial(nodes[j].addr.clone()))
+                .unwrap();
+        }
+    }
+    // Every swarm sees the N − 1 others subscribed.
+    let mut seen = vec![0usize; n];
+    guard("raw subscriptions", async {
+        while seen.iter().any(|s| *s < n - 1) {
+            if let Some(RawEvent::Subscribed(i)) = events.recv().await {
+                seen[i] += 1;
+            }
+        }
+    })
+    .await;
+    RawGroup { nodes, events }
+}
+
+impl RawGroup {
+    /// One message from swarm 0 until the last other swarm received it.
+    async fn round(&mut self, round: u64) -> Duration {
+        let n = self.nodes.len();
+        let start = Instant::now();
+        self.nodes[0]
+            .commands
+            .send(RawCommand::Publish(body(round).into_bytes()))
+            .unwrap();
+        let mut got = 0;
+        guard("a raw delivery", async {
+            while got < n - 1 {
+                match self.events.recv().await {
+                    Some(RawEvent::Received(r)) if r == round => got += 1,
+                    Some(_) => {}
+                    None => panic!("raw swarms stopped"),
+                }
+            }
+        })
+        .await;
+        start.elapsed()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (b) Wren.
+
+/// What the Wren nodes' event tasks report to the bench.
+enum WrenEvent {
+    /// Node `index` learnt that a contact accepted its request.
+    Accepted,
+    /// Node `index` joined the group.
+    Joined,
+    /// Node `index` received the group text of `round`.
+    Received(u64),
+}
+
+struct WrenGroup {
+    nodes: Vec<Node>,
+    group: String,
+    events: mpsc::UnboundedReceiver<(usize, WrenEvent)>,
+    _dirs: Vec<tempfile::TempDir>,
+    setup: Setup,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Setup {
+    start: Duration,
+    pair: Duration,
+    group: Duration,
+}
+
+fn alias(index: usize) -> String {
+    format!("m{index}")
+}
+
+async fn wren_group(n: usize) -> WrenGroup {
+    let started = Instant::now();
+    let mut dirs = Vec::new();
+    let mut nodes = Vec::new();
+    let mut streams = Vec::new();
+    for index in 0..n {
+        let dir = tempfile::tempdir().unwrap();
+        Node::init(dir.path(), &alias(index), Unlock::KeyFile)
+            .await
+            .unwrap();
+        let mut config = NodeConfig::new(dir.path());
+        config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+        config.mdns = false;
+        let (node, mut events) = Node::open(config).await.unwrap();
+        guard("a node to listen", async {
+            loop {
+                if let Some(NodeEvent::Listening { .. }) = events.recv().await {
+                    break;
+                }
+            }
+        })
+        .await;
+        dirs.push(dir);
+        nodes.push(node);
+        streams.push(events);
+    }
+    let mut index_of = HashMap::new();
+    let mut codes = Vec::new();
+    for (index, node) in nodes.iter().enumerate() {
+        index_of.insert(node.identity().await.peer_id, index);
+        codes.push(node.pairing_code().await.unwrap());
+    }
+    let start = started.elapsed();
+
+    // One task per node drains its events: accepts contact requests (under
+    // the requester's alias) and reports what the bench waits for.
+    let (tx, events) = mpsc::unbounded_channel();
+    for (index, mut stream) in streams.into_iter().enumerate() {
+        let (node, tx, index_of) = (nodes[index].clone(), tx.clone(), index_of.clone());
+        tokio::spawn(async move {
+            while let Some(event) = stream.recv().await {
+                let report = match event {
+                    NodeEvent::ContactRequest { from, .. } => {
+                        let node = node.clone();
+                        let name = alias(index_of[&from]);
+                        tokio::spawn(async move {
+                            node.accept_with_alias(&from, Some(name)).await.unwrap();
+                        });
+                        None
+                    }
+                    NodeEvent::ContactAccepted { .. } => Some(WrenEvent::Accepted),
+                    NodeEvent::GroupJoined { .. } => Some(WrenEvent::Joined),
+                    NodeEvent::MessageReceived {
+                        text,
+                        group: Some(_),
+                        ..
+                    } => round_of(text.as_bytes()).map(WrenEvent::Received),
+                    _ => None,
+                };
+                if let Some(report) = report {
+                    let _ = tx.send((index, report));
+                }
+            }
+        });
+    }
+    let mut group = WrenGroup {
+        nodes,
+        group: String::new(),
+        events,
+        _dirs: dirs,
+        setup: Setup {
+            start,
+            ..Setup::default()
+        },
+    };
+
+    // Pairing: node i adds every j > i, one after the other; all nodes at
+    // once.
+    let paired = Instant::now();
+    for i in 0..n {
+        let node = group.nodes[i].clone();
+        let codes: Vec<(usize, String)> = ((i + 1)..n).map(|j| (j, codes[j].clone())).collect();
+        tokio::spawn(async move {
+            for (j, code) in codes {
+                node.add_contact(&code, Some(alias(j))).await.unwrap();
+            }
+        });
+    }
+    let pairs = n * (n - 1) / 2;
+    let mut accepted = 0;
+    guard("pairing", async {
+        while accepted < pairs {
+            if let Some((_, WrenEvent::Accepted)) = group.events.recv().await {
+                accepted += 1;
+            }
+        }
+    })
+    .await;
+    group.setup.pair = paired.elapsed();
+
+    let created = Instant::now();
+    let members: Vec<String> = (1..n).map(alias).collect();
+    let members: Vec<&str> = members.iter().map(String::as_str).collect();
+    let info = group.nodes[0]
+        .create_group("bench", &members, false)
+        .await
+        .unwrap();
+    group.group = info.id;
+    let mut joined = 0;
+    guard("members to join", async {
+        while joined < n - 1 {
+            if let Some((_, WrenEvent::Joined)) = group.events.recv().await {
+                joined += 1;
+            }
+        }
+    })
+    .await;
+    group.setup.group = created.elapsed();
+    group
+}
+
+impl WrenGroup {
+    /// One text from node 0 until the last other member received it.
+    async fn round(&mut self, round: u64) -> Duration {
+        let n = self.nodes.len();
+        let start = Instant::now();
+        self.nodes[0]
+            .send_text(&self.group, &body(round))
+            .await
+            .unwrap();
+        let mut got = 0;
+        guard("a group delivery", async {
+            while got < n - 1 {
+                match self.events.recv().await {
+                    Some((_, WrenEvent::Received(r))) if r == round => got += 1,
+                    Some(_) => {}
+                    None => panic!("nodes stopped"),
+                }
+            }
+        })
+        .await;
+        start.elapsed()
+    }
+
+    async fn shutdown(self) {
+        for node in &self.nodes {
+            let _ = node.shutdown().await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Measurement and report.
+
+struct SizeResult {
+    n: usize,
+    setup: Setup,
+    raw: Vec<Duration>,
+    wren: Vec<Duration>,
+}
+
+async fn measure(n: usize, rounds: usize, warmup: usize) -> SizeResult {
+    println!("N = {n}: setting up …");
+    let mut wren = wren_group(n).await;
+    let setup = wren.setup;
+    println!(
+        "  Wren setup: start {:.2?}, pairing {} pairs {:.2?}, group created and joined {:.2?}",
+        setup.start,
+        n * (n - 1) / 2,
+        setup.pair,
+        setup.group
+    );
+    let mut raw = raw_group(n).await;
+    tokio::time::sleep(MESH_SETTLE).await;
+    let mut round = 0u64;
+    for _ in 0..warmup {
+        round += 1;
+        raw.round(round).await;
+        wren.round(round).await;
+    }
+    let mut result = SizeResult {
+        n,
+        setup,
+        raw: Vec::with_capacity(rounds),
+        wren: Vec::with_capacity(rounds),
+    };
+    for i in 0..rounds {
+        round += 1;
+        // Alternate which side goes first.
+        if i % 2 == 0 {
+            result.raw.push(raw.round(round).await);
+            result.wren.push(wren.round(round).await);
+        } else {
+            result.wren.push(wren.round(round).await);
+            result.raw.push(raw.round(round).await);
+        }
+    }
+    wren.shutdown().await;
+    drop(raw);
+    result
+}
+
+/// The `q` quantile (nearest rank) of sorted samples.
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (sorted.len() as f64 * q).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn report(results: &[SizeResult], rounds: usize) {
+    println!();
+    println!(
+        "publish → last member received, one process, TCP + Noise + Yamux on 127.0.0.1, \
+         {BODY_BYTES}-byte messages, {rounds} interleaved rounds per size"
+    );
+    println!(
+        "{:>4} | {:>12} {:>12} | {:>12} {:>12} | {:>9} {:>9} | target ≤ 1.2× (p50)",
+        "N", "raw p50 µs", "raw p99 µs", "Wren p50 µs", "Wren p99 µs", "p50 ratio", "p99 ratio"
+    );
+    for result in results {
+        let (mut raw, mut wren) = (result.raw.clone(), result.wren.clone());
+        raw.sort();
+        wren.sort();
+        let (r50, r99) = (us(quantile(&raw, 0.5)), us(quantile(&raw, 0.99)));
+        let (w50, w99) = (us(quantile(&wren, 0.5)), us(quantile(&wren, 0.99)));
+        let ratio = w50 / r50;
+        println!(
+            "{:>4} | {r50:>12.1} {r99:>12.1} | {w50:>12.1} {w99:>12.1} | {ratio:>9.2} {:>9.2} | {}",
+            result.n,
+            w99 / r99,
+            if ratio <= 1.2 { "met" } else { "NOT met" }
+        );
+    }
+    for result in results {
+        println!(
+            "setup N = {}: nodes started {:.2?}, {} pairings (in parallel) {:.2?}, group created and joined {:.2?}",
+            result.n,
+            result.setup.start,
+            result.n * (result.n - 1) / 2,
+            result.setup.pair,
+            result.setup.group
+        );
+    }
+}
