@@ -18,15 +18,44 @@
 
 use std::path::{Path, PathBuf};
 
+use wren_crypto::sender_key::{SenderKey, SenderKeyReceiver};
 use wren_crypto::{IdentityKeyPair, SessionBook};
 use wren_store::schema::SCHEMA_VERSION;
 use wren_store::{
-    Contact, Direction, Incoming, MessageStatus, NewMessage, NewOutbox, Order, Outgoing, Store,
-    StoredContactRequest, Unlock, Verification,
+    ConversationKind, Contact, Direction, GroupIncoming, GroupOutgoing, GroupRecord, Incoming,
+    MessageStatus, NewMessage, NewOutbox, Order, Outgoing, Store, StoredContactRequest, Unlock,
+    Verification,
 };
 
 /// Messages in the main conversation: enough to fill several blocks.
 const MAIN_MESSAGES: u64 = 150;
+
+/// The fixture's group (written since schema version 3).
+const GROUP: [u8; 32] = [7; 32];
+
+/// Messages in the group's conversation: more than one block.
+const GROUP_MESSAGES: u64 = 90;
+
+/// The first schema version whose fixture holds the group.
+const GROUP_SINCE: u32 = 3;
+
+/// Group message `k` (arrival order): its sender (0: us, 1 or 2: another
+/// member), `sent_at` and `received_at`. The send times are a permutation
+/// of the arrival order with ties (every value twice), and two messages
+/// claim a time far ahead of their arrival.
+fn group_message(k: u64) -> (u8, u64, u64) {
+    let received_at = 50_000 + k;
+    let sent_at = match k {
+        5 => 10_000_000,
+        7 => 400_000,
+        _ => 10_000 + ((k * 17) % 45) * 10,
+    };
+    ((k % 3) as u8, sent_at, received_at)
+}
+
+fn group_member(n: u8) -> [u8; 32] {
+    [100 + n; 32]
+}
 
 fn data_dir(version: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -160,7 +189,78 @@ async fn write_fixture(dir: &Path) {
         .write(move |tx| tx.mark_read(conversation, 60).map(|_| ()))
         .await
         .unwrap();
+    write_group(&store).await;
     store.close().await.unwrap();
+}
+
+/// Writes the fixture's group: its record and [`GROUP_MESSAGES`] messages
+/// in arrival order (see [`group_message`]).
+async fn write_group(store: &Store) {
+    let conversation = store
+        .write(|tx| {
+            let conversation =
+                tx.create_conversation(ConversationKind::Group { group: GROUP }, "group", 6)?;
+            tx.put_group(
+                &GROUP,
+                &GroupRecord {
+                    conversation,
+                    key_epoch: Some([1; 32]),
+                    distributed: vec![group_member(1), group_member(2)],
+                    left: false,
+                },
+            )?;
+            Ok(conversation)
+        })
+        .await
+        .unwrap();
+    let chain = SenderKey::generate(&mut rand::rng());
+    let receiver = SenderKeyReceiver::new(&SenderKey::generate(&mut rand::rng()).distribution());
+    let chain_bytes = chain.to_bytes().to_vec();
+    let receiver_bytes = receiver.to_bytes().to_vec();
+    for k in 0..GROUP_MESSAGES {
+        let (from, sent_at, received_at) = group_message(k);
+        let chain = SenderKey::from_bytes(&chain_bytes).unwrap();
+        let receiver = SenderKeyReceiver::from_bytes(&receiver_bytes).unwrap();
+        store
+            .write(move |tx| {
+                let id = id_of(conversation, k);
+                let content = format!("group {k}").into_bytes();
+                if from == 0 {
+                    tx.record_group_outgoing(GroupOutgoing {
+                        group: GROUP,
+                        conversation,
+                        sender_key: &chain,
+                        message: NewMessage {
+                            id,
+                            sender: [0; 32],
+                            sent_at,
+                            received_at,
+                            content,
+                            status: MessageStatus::Sending,
+                        },
+                        frame: vec![k as u8; 40],
+                    })?;
+                } else {
+                    tx.record_group_incoming(GroupIncoming {
+                        group: GROUP,
+                        conversation,
+                        sender: group_member(from),
+                        receiver: &receiver,
+                        message: NewMessage {
+                            id,
+                            sender: group_member(from),
+                            sent_at,
+                            received_at,
+                            content,
+                            status: MessageStatus::Received,
+                        },
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
 }
 
 /// Checks that the store at `dir` holds exactly the fixture's content.
