@@ -3,6 +3,11 @@
 //! exactly once, tagged with the group; the sender's `delivered` statuses
 //! come once per member; after a member's removal (answered once the keys
 //! are rotated) the others go on and the removed member reads nothing more.
+//!
+//! Five processes and a real `wren-relay`: everyone posts at once, then
+//! one member goes offline while the others post and catches up from its
+//! relay mailbox; every message reaches every other member exactly once
+//! and every member's history lists them in the same order.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,10 +17,13 @@
 )]
 
 mod common;
+#[path = "common/relay.rs"]
+mod relay;
 
 use std::collections::BTreeSet;
 
 use common::{Peer, cli, pair};
+use relay::{Relay, init_relay};
 use serde_json::{Value, json};
 
 const LOOPBACK: &str = "/ip4/127.0.0.1/tcp/0";
@@ -212,4 +220,258 @@ fn three_members_chat_in_a_group_and_a_removed_member_reads_no_more() {
             .any(|l| l.starts_with(later) && l.contains("\tLater\tchannel\t")),
         "{listed}"
     );
+}
+
+/// Texts each member sends while all five are online.
+const FIRST_ROUND: usize = 3;
+/// Texts each of the four others sends while Eve is offline.
+const SECOND_ROUND: usize = 2;
+
+/// `history GROUP --json` of a stopped member: the message ids, in order,
+/// and their texts.
+fn group_history(home: &std::path::Path, group: &str) -> Vec<(String, String)> {
+    let history: Value =
+        serde_json::from_str(&cli(home, &["history", group, "--limit", "1000", "--json"])).unwrap();
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_owned(),
+                m["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Sends `count` texts from every peer in `senders` to `group`, all the
+/// commands written before anything is read (the texts are
+/// `"{round} {name} {n}"`, also the ref).
+fn send_round(senders: &mut [&mut Peer], group: &str, round: &str, count: usize) -> Vec<String> {
+    let mut texts = Vec::new();
+    for n in 0..count {
+        for peer in senders.iter_mut() {
+            let text = format!("{round} {} {n}", peer.name);
+            peer.command(json!({"cmd": "send", "to": group, "text": text, "ref": text}));
+            texts.push(text);
+        }
+    }
+    texts
+}
+
+/// Waits until `peer` received every text of `texts` not its own, and
+/// checks that none came twice or from elsewhere.
+fn receive_round(peer: &mut Peer, group: &str, texts: &[String]) {
+    let theirs: BTreeSet<&str> = texts
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.split(' ').nth(1) != Some(peer.name.as_str()))
+        .collect();
+    let got = gather(peer, "the round's group messages", theirs.len(), |e| {
+        e["event"] == "message"
+            && e["group"] == group
+            && theirs.contains(e["text"].as_str().unwrap())
+    });
+    let got: BTreeSet<&str> = got.iter().map(|e| e["text"].as_str().unwrap()).collect();
+    assert_eq!(got, theirs, "{}", peer.name);
+}
+
+/// Waits until each of `peer`'s texts of `texts` is `delivered` to every
+/// member of `members` (one event per member, naming it).
+fn delivered_round(peer: &mut Peer, texts: &[String], members: &[String]) {
+    let own: Vec<&str> = texts
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.split(' ').nth(1) == Some(peer.name.as_str()))
+        .collect();
+    let wanted: BTreeSet<(String, String)> = own
+        .iter()
+        .flat_map(|t| members.iter().map(move |m| (t.to_string(), m.clone())))
+        .collect();
+    let matches = |e: &Value| {
+        e["event"] == "status"
+            && e["state"] == "delivered"
+            && e["member"]
+                .as_str()
+                .is_some_and(|m| members.iter().any(|x| x == m))
+            && own.contains(&e["ref"].as_str().unwrap_or_default())
+    };
+    let got = gather(peer, "delivered statuses", wanted.len(), matches);
+    let got: BTreeSet<(String, String)> = got
+        .iter()
+        .map(|e| {
+            (
+                e["ref"].as_str().unwrap().to_owned(),
+                e["member"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(got, wanted, "{}", peer.name);
+}
+
+#[test]
+fn five_members_agree_on_the_history_and_an_offline_member_catches_up_through_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["ada", "bob", "cy", "di", "eve"];
+    let homes: Vec<_> = names.iter().map(|n| dir.path().join(n)).collect();
+    let ids: Vec<String> = names
+        .iter()
+        .zip(&homes)
+        .map(|(name, home)| cli(home, &["init", "--name", name]).trim().to_owned())
+        .collect();
+    let relay_dir = dir.path().join("relay");
+    let users: Vec<&str> = ids[1..].iter().map(String::as_str).collect();
+    init_relay(&relay_dir, &ids[0], &users);
+    let relay = Relay::start(&relay_dir, &[LOOPBACK]);
+    for home in &homes {
+        cli(home, &["relays", "add", &relay.code]);
+    }
+    let mut peers: Vec<Peer> = names
+        .iter()
+        .zip(&homes)
+        .map(|(name, home)| Peer::start(name, home, LOOPBACK))
+        .collect();
+    for peer in &mut peers {
+        peer.wait_for("relay_reserved", |e| e["event"] == "relay_reserved");
+    }
+    for i in 0..peers.len() {
+        for j in (i + 1)..peers.len() {
+            let (left, right) = peers.split_at_mut(j);
+            pair(&mut left[i], &mut right[0], names[j], names[i]);
+        }
+    }
+
+    peers[0].command(json!({
+        "cmd": "create_group", "name": "Five", "members": ["bob", "cy", "di", "eve"],
+        "ref": "create",
+    }));
+    let group = answer(&mut peers[0], "group_created", "create")["group"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for peer in &mut peers[1..] {
+        peer.wait_for("group_joined", |e| {
+            e["event"] == "group_joined" && e["group"] == group.as_str()
+        });
+    }
+
+    // Everyone at once: every text reaches every other member once, and
+    // each is delivered to every other member.
+    let first = {
+        let mut all: Vec<&mut Peer> = peers.iter_mut().collect();
+        send_round(&mut all, &group, "first", FIRST_ROUND)
+    };
+    for peer in &mut peers {
+        receive_round(peer, &group, &first);
+    }
+    for (i, peer) in peers.iter_mut().enumerate() {
+        let others: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, id)| id.clone())
+            .collect();
+        delivered_round(peer, &first, &others);
+    }
+
+    // Eve stops; the others see her go and talk on.
+    let eve = peers.pop().unwrap();
+    let eve_id = ids[4].clone();
+    let eve_before: Vec<Value> = eve.seen.clone();
+    eve.stop();
+    for peer in &mut peers {
+        peer.wait_for("Eve offline", |e| {
+            e["event"] == "contact_offline" && e["contact"] == eve_id.as_str()
+        });
+    }
+    let deposits = relay.metric("deposits_total");
+    let second = {
+        let mut four: Vec<&mut Peer> = peers.iter_mut().collect();
+        send_round(&mut four, &group, "second", SECOND_ROUND)
+    };
+    for peer in &mut peers {
+        receive_round(peer, &group, &second);
+    }
+    // Each sender deposits a copy of each text in Eve's mailbox.
+    relay.wait_metric("deposits_total", deposits + second.len() as u64);
+
+    // Eve returns: everything she missed, once, from her mailbox; each
+    // sender learns that she stored its texts.
+    let mut eve = Peer::start("eve", &homes[4], LOOPBACK);
+    receive_round(&mut eve, &group, &second);
+    for peer in &mut peers {
+        delivered_round(peer, &second, std::slice::from_ref(&eve_id));
+    }
+    for peer in &mut peers {
+        let others: Vec<String> = ids[..4]
+            .iter()
+            .filter(|id| **id != peer.peer_id())
+            .cloned()
+            .collect();
+        delivered_round(peer, &second, &others);
+    }
+    peers.push(eve);
+
+    // Exactly once each, and nothing else, on every member (Eve's events
+    // from both of her runs).
+    let total = names.len() * FIRST_ROUND + (names.len() - 1) * SECOND_ROUND;
+    for peer in &peers {
+        let seen: Vec<&Value> = if peer.name == "eve" {
+            eve_before.iter().chain(&peer.seen).collect()
+        } else {
+            peer.seen.iter().collect()
+        };
+        let messages: Vec<&str> = seen
+            .into_iter()
+            .filter(|e| e["event"] == "message" && e["group"] == group.as_str())
+            .map(|e| e["text"].as_str().unwrap())
+            .collect();
+        let own = messages
+            .iter()
+            .filter(|t| t.split(' ').nth(1) == Some(peer.name.as_str()))
+            .count();
+        assert_eq!(own, 0, "{}", peer.name);
+        let sent = if peer.name == "eve" {
+            FIRST_ROUND
+        } else {
+            FIRST_ROUND + SECOND_ROUND
+        };
+        assert_eq!(messages.len(), total - sent, "{}", peer.name);
+        let distinct: BTreeSet<&&str> = messages.iter().collect();
+        assert_eq!(distinct.len(), messages.len(), "{}", peer.name);
+    }
+
+    // The same history, in the same order, on every member.
+    for peer in peers.drain(..) {
+        peer.stop();
+    }
+    let histories: Vec<Vec<(String, String)>> = homes
+        .iter()
+        .map(|home| group_history(home, &group))
+        .collect();
+    assert_eq!(histories[0].len(), total);
+    let texts: BTreeSet<&str> = histories[0].iter().map(|(_, t)| t.as_str()).collect();
+    let expected: BTreeSet<&str> = first.iter().chain(&second).map(String::as_str).collect();
+    assert_eq!(texts, expected);
+    for (name, history) in names.iter().zip(&histories) {
+        assert_eq!(history, &histories[0], "{name}'s history order");
+    }
+    // Each sender's texts in the order it sent them.
+    for name in names {
+        let own: Vec<&str> = histories[0]
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .filter(|t| t.split(' ').nth(1) == Some(name))
+            .collect();
+        let mut sorted = own.clone();
+        sorted.sort_by_key(|t| {
+            (
+                !t.starts_with("first"),
+                t.rsplit(' ').next().unwrap().parse::<usize>().unwrap(),
+            )
+        });
+        assert_eq!(own, sorted, "{name}'s texts in sending order");
+    }
+    drop(relay);
 }

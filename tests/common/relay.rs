@@ -85,6 +85,8 @@ pub struct Relay {
     /// Its relay code.
     pub code: String,
     pub peer_id: String,
+    /// Its HTTP listener (`host:port`).
+    pub http: String,
 }
 
 impl Relay {
@@ -143,6 +145,7 @@ impl Relay {
             addrs: Vec::new(),
             code: String::new(),
             peer_id: String::new(),
+            http: String::new(),
         };
         loop {
             let line = relay.next_line("ready");
@@ -152,6 +155,8 @@ impl Relay {
                 relay.code = code.to_owned();
             } else if let Some(id) = line.strip_prefix("peer-id ") {
                 relay.peer_id = id.to_owned();
+            } else if let Some(http) = line.strip_prefix("http ") {
+                relay.http = http.to_owned();
             } else if line == "ready" {
                 break;
             }
@@ -176,6 +181,46 @@ impl Relay {
             .unwrap()
             .clone();
         addr.split("/p2p/").next().unwrap().to_owned()
+    }
+
+    /// The value of a metric without labels (`wren_relay_NAME`), read from
+    /// `GET /metrics` (docs/relay.md, "Operations").
+    pub fn metric(&self, name: &str) -> u64 {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.http).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.http
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let prefix = format!("wren_relay_{name} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {name} in the relay's metrics"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits until `metric(name)` reaches `at_least`, asking again every
+    /// 50 ms (the relay announces no such event); fails after
+    /// [`HANG_GUARD`].
+    pub fn wait_metric(&self, name: &str, at_least: u64) -> u64 {
+        let deadline = std::time::Instant::now() + HANG_GUARD;
+        loop {
+            let value = self.metric(name);
+            if value >= at_least {
+                return value;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the relay's {name} stayed at {value} (waiting for {at_least})"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// SIGKILL.

@@ -375,7 +375,11 @@ impl Node {
     /// by its id), oldest first:
     /// the `limit` (at most [`MAX_HISTORY_PAGE`](crate::limits::MAX_HISTORY_PAGE))
     /// messages before sequence `before` (`None`: the newest). Includes the
-    /// user's own messages.
+    /// user's own messages. A direct conversation is in arrival order; a
+    /// group's history is in the group order every member shows
+    /// (docs/protocol.md §G9), and `before` names a message (the `seq` of
+    /// the first one of the previous page), the page being the messages
+    /// that sort before it.
     pub async fn history(
         &self,
         contact: &str,

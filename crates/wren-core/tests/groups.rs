@@ -145,6 +145,7 @@ async fn five_members_each_receive_every_message_once() {
     assert_eq!(statuses, [Status::Sending, Status::Sent]);
     assert_eq!(delivered, peers);
 
+    let mut orders = Vec::new();
     for (i, node) in nodes.iter_mut().enumerate() {
         let got = if i == 0 {
             std::mem::take(&mut ada_got)
@@ -168,6 +169,11 @@ async fn five_members_each_receive_every_message_once() {
         assert_eq!(history.len(), names.len());
         let ids: HashSet<&str> = history.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids.len(), names.len());
+        orders.push(history.into_iter().map(|m| m.id).collect::<Vec<_>>());
+    }
+    // In the same order on every member (docs/protocol.md §G9).
+    for (i, order) in orders.iter().enumerate() {
+        assert_eq!(order, &orders[0], "{}'s history order", names[i]);
     }
 }
 
@@ -471,5 +477,15 @@ async fn an_offline_member_catches_up_once_through_the_pairwise_outbox() {
     for name in &names[..2] {
         let text = format!("while cy was away: {name}");
         assert_eq!(history.iter().filter(|m| m.text == text).count(), 1);
+    }
+    // Caught up late, in the same order as the others.
+    let ids = |history: Vec<wren_core::MessageInfo>| -> Vec<String> {
+        history.into_iter().map(|m| m.id).collect()
+    };
+    let cy_order = ids(history);
+    assert_eq!(cy_order.len(), 5);
+    for node in &nodes {
+        let order = ids(node.node.history(&info.id, None, 100).await.unwrap());
+        assert_eq!(order, cy_order);
     }
 }

@@ -112,6 +112,13 @@ pub const MAX_GROUP_MESSAGE_BYTES: usize = MAX_CIPHERTEXT_BYTES;
 /// fits.
 pub const MAX_PAIRWISE_GROUP_FRAME_BYTES: usize = MAX_PAYLOAD_BYTES - 12;
 
+/// How far ahead of the receiver's clock a group message's `sent_at` may
+/// sort (docs/protocol.md §G9): 5 minutes. A later `sent_at` sorts at the
+/// receipt time plus this bound (`group::HistoryKey`), so a sender's wrong
+/// clock cannot pin its message at the end of the history, while clocks
+/// that are merely a little off still give every member the same order.
+pub const MAX_GROUP_CLOCK_SKEW_MS: u64 = 5 * 60 * 1_000;
+
 // Compile-time checks that the limits nest. `claim` figures are the bincode
 // decoder's accounting of the largest valid value of each kind (see docs/protocol.md Part II,
 // "Decoder limit accounting"); they must stay within the frame limit or a

@@ -422,4 +422,5 @@ fn limits_have_the_documented_values() {
     assert_eq!(MAX_GROUP_OPS, 10_000);
     assert_eq!(MAX_PENDING_GROUP_OPS, 256);
     assert_eq!(MAX_GROUP_MESSAGE_BYTES, 65_408);
+    assert_eq!(MAX_GROUP_CLOCK_SKEW_MS, 300_000);
 }

@@ -15,6 +15,7 @@ use redb::{ReadableTable, TableHandle};
 use serde::{Deserialize, Serialize};
 use wren_crypto::sender_key::{SenderKey, SenderKeyReceiver};
 use wren_proto::codec;
+use wren_proto::group::HistoryKey;
 use zeroize::Zeroizing;
 
 use crate::error::{Corruption, Result, StoreError};
@@ -387,8 +388,9 @@ impl WriteTx<'_> {
     }
 
     /// Records a group message we send: our chain after encrypting it, the
-    /// message in the group's conversation (next sequence, id indexed) and
-    /// the frame queued for publication. Returns the message's sequence.
+    /// message in the group's conversation (next sequence, id indexed, and
+    /// its place in the group order indexed) and the frame queued for
+    /// publication. Returns the message's sequence.
     ///
     /// Fails with [`StoreError::DuplicateMessageId`] if the id is taken.
     pub fn record_group_outgoing(&mut self, outgoing: GroupOutgoing<'_>) -> Result<u64> {
@@ -405,10 +407,12 @@ impl WriteTx<'_> {
             });
         }
         let id = message.id;
+        let key = HistoryKey::new(message.sent_at, message.received_at, id);
         let seq = self.append_new(conversation, message, Direction::Outgoing)?;
         let Some(seq) = seq else {
             return Err(StoreError::DuplicateMessageId);
         };
+        self.index_group_message(conversation, seq, key)?;
         self.set_group_sender_key(&group, sender_key)?;
         self.raw()
             .open_table(schema::GROUP_PUBLISH)?
@@ -432,7 +436,7 @@ impl WriteTx<'_> {
 
     /// Records a received group message: the sender's receiver after
     /// decrypting it and the message in the group's conversation (next
-    /// sequence, unread + 1). A message whose id is already stored returns
+    /// sequence, unread + 1, its place in the group order indexed). A message whose id is already stored returns
     /// [`IncomingOutcome::AlreadyStored`]; the receiver is stored in both
     /// cases (it moved when the message decrypted).
     pub fn record_group_incoming(
@@ -453,8 +457,12 @@ impl WriteTx<'_> {
         }
         self.set_group_receiver(&group, &sender, receiver)?;
         let id = message.id;
+        let key = HistoryKey::new(message.sent_at, message.received_at, id);
         match self.append_new(conversation, message, Direction::Incoming)? {
-            Some(seq) => Ok(IncomingOutcome::Stored { seq, receipt: None }),
+            Some(seq) => {
+                self.index_group_message(conversation, seq, key)?;
+                Ok(IncomingOutcome::Stored { seq, receipt: None })
+            }
             None => {
                 let (conversation, seq) = self.existing_message(&id)?.unwrap_or((conversation, 0));
                 Ok(IncomingOutcome::AlreadyStored { conversation, seq })

@@ -46,7 +46,8 @@
 //! What is *not* sealed, and so visible to whoever copies the file: the
 //! keys of every table (conversation ids, sequence numbers, message ids,
 //! contact identity keys, the activity index's timestamps, outbox retry
-//! times) and the number and sizes of records. There is no plaintext search
+//! times, the send time of each group message in the group order index)
+//! and the number and sizes of records. There is no plaintext search
 //! index for the same reason: [`ReadTx::search`] decrypts and scans.
 //!
 //! # The key
@@ -88,6 +89,13 @@
 //! [`WriteTx::record_group_incoming`] commit a message with the key state
 //! that sealed or opened it, like their pairwise counterparts.
 //!
+//! A group's messages keep their sequence (arrival order, as in every
+//! conversation), and since schema version 4 an index
+//! ([`schema::GROUP_ORDER`], written with each group message) maps the
+//! group order of docs/protocol.md §G9 onto them:
+//! [`ReadTx::group_page`] reads a group's history in the order every
+//! member shows. Direct messages are not indexed.
+//!
 //! # Schema
 //!
 //! All tables are in [`schema`], with [`schema::SCHEMA_VERSION`]; opening
@@ -117,6 +125,7 @@ mod error;
 mod groups;
 mod key;
 mod migrate;
+mod order;
 mod page;
 mod records;
 pub mod schema;
@@ -127,6 +136,7 @@ mod tx;
 pub use error::{Corruption, Result, StoreError};
 pub use groups::{GroupIncoming, GroupOutgoing, GroupRecord, QueuedPublication};
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
+pub use order::MAX_LAST_SENT_SCAN;
 pub use page::{MessagePage, MessageView};
 pub use records::{
     BLOCK_MAX_MESSAGES, BLOCK_TARGET_BYTES, Contact, Conversation, ConversationKind, Direction,

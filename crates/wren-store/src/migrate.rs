@@ -14,6 +14,7 @@ use wren_proto::codec;
 use crate::blocks::{self, CachedBlock};
 use crate::error::{Corruption, Result, StoreError};
 use crate::key::StorageKey;
+use crate::order;
 use crate::records::{MESSAGE_LIMIT, MessageRecord, OUTBOX_LIMIT, OutboxRecord, VERSION_LIMIT};
 use crate::schema::{self, SCHEMA_VERSION};
 use crate::seal;
@@ -66,6 +67,7 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
     txn.open_table(schema::GROUP_SENDER_KEYS)?;
     txn.open_table(schema::GROUP_RECEIVERS)?;
     txn.open_table(schema::GROUP_PUBLISH)?;
+    txn.open_table(schema::GROUP_ORDER)?;
     let version = encode_version(SCHEMA_VERSION)?;
     txn.open_table(schema::META)?
         .insert(schema::META_SCHEMA_VERSION, version.as_slice())?;
@@ -89,6 +91,9 @@ pub(crate) fn migrate(txn: &redb::WriteTransaction, from: u32, key: &StorageKey)
         // change, so they are dropped and created anew.
         txn.delete_table(schema::GROUPS_V2)?;
         txn.delete_table(schema::GROUP_MEMBERS_V2)?;
+    }
+    if from < 4 {
+        order::backfill(txn, key)?;
     }
     create_tables(txn)
 }

@@ -10,8 +10,9 @@ use redb::TableDefinition;
 /// The schema version this release writes. Version 1 stored one sealed
 /// record per message; version 2 stores messages in sealed blocks; version
 /// 3 adds the group tables (ops, chains, receivers, publication queue) and
-/// gives group conversations their 32-byte id.
-pub const SCHEMA_VERSION: u32 = 3;
+/// gives group conversations their 32-byte id; version 4 adds the group
+/// order index ([`GROUP_ORDER`]).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Store metadata: `"schema_version"` → u32 (codec), `"key_wrap"` → the
 /// wrapped storage key. Not sealed: it is what unlocks the seal.
@@ -118,6 +119,16 @@ pub const GROUP_RECEIVERS: TableDefinition<'static, ([u8; 32], [u8; 32]), &[u8]>
 /// topic carries; see [`OUTBOX`]).
 pub const GROUP_PUBLISH: TableDefinition<'static, ([u8; 32], [u8; 16]), &[u8]> =
     TableDefinition::new("group_publish");
+
+/// Group order index (since schema version 4): (conversation id, sort
+/// time, `sent_at`, message id) → sequence, one row per message of a group
+/// conversation, written in the transaction that stores the message. The
+/// key is the message's `wren_proto::group::HistoryKey` (docs/protocol.md
+/// §G9), so reading the conversation's rows in key order gives the group's
+/// history in the order every member shows. Not sealed: it is an index,
+/// and shows each group message's send time (see the crate docs).
+pub const GROUP_ORDER: TableDefinition<'static, (u64, u64, u64, [u8; 16]), u64> =
+    TableDefinition::new("group_order");
 
 /// Key of the schema version in [`META`].
 pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";

@@ -214,7 +214,7 @@ pub enum IncomingOutcome {
 // ---------------------------------------------------------------------------
 // Queries shared by read and write transactions.
 
-fn get_conversation(
+pub(crate) fn get_conversation(
     key: &StorageKey,
     table: &impl ReadableTable<u64, &'static [u8]>,
     id: u64,
@@ -234,7 +234,7 @@ fn get_conversation(
 
 /// The message at `seq`, from the block holding it. `Ok(None)` if no
 /// block holds it.
-fn get_message(
+pub(crate) fn get_message(
     key: &StorageKey,
     table: &impl ReadableTable<(u64, u64), &'static [u8]>,
     conversation: u64,

@@ -18,15 +18,44 @@
 
 use std::path::{Path, PathBuf};
 
+use wren_crypto::sender_key::{SenderKey, SenderKeyReceiver};
 use wren_crypto::{IdentityKeyPair, SessionBook};
 use wren_store::schema::SCHEMA_VERSION;
 use wren_store::{
-    Contact, Direction, Incoming, MessageStatus, NewMessage, NewOutbox, Order, Outgoing, Store,
-    StoredContactRequest, Unlock, Verification,
+    Contact, ConversationKind, Direction, GroupIncoming, GroupOutgoing, GroupRecord, Incoming,
+    MessageStatus, NewMessage, NewOutbox, Order, Outgoing, Store, StoredContactRequest, Unlock,
+    Verification,
 };
 
 /// Messages in the main conversation: enough to fill several blocks.
 const MAIN_MESSAGES: u64 = 150;
+
+/// The fixture's group (written since schema version 3).
+const GROUP: [u8; 32] = [7; 32];
+
+/// Messages in the group's conversation: more than one block.
+const GROUP_MESSAGES: u64 = 90;
+
+/// The first schema version whose fixture holds the group.
+const GROUP_SINCE: u32 = 3;
+
+/// Group message `k` (arrival order): its sender (0: us, 1 or 2: another
+/// member), `sent_at` and `received_at`. The send times are a permutation
+/// of the arrival order with ties (every value twice), and two messages
+/// claim a time far ahead of their arrival.
+fn group_message(k: u64) -> (u8, u64, u64) {
+    let received_at = 50_000 + k;
+    let sent_at = match k {
+        5 => 10_000_000,
+        7 => 400_000,
+        _ => 10_000 + ((k * 17) % 45) * 10,
+    };
+    ((k % 3) as u8, sent_at, received_at)
+}
+
+fn group_member(n: u8) -> [u8; 32] {
+    [100 + n; 32]
+}
 
 fn data_dir(version: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -160,11 +189,83 @@ async fn write_fixture(dir: &Path) {
         .write(move |tx| tx.mark_read(conversation, 60).map(|_| ()))
         .await
         .unwrap();
+    write_group(&store).await;
     store.close().await.unwrap();
 }
 
-/// Checks that the store at `dir` holds exactly the fixture's content.
-async fn check_fixture(dir: &Path) {
+/// Writes the fixture's group: its record and [`GROUP_MESSAGES`] messages
+/// in arrival order (see [`group_message`]).
+async fn write_group(store: &Store) {
+    let conversation = store
+        .write(|tx| {
+            let conversation =
+                tx.create_conversation(ConversationKind::Group { group: GROUP }, "group", 6)?;
+            tx.put_group(
+                &GROUP,
+                &GroupRecord {
+                    conversation,
+                    key_epoch: Some([1; 32]),
+                    distributed: vec![group_member(1), group_member(2)],
+                    left: false,
+                },
+            )?;
+            Ok(conversation)
+        })
+        .await
+        .unwrap();
+    let chain = SenderKey::generate(&mut rand::rng());
+    let receiver = SenderKeyReceiver::new(&SenderKey::generate(&mut rand::rng()).distribution());
+    let chain_bytes = chain.to_bytes().to_vec();
+    let receiver_bytes = receiver.to_bytes().to_vec();
+    for k in 0..GROUP_MESSAGES {
+        let (from, sent_at, received_at) = group_message(k);
+        let chain = SenderKey::from_bytes(&chain_bytes).unwrap();
+        let receiver = SenderKeyReceiver::from_bytes(&receiver_bytes).unwrap();
+        store
+            .write(move |tx| {
+                let id = id_of(conversation, k);
+                let content = format!("group {k}").into_bytes();
+                if from == 0 {
+                    tx.record_group_outgoing(GroupOutgoing {
+                        group: GROUP,
+                        conversation,
+                        sender_key: &chain,
+                        message: NewMessage {
+                            id,
+                            sender: [0; 32],
+                            sent_at,
+                            received_at,
+                            content,
+                            status: MessageStatus::Sending,
+                        },
+                        frame: vec![k as u8; 40],
+                    })?;
+                } else {
+                    tx.record_group_incoming(GroupIncoming {
+                        group: GROUP,
+                        conversation,
+                        sender: group_member(from),
+                        receiver: &receiver,
+                        message: NewMessage {
+                            id,
+                            sender: group_member(from),
+                            sent_at,
+                            received_at,
+                            content,
+                            status: MessageStatus::Received,
+                        },
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// Checks that the store at `dir`, written by schema version `version`,
+/// holds exactly the fixture's content.
+async fn check_fixture(dir: &Path, version: u32) {
     let store = Store::open(dir, Unlock::KeyFile).await.unwrap();
     let alice_key = pair(2).public().to_bytes();
     let bob_key = pair(3).public().to_bytes();
@@ -256,7 +357,76 @@ async fn check_fixture(dir: &Path) {
         .filter(|n| n.is_multiple_of(3) || !n.is_multiple_of(2))
         .count();
     assert_eq!(due.len(), expected);
+    if version >= GROUP_SINCE {
+        check_group(&store).await;
+    }
     store.close().await.unwrap();
+}
+
+/// The group's messages in the group order (docs/protocol.md §G9),
+/// computed here from the fixture's definition.
+fn expected_group_order(conversation: u64) -> Vec<[u8; 16]> {
+    let skew = wren_proto::limits::MAX_GROUP_CLOCK_SKEW_MS;
+    let mut keys: Vec<(u64, u64, [u8; 16])> = (0..GROUP_MESSAGES)
+        .map(|k| {
+            let (_, sent_at, received_at) = group_message(k);
+            (
+                sent_at.min(received_at + skew),
+                sent_at,
+                id_of(conversation, k),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, _, id)| id).collect()
+}
+
+/// Checks the fixture's group: its messages by sequence in arrival order,
+/// and through the order index in the group order, both ways, in pages.
+async fn check_group(store: &Store) {
+    let groups = store.read(|tx| tx.groups()).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    let conversation = groups[0].1.as_ref().unwrap().conversation;
+    let by_seq = store
+        .read(move |tx| tx.messages(conversation, None, Order::OldestFirst, 1_000))
+        .await
+        .unwrap();
+    let arrival: Vec<[u8; 16]> = by_seq.into_iter().map(|m| m.unwrap().id).collect();
+    let expected_arrival: Vec<[u8; 16]> = (0..GROUP_MESSAGES)
+        .map(|k| id_of(conversation, k))
+        .collect();
+    assert_eq!(arrival, expected_arrival);
+
+    let expected = expected_group_order(conversation);
+    assert_ne!(expected, expected_arrival, "the fixture tests an order");
+    for order in [Order::OldestFirst, Order::NewestFirst] {
+        let mut cursor = None;
+        let mut ids = Vec::new();
+        loop {
+            let page = store
+                .read(move |tx| tx.group_messages(conversation, cursor, order, 17))
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            cursor = Some(last.as_ref().unwrap().seq);
+            for message in page {
+                let message = message.unwrap();
+                let k = u64::from_be_bytes(message.id[8..].try_into().unwrap());
+                let (from, sent_at, received_at) = group_message(k);
+                assert_eq!(message.content, format!("group {k}").into_bytes());
+                assert_eq!(
+                    (message.sent_at, message.received_at),
+                    (sent_at, received_at)
+                );
+                assert_eq!(message.direction == Direction::Outgoing, from == 0);
+                ids.push(message.id);
+            }
+        }
+        if order == Order::NewestFirst {
+            ids.reverse();
+        }
+        assert_eq!(ids, expected, "{order:?}");
+    }
 }
 
 /// Copies a fixture into a fresh directory (opening migrates in place).
@@ -277,16 +447,16 @@ fn copy_fixture(version: u32) -> tempfile::TempDir {
 async fn current_version_round_trips_the_fixture() {
     let dir = tempfile::tempdir().unwrap();
     write_fixture(dir.path()).await;
-    check_fixture(dir.path()).await;
+    check_fixture(dir.path(), SCHEMA_VERSION).await;
 }
 
 #[tokio::test]
 async fn every_earlier_version_opens_and_migrates() {
     for version in 1..SCHEMA_VERSION {
         let dir = copy_fixture(version);
-        check_fixture(dir.path()).await;
+        check_fixture(dir.path(), version).await;
         // Migrated once: the second open finds the current version.
-        check_fixture(dir.path()).await;
+        check_fixture(dir.path(), version).await;
     }
 }
 

@@ -37,7 +37,7 @@ use wren_crypto::{IdentityKey, IdentityKeyPair, PeerId, SenderKeyError, SessionB
 use wren_net::{Acceptance, GroupMessageId, PublishError};
 use wren_proto::group::{
     Applied, Group, GroupEnvelope, GroupError, GroupMessageError, GroupOp, InitialMember,
-    MembershipChange, OpBody, accept, group_message_id, seal, topic_hash, topic_name,
+    MembershipChange, OpBody, accept, group_message_id, next_sent_at, seal, topic_hash, topic_name,
 };
 use wren_proto::{
     DisplayName, GroupId, GroupSenderKey, MessageId, OpId, Payload, Receipt, Text, Timestamp,
@@ -653,6 +653,10 @@ pub(crate) struct Topics {
     /// first.
     seen: VecDeque<[u8; 32]>,
     seen_set: HashSet<[u8; 32]>,
+    /// The `sent_at` of our latest message in each group (at most one
+    /// entry per group we know, so bounded by `MAX_GROUPS`), read from the
+    /// store on the first send after start.
+    last_sent: HashMap<[u8; 32], u64>,
     /// When to try the publication queue again.
     pub(crate) retry_at: Option<Instant>,
 }
@@ -1125,6 +1129,8 @@ impl Engine {
                 "too many group messages waiting to be published",
             ));
         }
+        let now = now_ms();
+        let sent_at = self.next_group_sent_at(gid, now).await?;
         let me = *self.me.public();
         let entry = self
             .groups
@@ -1143,11 +1149,10 @@ impl Engine {
         // Sealed with a copy: the engine's chain moves only once stored.
         let mut chain = SenderKey::from_bytes(&key.to_bytes())
             .map_err(|_| NodeError::Unavailable("group key"))?;
-        let now = now_ms();
         let id = receive::random_id();
         let text = Text {
             id: MessageId::from(id),
-            sent_at: Timestamp::from_millis(now),
+            sent_at: Timestamp::from_millis(sent_at),
             body: text,
             reply_to: None,
         };
@@ -1188,7 +1193,7 @@ impl Engine {
                     message: NewMessage {
                         id,
                         sender: my_key,
-                        sent_at: now,
+                        sent_at,
                         received_at: now,
                         content,
                         status: MessageStatus::Sending,
@@ -1208,6 +1213,7 @@ impl Engine {
         if let Some(entry) = self.groups.get_mut(&gid) {
             entry.sender_key = Some(chain);
         }
+        self.topics.last_sent.insert(gid, sent_at);
         for (key, book) in ctx.books {
             if let Some(book) = book {
                 self.books.insert(key, book);
@@ -1240,6 +1246,26 @@ impl Engine {
             conversation,
             seq,
         })
+    }
+
+    /// The `sent_at` of our next message in `gid`: now, or just after our
+    /// previous one there (docs/protocol.md §G9), so that our messages sort
+    /// in the order we sent them on every member even if the clock stood
+    /// still or went back.
+    async fn next_group_sent_at(&mut self, gid: [u8; 32], now: u64) -> Result<u64, NodeError> {
+        let last = match self.topics.last_sent.get(&gid) {
+            Some(last) => Some(*last),
+            None => {
+                let Some(conversation) = self.groups.get(&gid).map(|e| e.record.conversation)
+                else {
+                    return Err(NodeError::UnknownGroup(group_text(&gid)));
+                };
+                self.store
+                    .read(move |tx| tx.group_last_sent(conversation))
+                    .await?
+            }
+        };
+        Ok(next_sent_at(now, last))
     }
 
     /// Loads the publication queue at start.

@@ -719,7 +719,8 @@ impl Engine {
             .collect())
     }
 
-    /// `history`: up to `limit` texts before `before`, oldest first.
+    /// `history`: up to `limit` texts before `before`, oldest first; for a
+    /// group, in the group order and before the message at `before`.
     pub(crate) async fn history(
         &mut self,
         contact: &str,
@@ -750,8 +751,19 @@ impl Engine {
                 };
                 let mut cursor = before;
                 while out.len() < limit {
-                    let page =
-                        tx.messages(conversation, cursor, Order::NewestFirst, limit.max(32))?;
+                    // A group's history is in the group order
+                    // (docs/protocol.md §G9), a direct one in arrival order.
+                    let page = match group {
+                        Some(_) => tx.group_messages(
+                            conversation,
+                            cursor,
+                            Order::NewestFirst,
+                            limit.max(32),
+                        )?,
+                        None => {
+                            tx.messages(conversation, cursor, Order::NewestFirst, limit.max(32))?
+                        }
+                    };
                     if page.is_empty() {
                         break;
                     }
@@ -768,7 +780,7 @@ impl Engine {
                             out.push(message);
                         }
                     }
-                    if cursor.is_some_and(|c| c <= 1) {
+                    if group.is_none() && cursor.is_some_and(|c| c <= 1) {
                         break;
                     }
                 }

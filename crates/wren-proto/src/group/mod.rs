@@ -1,7 +1,7 @@
 //! Groups (docs/protocol.md Part VIII): the group id and topic, signed
 //! membership operations, the deterministic state folded from them, the
-//! envelope published on a group's topic, and sealing and accepting the
-//! messages it carries.
+//! envelope published on a group's topic, sealing and accepting the
+//! messages it carries, and the order of a group's history.
 //!
 //! ```
 //! use wren_crypto::IdentityKeyPair;
@@ -30,6 +30,7 @@ mod error;
 mod id;
 mod message;
 mod op;
+mod order;
 mod state;
 
 pub use envelope::{GroupEnvelope, group_message_id};
@@ -37,4 +38,5 @@ pub use error::GroupError;
 pub use id::{TOPIC_PREFIX, group_id, topic_hash, topic_name};
 pub use message::{GroupMessageError, Inbound, accept, seal};
 pub use op::{GroupOp, InitialMember, OpBody};
+pub use order::{HistoryKey, next_sent_at};
 pub use state::{Applied, Group, GroupState, MembershipChange};
