@@ -26,7 +26,9 @@
 //!
 //! Knobs (environment): `WREN_BENCH_SIZES` (comma-separated group sizes,
 //! default `2,10,32`), `WREN_BENCH_ROUNDS` (measured rounds per size, 200),
-//! `WREN_BENCH_WARMUP` (unmeasured rounds first, 20).
+//! `WREN_BENCH_WARMUP` (unmeasured rounds first, 20); for diagnosis only,
+//! `WREN_BENCH_STORE_DIR` (where the nodes' stores are created, e.g. a
+//! memory file system, to see the cost of everything but the disk).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -342,7 +344,10 @@ async fn wren_group(n: usize) -> WrenGroup {
     let mut nodes = Vec::new();
     let mut streams = Vec::new();
     for index in 0..n {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = match std::env::var_os("WREN_BENCH_STORE_DIR") {
+            Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+            None => tempfile::tempdir().unwrap(),
+        };
         Node::init(dir.path(), &alias(index), Unlock::KeyFile)
             .await
             .unwrap();
