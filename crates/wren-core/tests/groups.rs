@@ -489,3 +489,50 @@ async fn an_offline_member_catches_up_once_through_the_pairwise_outbox() {
         assert_eq!(order, cy_order);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_leaves_is_gone_from_every_view_and_reads_no_more() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    let bob_peer = nodes[1].peer_id.clone();
+
+    nodes[1].node.leave_group(&info.id).await.unwrap();
+    let bob_view = nodes[1].node.groups().await.unwrap();
+    assert!(!bob_view[0].member);
+    assert!(!bob_view[0].members.contains(&bob_peer), "{bob_view:?}");
+    for node in [0, 2] {
+        let bob = bob_peer.clone();
+        let group = info.id.clone();
+        nodes[node]
+            .next(|e| match e {
+                NodeEvent::MemberRemoved { group: g, contact }
+                    if *g == group && *contact == bob =>
+                {
+                    Some(())
+                }
+                _ => None,
+            })
+            .await;
+        let view = nodes[node].node.groups().await.unwrap();
+        assert!(view[0].member);
+        assert!(!view[0].members.contains(&bob_peer), "{view:?}");
+    }
+    assert!(matches!(
+        nodes[1].node.send_text(&info.id, "one more").await,
+        Err(NodeError::NotAllowed(_))
+    ));
+
+    // The others go on; Bob stores nothing more.
+    nodes[0]
+        .node
+        .send_text(&info.id, "without bob")
+        .await
+        .unwrap();
+    assert_eq!(
+        receive(&mut nodes[2], &info.id, 1).await[0].1,
+        "without bob"
+    );
+    let history = nodes[1].node.history(&info.id, None, 10).await.unwrap();
+    assert!(history.is_empty(), "{history:?}");
+}
