@@ -420,7 +420,11 @@ async fn group_conversations_are_listed_with_unread_counts_and_their_sender() {
     // Most recent first: the group's message is the newest activity.
     assert_eq!(listed[0].id, info.conversation);
 
-    nodes[0].node.send_text(&info.id, "hello bob").await.unwrap();
+    nodes[0]
+        .node
+        .send_text(&info.id, "hello bob")
+        .await
+        .unwrap();
     nodes[0].node.mark_read(&info.id).await.unwrap();
     nodes[0].node.leave_group(&info.id).await.unwrap();
     let listed = nodes[0].node.conversations().await.unwrap();
