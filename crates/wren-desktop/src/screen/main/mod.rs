@@ -491,8 +491,13 @@ impl Main {
             NodeEvent::ContactRequest { .. } => {
                 tasks.push(self.requests.refresh().map(Message::Requests));
             }
-            NodeEvent::ContactAdded { .. }
-            | NodeEvent::ContactAccepted { .. }
+            NodeEvent::ContactAdded { .. } => {
+                // Accepted here or elsewhere (the request is gone either way).
+                tasks.push(self.requests.refresh().map(Message::Requests));
+                tasks.push(self.reload_contacts());
+                tasks.push(self.reload_conversations());
+            }
+            NodeEvent::ContactAccepted { .. }
             | NodeEvent::ContactOnline { .. }
             | NodeEvent::ContactOffline { .. }
             | NodeEvent::ContactPath { .. } => {
@@ -583,9 +588,12 @@ impl Main {
         let mut header = row![
             text(&group.name).size(20),
             sidebar::tag(kind),
-            text(format!("{} members", group.members.len()))
-                .size(12)
-                .style(theme::muted),
+            text(match group.members.len() {
+                1 => "1 member".to_owned(),
+                n => format!("{n} members"),
+            })
+            .size(12)
+            .style(theme::muted),
         ]
         .spacing(10)
         .align_y(iced::Alignment::Center);
