@@ -362,8 +362,30 @@ async fn a_channel_reader_has_no_composer_and_leaving_ends_membership() {
     assert!(has_composer(&ada), "the channel's admin posts");
     assert!(shows_in_panel(&ada, "channel"));
 
+    // Ada posts before Bob looks: the channel's unread message counts in
+    // Bob's title.
+    ada.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("first news");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    bob.until(|app| {
+        app.main().is_some_and(|m| {
+            m.conversations()
+                .iter()
+                .any(|c| c.contact == channel && c.unread == 1)
+        })
+    })
+    .await;
+    assert_eq!(bob.app.title(), "Wren (1)");
+    assert!(bob.shows("Ada: first news"));
+
     // Bob reads the channel: no composer, a line saying why.
     open_joined(&mut bob, &channel, "News").await;
+    assert!(shows_in_panel(&bob, "first news"));
+    assert!(shows_in_panel(&bob, "Ada"), "the admin's name");
+    assert_eq!(bob.app.title(), "Wren", "opening it read it");
     assert!(!has_composer(&bob));
     assert!(bob.shows("Only admins can post in this channel."));
     keep_snapshot(&bob, "channel-reader");
