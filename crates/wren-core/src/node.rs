@@ -366,7 +366,9 @@ impl Node {
         self.call(|reply| Command::Retry { id, reply }).await
     }
 
-    /// Conversations, most recent activity first.
+    /// Conversations, most recent activity first: those with contacts and
+    /// those of the groups we are or were in ([`ConversationInfo::group`]
+    /// tells them apart).
     pub async fn conversations(&self) -> Result<Vec<ConversationInfo>, NodeError> {
         self.call(|reply| Command::Conversations { reply }).await
     }

@@ -148,14 +148,18 @@ pub struct GroupInfo {
     pub member: bool,
 }
 
-/// A conversation's summary.
+/// A conversation's summary: with a contact, or a group's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConversationInfo {
     /// The conversation id.
     pub id: u64,
-    /// The contact's peer id.
+    /// The contact's peer id; for a group's conversation, the group id
+    /// (as in `group`). Either way, the target that
+    /// [`Node::history`](crate::Node::history),
+    /// [`Node::send_text`](crate::Node::send_text) and
+    /// [`Node::mark_read`](crate::Node::mark_read) take.
     pub contact: String,
-    /// The contact's alias, else its display name.
+    /// The contact's alias, else its display name; a group's name.
     pub title: String,
     /// Incoming messages not yet marked read.
     pub unread: u64,
@@ -163,6 +167,11 @@ pub struct ConversationInfo {
     pub last_activity: u64,
     /// The start of the last text message, if any.
     pub last_preview: Option<String>,
+    /// The group id, for a group's conversation (`None`: a direct one).
+    pub group: Option<String>,
+    /// Who wrote the last text message (a peer id, ours for our own), if
+    /// any: a group's preview names its sender.
+    pub last_from: Option<String>,
 }
 
 /// The delivery state of a message.

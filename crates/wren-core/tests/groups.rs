@@ -397,6 +397,52 @@ async fn read_receipts_come_back_once_per_member() {
     assert_eq!(readers, expected);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_conversations_are_listed_with_unread_counts_and_their_sender() {
+    let names = ["ada", "bob"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    nodes[1].node.send_text(&info.id, "hi all").await.unwrap();
+    receive(&mut nodes[0], &info.id, 1).await;
+
+    let listed = nodes[0].node.conversations().await.unwrap();
+    let group = listed
+        .iter()
+        .find(|c| c.group.as_deref() == Some(info.id.as_str()))
+        .expect("the group's conversation is listed");
+    assert_eq!(group.id, info.conversation);
+    assert_eq!(group.contact, info.id, "the target history and send take");
+    assert_eq!(group.title, "Friends");
+    assert_eq!(group.unread, 1);
+    assert_eq!(group.last_preview.as_deref(), Some("hi all"));
+    assert_eq!(group.last_from.as_deref(), Some(nodes[1].peer_id.as_str()));
+    assert!(
+        listed
+            .iter()
+            .filter(|c| c.group.is_none())
+            .all(|c| c.contact == nodes[1].peer_id),
+        "direct conversations stay as they were"
+    );
+    // Most recent first: the group's message is the newest activity.
+    assert_eq!(listed[0].id, info.conversation);
+
+    nodes[0]
+        .node
+        .send_text(&info.id, "hello bob")
+        .await
+        .unwrap();
+    nodes[0].node.mark_read(&info.id).await.unwrap();
+    nodes[0].node.leave_group(&info.id).await.unwrap();
+    let listed = nodes[0].node.conversations().await.unwrap();
+    let group = listed
+        .iter()
+        .find(|c| c.group.as_deref() == Some(info.id.as_str()))
+        .expect("a group we left stays listed");
+    assert_eq!(group.unread, 0);
+    assert_eq!(group.last_preview.as_deref(), Some("hello bob"));
+    assert_eq!(group.last_from.as_deref(), Some(nodes[0].peer_id.as_str()));
+}
+
 /// Waits until `node` sees `contact` go offline (its topic subscriptions
 /// are forgotten in the same step).
 async fn offline(node: &mut TestNode, contact: &str) {

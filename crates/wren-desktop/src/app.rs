@@ -260,7 +260,11 @@ impl App {
                 };
                 let notification = match &message {
                     main::Message::Node(NodeEvent::MessageReceived {
-                        from, alias, text, ..
+                        from,
+                        alias,
+                        text,
+                        group,
+                        ..
                     }) if !self.focused && main.preferences().notifications => {
                         let sender = alias
                             .clone()
@@ -270,7 +274,15 @@ impl App {
                                     .map(|c| c.name.clone())
                                     .filter(|name| !name.is_empty())
                             })
-                            .unwrap_or_else(|| "A contact".to_owned());
+                            .unwrap_or_else(|| match group {
+                                Some(_) => crate::format::short_peer(from),
+                                None => "A contact".to_owned(),
+                            });
+                        // In a group: "Bob in Friends".
+                        let sender = match group.as_ref().and_then(|g| main.groups().get(g)) {
+                            Some(group) => format!("{sender} in {}", group.name),
+                            None => sender,
+                        };
                         Some(Notification::message(&sender, text))
                     }
                     _ => None,

@@ -113,6 +113,17 @@ pub fn initials(name: &str) -> String {
     }
 }
 
+/// A peer id shortened for display: its last 6 characters after `…`
+/// (every peer id starts with the same `12D3KooW`).
+pub fn short_peer(peer_id: &str) -> String {
+    let chars: Vec<char> = peer_id.chars().collect();
+    if chars.len() <= 8 {
+        return peer_id.to_owned();
+    }
+    let tail: String = chars.iter().skip(chars.len() - 6).collect();
+    format!("…{tail}")
+}
+
 /// Now, in ms since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -123,6 +134,7 @@ pub fn now_ms() -> u64 {
 
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used)]
 
     use super::*;
@@ -254,5 +266,15 @@ mod tests {
         assert_eq!(initials("Bob"), "B");
         assert_eq!(initials("  "), "?");
         assert_eq!(initials("a b c"), "AB");
+    }
+
+    #[test]
+    fn short_peer_ids_keep_their_tail() {
+        assert_eq!(
+            super::short_peer("12D3KooWQmVbNwR1xJ3Z8tA5cWcT9s4QbEy7nq2m3oVxkAbCdE"),
+            "…kAbCdE"
+        );
+        assert_eq!(super::short_peer("short"), "short");
+        assert_eq!(super::short_peer(""), "");
     }
 }

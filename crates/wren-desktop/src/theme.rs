@@ -214,3 +214,63 @@ pub fn relay_state(state: wren_core::RelayState) -> impl Fn(&Theme) -> text::Sty
     };
     colored(color)
 }
+
+/// The colours sender names take in group conversations (readable on both
+/// themes' backgrounds).
+const SENDER_COLORS: [Color; 8] = [
+    Color::from_rgb(0.80, 0.30, 0.25),
+    Color::from_rgb(0.20, 0.55, 0.30),
+    Color::from_rgb(0.25, 0.45, 0.85),
+    Color::from_rgb(0.70, 0.40, 0.05),
+    Color::from_rgb(0.60, 0.30, 0.75),
+    Color::from_rgb(0.10, 0.55, 0.60),
+    Color::from_rgb(0.80, 0.25, 0.55),
+    Color::from_rgb(0.40, 0.45, 0.20),
+];
+
+/// A sender's colour in group conversations: the same peer id always gets
+/// the same colour (FNV-1a of its text).
+pub fn sender_color(peer_id: &str) -> Color {
+    let hash = peer_id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    let index = usize::try_from(hash % SENDER_COLORS.len() as u64).unwrap_or(0);
+    SENDER_COLORS.get(index).copied().unwrap_or(ACCENT)
+}
+
+/// A sender's name above a group bubble.
+pub fn sender(peer_id: &str) -> impl Fn(&Theme) -> text::Style {
+    colored(sender_color(peer_id))
+}
+
+/// A group's avatar: a rounded square, to tell groups from people.
+pub fn group_avatar(_theme: &Theme) -> container::Style {
+    container::Style {
+        text_color: Some(Color::WHITE),
+        background: Some(Background::Color(Color::from_rgb(0.15, 0.55, 0.50))),
+        border: border::rounded(10),
+        ..container::Style::default()
+    }
+}
+
+/// A small label beside a name (`channel`, `left`, `admin`, `you`).
+pub fn tag(theme: &Theme) -> container::Style {
+    container::Style {
+        text_color: Some(MUTED),
+        background: Some(Background::Color(palette(theme).day)),
+        border: border::rounded(6),
+        ..container::Style::default()
+    }
+}
+
+/// A line in place of the composer (a channel's reader, a former member).
+pub fn notice(theme: &Theme) -> container::Style {
+    container::Style {
+        text_color: Some(MUTED),
+        background: Some(Background::Color(palette(theme).day)),
+        border: border::rounded(8),
+        ..container::Style::default()
+    }
+}

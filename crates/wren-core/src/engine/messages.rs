@@ -672,8 +672,8 @@ impl Engine {
         Ok(())
     }
 
-    /// `conversations`: direct conversations with contacts, most recent
-    /// first.
+    /// `conversations`: direct conversations with contacts and our
+    /// groups' conversations, most recent first.
     pub(crate) async fn conversations(&mut self) -> Result<Vec<ConversationInfo>, NodeError> {
         self.flush_acked().await;
         let rows = self
@@ -684,36 +684,66 @@ impl Engine {
                     let Ok(conversation) = conversation else {
                         continue;
                     };
-                    let ConversationKind::Direct { contact } = conversation.kind else {
-                        continue;
-                    };
-                    let mut preview_text = None;
+                    let mut last = None;
                     let page = tx.messages(conversation.id, None, Order::NewestFirst, 16)?;
                     for message in page.into_iter().flatten() {
                         if let Ok(Payload::Text(text)) = Payload::from_bytes(&message.content) {
-                            preview_text = Some(preview(&text.body));
+                            let outgoing = message.direction == Direction::Outgoing;
+                            last = Some((preview(&text.body), outgoing, message.sender));
                             break;
                         }
                     }
-                    out.push((conversation, contact, preview_text));
+                    out.push((conversation, last));
                 }
                 Ok(out)
             })
             .await?;
+        let me = self.me.public().peer_id().to_string();
+        let mut groups: HashMap<u64, crate::types::GroupInfo> = self
+            .group_list()
+            .into_iter()
+            .map(|group| (group.conversation, group))
+            .collect();
         Ok(rows
             .into_iter()
-            .filter_map(|(conversation, contact, last_preview)| {
-                let entry = self.contacts.get(&contact)?;
-                let title = alias_of(&entry.contact)
-                    .or_else(|| (!entry.meta.name.is_empty()).then(|| entry.meta.name.clone()))
-                    .unwrap_or_else(|| entry.peer.to_string());
+            .filter_map(|(conversation, last)| {
+                let (contact, title, group) = match conversation.kind {
+                    ConversationKind::Direct { contact } => {
+                        let entry = self.contacts.get(&contact)?;
+                        let title = alias_of(&entry.contact)
+                            .or_else(|| {
+                                (!entry.meta.name.is_empty()).then(|| entry.meta.name.clone())
+                            })
+                            .unwrap_or_else(|| entry.peer.to_string());
+                        (entry.peer.to_string(), title, None)
+                    }
+                    ConversationKind::Group { .. } => {
+                        let info = groups.remove(&conversation.id)?;
+                        (info.id.clone(), info.name, Some(info.id))
+                    }
+                };
+                let (last_preview, last_from) = match last {
+                    Some((text, outgoing, sender)) => {
+                        let from = if outgoing {
+                            Some(me.clone())
+                        } else {
+                            wren_crypto::IdentityKey::from_bytes(&sender)
+                                .ok()
+                                .map(|key| key.peer_id().to_string())
+                        };
+                        (Some(text), from)
+                    }
+                    None => (None, None),
+                };
                 Some(ConversationInfo {
                     id: conversation.id,
-                    contact: entry.peer.to_string(),
+                    contact,
                     title,
                     unread: conversation.unread,
                     last_activity: conversation.last_activity,
                     last_preview,
+                    group,
+                    last_from,
                 })
             })
             .collect())

@@ -8,15 +8,20 @@
 //! their loading task, off the GUI's threads, skipping the messages the
 //! conversation already has; a single received message is parsed in
 //! `update` (its work is bounded, see [`rich::limits`]).
+//!
+//! A group's conversation is the same component: the parent passes the
+//! group ([`GroupContext`]) to `view`, which then names each sender above
+//! their bubbles, counts the members' receipts under ours ([`Receipts`]),
+//! and replaces the composer when we may not post.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use iced::keyboard::{Key, key::Named};
 use iced::widget::scrollable::Viewport;
 use iced::widget::text_editor::{Binding, KeyPress, Status as EditorStatus};
 use iced::widget::{button, column, container, row, scrollable, text, text_editor};
 use iced::{Alignment, Element, Length, Task};
-use wren_core::{MessageInfo, Node, NodeEvent, SentMessage, Status};
+use wren_core::{ContactInfo, GroupInfo, MessageInfo, Node, NodeEvent, SentMessage, Status};
 
 use crate::format::{self, TimeZone};
 use crate::rich::{self, Rich};
@@ -28,7 +33,104 @@ pub const PAGE: usize = 50;
 /// How close to the top (in pixels) loads the previous page.
 const LOAD_OLDER_WITHIN: f32 = 40.0;
 
-/// A conversation with one contact.
+/// Our group messages whose per-member receipts are counted (the oldest
+/// are forgotten beyond it).
+pub const MAX_TRACKED_RECEIPTS: usize = 1_024;
+
+/// What a group's conversation shows besides its messages.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupContext<'a> {
+    /// The group.
+    pub info: &'a GroupInfo,
+    /// Our peer id.
+    pub me: &'a str,
+    /// The contacts by peer id (senders' names).
+    pub contacts: &'a HashMap<String, ContactInfo>,
+    /// The members' receipts for our messages.
+    pub receipts: &'a Receipts,
+}
+
+impl GroupContext<'_> {
+    /// Why we may not post, if we may not: no longer a member, or a
+    /// reader in a channel.
+    pub fn cannot_post(&self) -> Option<&'static str> {
+        if !self.info.member {
+            Some("You are no longer a member of this group.")
+        } else if self.info.channel && !self.info.admins.iter().any(|a| a == self.me) {
+            Some("Only admins can post in this channel.")
+        } else {
+            None
+        }
+    }
+}
+
+/// The members who confirmed delivery or reading of our group messages,
+/// from the node's per-member status events (one per member). Kept for
+/// the session, for at most [`MAX_TRACKED_RECEIPTS`] messages.
+#[derive(Debug, Default)]
+pub struct Receipts {
+    messages: HashMap<String, MemberReceipts>,
+    order: VecDeque<String>,
+}
+
+#[derive(Debug, Default)]
+struct MemberReceipts {
+    delivered: HashSet<String>,
+    read: HashSet<String>,
+}
+
+impl Receipts {
+    /// Records a per-member `delivered` or `read` status event; other
+    /// events are ignored.
+    pub fn record(&mut self, event: &NodeEvent) {
+        let NodeEvent::StatusChanged {
+            id,
+            status,
+            group: Some(_),
+            member: Some(member),
+            ..
+        } = event
+        else {
+            return;
+        };
+        if !matches!(status, Status::Delivered | Status::Read) {
+            return;
+        }
+        if !self.messages.contains_key(id) {
+            if self.order.len() >= MAX_TRACKED_RECEIPTS
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.messages.remove(&oldest);
+            }
+            self.order.push_back(id.clone());
+        }
+        let receipts = self.messages.entry(id.clone()).or_default();
+        receipts.delivered.insert(member.clone());
+        if *status == Status::Read {
+            receipts.read.insert(member.clone());
+        }
+    }
+
+    /// For message `id`: how many members have it (delivered or read) and
+    /// how many read it; `None` if none reported yet.
+    pub fn counts(&self, id: &str) -> Option<(usize, usize)> {
+        self.messages
+            .get(id)
+            .map(|r| (r.delivered.len(), r.read.len()))
+    }
+
+    /// How many messages are tracked.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether no message is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+}
+
+/// A conversation with one contact, or a group's.
 #[derive(Debug)]
 pub struct Conversation {
     node: Node,
@@ -106,8 +208,8 @@ pub enum Event {
 }
 
 impl Conversation {
-    /// Opens the conversation with `contact` (peer id), with its draft, and
-    /// the task that loads its newest page.
+    /// Opens the conversation with `contact` (a peer id, or a group id),
+    /// with its draft, and the task that loads its newest page.
     pub fn new(
         node: Node,
         contact: String,
@@ -130,7 +232,7 @@ impl Conversation {
         (conversation, task)
     }
 
-    /// The contact's peer id.
+    /// The contact's peer id, or the group id.
     pub fn contact(&self) -> &str {
         &self.contact
     }
@@ -315,9 +417,9 @@ impl Conversation {
                 seq,
                 text,
                 sent_at,
-                group: None,
+                group,
                 ..
-            } if *from == self.contact => {
+            } if group.as_deref().unwrap_or(from) == self.contact => {
                 self.conversation = Some(*conversation);
                 self.insert(
                     MessageInfo {
@@ -341,12 +443,17 @@ impl Conversation {
                 conversation,
                 status,
                 detail,
+                member,
                 ..
             } if self.conversation.is_none_or(|ours| ours == *conversation) => {
                 match self.messages.values_mut().find(|m| m.info.id == *id) {
                     Some(message) => {
-                        message.info.status = *status;
-                        message.info.detail = detail.clone();
+                        // A member's receipt moves the message forward only:
+                        // a later member's `delivered` does not undo `read`.
+                        if member.is_none() || rank(*status) > rank(message.info.status) {
+                            message.info.status = *status;
+                            message.info.detail = detail.clone();
+                        }
                         Task::none()
                     }
                     // Not loaded yet (the send's reply may still be on its
@@ -359,17 +466,20 @@ impl Conversation {
         }
     }
 
-    /// The history and the composer.
-    pub fn view(&self) -> Element<'_, Message> {
+    /// The history and the composer; `group` for a group's conversation.
+    pub fn view<'a>(&'a self, group: Option<GroupContext<'a>>) -> Element<'a, Message> {
         let now = format::now_ms();
         let mut history = column![].spacing(6).padding([8, 16]);
         if self.loading_older {
             history = history.push(text("Loading older messages…").style(theme::muted));
         }
         let mut last_day = None;
+        // The sender named last: consecutive messages show the name once.
+        let mut last_sender: Option<&str> = None;
         for entry in self.messages.values() {
             if last_day != Some(entry.day) {
                 last_day = Some(entry.day);
+                last_sender = None;
                 let label = format::day_label(entry.info.sent_at, now, &self.zone);
                 history = history.push(
                     container(
@@ -380,7 +490,22 @@ impl Conversation {
                     .center_x(Length::Fill),
                 );
             }
-            history = history.push(bubble(entry));
+            let mut status = None;
+            if let Some(group) = &group {
+                let from = entry.info.from.as_str();
+                if entry.info.outgoing {
+                    last_sender = None;
+                    status = Some(group_status(&entry.info, group));
+                } else if last_sender != Some(from) {
+                    last_sender = Some(from);
+                    history = history.push(
+                        text(super::name_of(from, group.contacts))
+                            .size(12)
+                            .style(theme::sender(from)),
+                    );
+                }
+            }
+            history = history.push(bubble(entry, status));
         }
         let history = scrollable(history)
             .anchor_bottom()
@@ -388,6 +513,7 @@ impl Conversation {
             .height(Length::Fill)
             .width(Length::Fill);
 
+        let blocked = group.as_ref().and_then(GroupContext::cannot_post);
         let composer = text_editor(&self.composer)
             .id("composer")
             .placeholder("Message (Enter sends, Shift+Enter for a new line)")
@@ -399,13 +525,23 @@ impl Conversation {
         if !self.sending {
             send = send.on_press(Message::Send);
         }
-        let mut view = column![
-            history,
-            row![composer, send]
+        let bottom: Element<'_, Message> = match blocked {
+            Some(why) => container(
+                container(text(why).size(13))
+                    .padding([8, 12])
+                    .width(Length::Fill)
+                    .center_x(Length::Fill)
+                    .style(theme::notice),
+            )
+            .padding(8)
+            .into(),
+            None => row![composer, send]
                 .spacing(8)
                 .padding(8)
                 .align_y(Alignment::End)
-        ];
+                .into(),
+        };
+        let mut view = column![history, bottom];
         if let Some(error) = &self.error {
             view = view.push(container(text(error).style(theme::danger)).padding([0, 8]));
         }
@@ -445,22 +581,66 @@ async fn open_link(url: String) -> Result<(), String> {
         .map_err(|e| format!("could not open the link: {e}"))
 }
 
-fn bubble(entry: &Entry) -> Element<'_, Message> {
+/// How far a status has come, for moving forward only.
+fn rank(status: Status) -> u8 {
+    match status {
+        Status::Received | Status::Failed => 0,
+        Status::Sending => 1,
+        Status::Sent => 2,
+        Status::Relayed => 3,
+        Status::Delivered => 4,
+        Status::Read => 5,
+    }
+}
+
+/// Under our message in a group: `✓ 3/4` (members that have it, of the
+/// others) and `read by 2`, once members reported; else the plain status
+/// mark (also for history loaded before this session's receipts).
+fn group_status(message: &MessageInfo, group: &GroupContext<'_>) -> (String, bool) {
+    let counts = group.receipts.counts(&message.id);
+    match (message.status, counts) {
+        (Status::Sending | Status::Failed, _) | (_, None) => (
+            status_label(message.status).to_owned(),
+            message.status == Status::Read,
+        ),
+        (_, Some((have, read))) => {
+            let others = group
+                .info
+                .members
+                .iter()
+                .filter(|m| *m != group.me)
+                .count()
+                .max(have);
+            let mut label = format!("✓ {have}/{others}");
+            if read > 0 {
+                label.push_str(&format!(" · read by {read}"));
+            }
+            (label, read > 0 && read == others)
+        }
+    }
+}
+
+/// A message's bubble; `group_status` replaces the status mark of ours in
+/// a group (its label, and whether everyone read it).
+fn bubble(entry: &Entry, group_status: Option<(String, bool)>) -> Element<'_, Message> {
     let message = &entry.info;
     let mut meta = row![text(&entry.time).size(11).style(theme::muted)]
         .spacing(6)
         .align_y(Alignment::Center);
     if message.outgoing {
+        let (label, all_read) = match group_status {
+            Some((label, all_read)) => (label, all_read),
+            None => (
+                status_label(message.status).to_owned(),
+                message.status == Status::Read,
+            ),
+        };
         let color = match message.status {
-            Status::Read => theme::READ,
             Status::Failed => theme::DANGER,
+            _ if all_read => theme::READ,
             _ => theme::MUTED,
         };
-        meta = meta.push(
-            text(status_label(message.status))
-                .size(11)
-                .style(theme::colored(color)),
-        );
+        meta = meta.push(text(label).size(11).style(theme::colored(color)));
         if message.status == Status::Failed {
             if let Some(detail) = &message.detail {
                 meta = meta.push(text(detail).size(11).style(theme::danger));

@@ -1,10 +1,13 @@
-//! The main window: the sidebar of conversations, the open conversation,
-//! the pairing panels (my code, add contact, contact requests) and the
+//! The main window: the sidebar of conversations (direct and groups), the
+//! open conversation with a group's members beside it, the pairing panels
+//! (my code, add contact, contact requests), the new group panel and the
 //! settings.
 
 pub mod add_contact;
 pub mod conversation;
+pub mod members;
 pub mod my_code;
+pub mod new_group;
 pub mod requests;
 pub mod settings;
 pub mod sidebar;
@@ -14,15 +17,17 @@ use std::path::PathBuf;
 
 use iced::widget::{button, column, container, row, text, text_editor};
 use iced::{Element, Length, Subscription, Task};
-use wren_core::{ContactInfo, ConversationInfo, Identity, Node, NodeEvent};
+use wren_core::{ContactInfo, ConversationInfo, GroupInfo, Identity, Node, NodeEvent};
 
 use crate::events::EventSource;
 use crate::preferences::Preferences;
 use crate::theme;
 
 use add_contact::AddContact;
-use conversation::Conversation;
+use conversation::{Conversation, GroupContext, Receipts};
+use members::Members;
 use my_code::MyCode;
+use new_group::NewGroup;
 use requests::Requests;
 use settings::Settings;
 
@@ -35,6 +40,8 @@ pub enum Panel {
     MyCode,
     /// Adding a contact.
     AddContact,
+    /// Creating a group or channel.
+    NewGroup,
     /// Incoming contact requests.
     Requests,
     /// The settings.
@@ -49,11 +56,15 @@ pub struct Main {
     events: EventSource,
     conversations: Vec<ConversationInfo>,
     contacts: HashMap<String, ContactInfo>,
+    groups: HashMap<String, GroupInfo>,
+    receipts: Receipts,
     open: Option<Conversation>,
+    members: Option<Members>,
     drafts: HashMap<String, text_editor::Content>,
     panel: Panel,
     my_code: MyCode,
     add_contact: AddContact,
+    new_group: NewGroup,
     requests: Requests,
     settings: Settings,
     error: Option<String>,
@@ -68,8 +79,12 @@ pub enum Message {
     Conversations(Result<Vec<ConversationInfo>, String>),
     /// The contact list was (re)loaded.
     Contacts(Result<Vec<ContactInfo>, String>),
-    /// Open the conversation with this contact (peer id).
+    /// The groups were (re)loaded.
+    Groups(Result<Vec<GroupInfo>, String>),
+    /// Open the conversation with this contact (peer id) or group (id).
     Select(String),
+    /// Show or hide the open group's members.
+    ToggleMembers,
     /// Show a panel.
     Show(Panel),
     /// Mark the open contact verified.
@@ -84,6 +99,10 @@ pub enum Message {
     MyCode(my_code::Message),
     /// The "Add contact" panel.
     AddContact(add_contact::Message),
+    /// The "New group" panel.
+    NewGroup(new_group::Message),
+    /// The open group's members panel.
+    Members(members::Message),
     /// The contact requests panel.
     Requests(requests::Message),
     /// The settings panel.
@@ -115,12 +134,16 @@ impl Main {
         let main = Self {
             settings,
             add_contact: AddContact::new(node.clone()),
+            new_group: NewGroup::new(node.clone()),
             node,
             identity,
             events,
             conversations: Vec::new(),
             contacts: HashMap::new(),
+            groups: HashMap::new(),
+            receipts: Receipts::default(),
             open: None,
+            members: None,
             drafts: HashMap::new(),
             panel: Panel::Chat,
             my_code,
@@ -130,6 +153,7 @@ impl Main {
         let task = Task::batch([
             main.reload_conversations(),
             main.reload_contacts(),
+            main.reload_groups(),
             code_task.map(Message::MyCode),
             requests_task.map(Message::Requests),
         ]);
@@ -156,9 +180,29 @@ impl Main {
         &self.contacts
     }
 
+    /// The groups we are or were in, by id.
+    pub fn groups(&self) -> &HashMap<String, GroupInfo> {
+        &self.groups
+    }
+
+    /// The members' receipts for our group messages.
+    pub fn receipts(&self) -> &Receipts {
+        &self.receipts
+    }
+
     /// The open conversation.
     pub fn open_conversation(&self) -> Option<&Conversation> {
         self.open.as_ref()
+    }
+
+    /// The open group's members panel, if shown.
+    pub fn members_panel(&self) -> Option<&Members> {
+        self.members.as_ref()
+    }
+
+    /// The "New group" panel.
+    pub fn new_group(&self) -> &NewGroup {
+        &self.new_group
     }
 
     /// The panel shown.
@@ -206,6 +250,14 @@ impl Main {
         )
     }
 
+    fn reload_groups(&self) -> Task<Message> {
+        let node = self.node.clone();
+        Task::perform(
+            async move { node.groups().await.map_err(|e| e.to_string()) },
+            Message::Groups,
+        )
+    }
+
     fn reload_contacts(&self) -> Task<Message> {
         let node = self.node.clone();
         Task::perform(
@@ -246,14 +298,31 @@ impl Main {
                     .collect();
                 Task::none()
             }
+            Message::Groups(Ok(groups)) => {
+                self.groups = groups
+                    .into_iter()
+                    .map(|group| (group.id.clone(), group))
+                    .collect();
+                Task::none()
+            }
             Message::Conversations(Err(error))
             | Message::Contacts(Err(error))
+            | Message::Groups(Err(error))
             | Message::Verified(Err(error))
             | Message::MarkedRead(Err(error)) => {
                 self.error = Some(error);
                 Task::none()
             }
             Message::Select(contact) => self.select(contact),
+            Message::ToggleMembers => {
+                self.members = match (self.members.take(), &self.open) {
+                    (None, Some(open)) if self.groups.contains_key(open.contact()) => {
+                        Some(Members::new(self.node.clone(), open.contact().to_owned()))
+                    }
+                    _ => None,
+                };
+                Task::none()
+            }
             Message::Show(panel) => {
                 self.panel = panel;
                 match panel {
@@ -265,7 +334,7 @@ impl Main {
                         Some(open) => self.mark_read(open.contact()),
                         None => Task::none(),
                     },
-                    Panel::MyCode => Task::none(),
+                    Panel::MyCode | Panel::NewGroup => Task::none(),
                 }
             }
             Message::Verify => {
@@ -298,6 +367,39 @@ impl Main {
                 }
             }
             Message::MyCode(message) => self.my_code.update(message).map(Message::MyCode),
+            Message::NewGroup(message) => {
+                let (task, event) = self.new_group.update(message);
+                let task = task.map(Message::NewGroup);
+                match event {
+                    Some(new_group::Event::Created(group)) => {
+                        let id = group.id.clone();
+                        self.groups.insert(id.clone(), group);
+                        Task::batch([task, self.reload_conversations(), self.select(id)])
+                    }
+                    None => task,
+                }
+            }
+            Message::Members(message) => {
+                let Some(members) = &mut self.members else {
+                    return Task::none();
+                };
+                let (task, event) = members.update(message);
+                let task = task.map(Message::Members);
+                match event {
+                    Some(members::Event::Changed(group)) => {
+                        self.groups.insert(group.id.clone(), group);
+                        task
+                    }
+                    Some(members::Event::Left) => {
+                        Task::batch([task, self.reload_groups(), self.reload_conversations()])
+                    }
+                    Some(members::Event::Close) => {
+                        self.members = None;
+                        task
+                    }
+                    None => task,
+                }
+            }
             Message::AddContact(message) => {
                 let (task, event) = self.add_contact.update(message);
                 let task = task.map(Message::AddContact);
@@ -345,6 +447,7 @@ impl Main {
         {
             return self.mark_read(&contact);
         }
+        self.members = None;
         if let Some(previous) = self.open.take() {
             let (peer, draft) = previous.into_draft();
             self.drafts.insert(peer, draft);
@@ -366,23 +469,35 @@ impl Main {
             tasks.push(open.on_event(&event).map(Message::Conversation));
         }
         match &event {
-            NodeEvent::MessageReceived { from, .. } => {
+            NodeEvent::MessageReceived { from, group, .. } => {
+                let target = group.as_deref().unwrap_or(from);
                 if self.panel == Panel::Chat
                     && self
                         .open
                         .as_ref()
-                        .is_some_and(|open| open.contact() == from)
+                        .is_some_and(|open| open.contact() == target)
                 {
-                    tasks.push(self.mark_read(from));
+                    tasks.push(self.mark_read(target));
                 }
                 tasks.push(self.reload_conversations());
             }
-            NodeEvent::StatusChanged { .. } => {}
+            NodeEvent::StatusChanged { .. } => self.receipts.record(&event),
+            NodeEvent::GroupJoined { .. }
+            | NodeEvent::MemberAdded { .. }
+            | NodeEvent::MemberRemoved { .. } => {
+                tasks.push(self.reload_groups());
+                tasks.push(self.reload_conversations());
+            }
             NodeEvent::ContactRequest { .. } => {
                 tasks.push(self.requests.refresh().map(Message::Requests));
             }
-            NodeEvent::ContactAdded { .. }
-            | NodeEvent::ContactAccepted { .. }
+            NodeEvent::ContactAdded { .. } => {
+                // Accepted here or elsewhere (the request is gone either way).
+                tasks.push(self.requests.refresh().map(Message::Requests));
+                tasks.push(self.reload_contacts());
+                tasks.push(self.reload_conversations());
+            }
+            NodeEvent::ContactAccepted { .. }
             | NodeEvent::ContactOnline { .. }
             | NodeEvent::ContactOffline { .. }
             | NodeEvent::ContactPath { .. } => {
@@ -411,6 +526,7 @@ impl Main {
             &self.identity,
             &self.conversations,
             &self.contacts,
+            &self.groups,
             self.open.as_ref().map(Conversation::contact),
             self.requests.len(),
             self.panel,
@@ -418,10 +534,16 @@ impl Main {
         let content: Element<'_, Message> = match self.panel {
             Panel::MyCode => self.my_code.view(&self.identity).map(Message::MyCode),
             Panel::AddContact => self.add_contact.view().map(Message::AddContact),
+            Panel::NewGroup => self.new_group.view(&self.contacts).map(Message::NewGroup),
             Panel::Requests => self.requests.view().map(Message::Requests),
             Panel::Settings => self.settings.view().map(Message::Settings),
-            Panel::Chat => match &self.open {
-                Some(open) => {
+            Panel::Chat => match self
+                .open
+                .as_ref()
+                .map(|open| (open, self.groups.get(open.contact())))
+            {
+                Some((open, Some(group))) => self.group_view(open, group),
+                Some((open, None)) => {
                     let contact = self.contacts.get(open.contact());
                     let title = self
                         .conversations
@@ -432,7 +554,7 @@ impl Main {
                         .unwrap_or_else(|| open.contact().to_owned());
                     column![
                         self.header(title, contact),
-                        open.view().map(Message::Conversation)
+                        open.view(None).map(Message::Conversation)
                     ]
                     .into()
                 }
@@ -447,6 +569,68 @@ impl Main {
             right = right.push(container(text(error).style(theme::danger)).padding(6));
         }
         row![sidebar, right].into()
+    }
+
+    /// A group's conversation: its header, the history with senders'
+    /// names, and the members panel beside it when shown.
+    fn group_view<'a>(
+        &'a self,
+        open: &'a Conversation,
+        group: &'a GroupInfo,
+    ) -> Element<'a, Message> {
+        let context = GroupContext {
+            info: group,
+            me: &self.identity.peer_id,
+            contacts: &self.contacts,
+            receipts: &self.receipts,
+        };
+        let kind = if group.channel { "channel" } else { "group" };
+        let mut header = row![
+            text(&group.name).size(20),
+            sidebar::tag(kind),
+            text(match group.members.len() {
+                1 => "1 member".to_owned(),
+                n => format!("{n} members"),
+            })
+            .size(12)
+            .style(theme::muted),
+        ]
+        .spacing(10)
+        .align_y(iced::Alignment::Center);
+        if !group.member {
+            header = header.push(sidebar::tag("left"));
+        }
+        header = header.push(iced::widget::space::horizontal());
+        let shown = self.members.is_some();
+        header = header.push(
+            button(text(if shown { "Hide members" } else { "Members" }).size(12))
+                .padding([4, 10])
+                .style(if shown {
+                    button::secondary
+                } else {
+                    button::primary
+                })
+                .on_press(Message::ToggleMembers),
+        );
+        let chat = column![
+            container(header).padding(12).width(Length::Fill),
+            open.view(Some(context)).map(Message::Conversation)
+        ];
+        match &self.members {
+            Some(members) if members.group() == group.id => row![
+                container(chat).width(Length::Fill),
+                members
+                    .view(
+                        group,
+                        &self.contacts,
+                        &self.identity.peer_id,
+                        &self.identity.name
+                    )
+                    .map(Message::Members),
+            ]
+            .into(),
+            _ => chat.into(),
+        }
     }
 
     fn header<'a>(&self, title: String, contact: Option<&'a ContactInfo>) -> Element<'a, Message> {
@@ -476,4 +660,24 @@ impl Main {
         }
         container(header).padding(12).width(Length::Fill).into()
     }
+}
+
+/// A contact's name as the user knows it: the alias, else the display
+/// name, else a short peer id.
+pub fn contact_name(contact: &ContactInfo) -> String {
+    contact
+        .alias
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or_else(|| (!contact.name.is_empty()).then(|| contact.name.clone()))
+        .unwrap_or_else(|| crate::format::short_peer(&contact.peer_id))
+}
+
+/// Who `peer_id` is: a contact's name ([`contact_name`]), else a short
+/// peer id (group members need not be our contacts).
+pub fn name_of(peer_id: &str, contacts: &HashMap<String, ContactInfo>) -> String {
+    contacts
+        .get(peer_id)
+        .map(contact_name)
+        .unwrap_or_else(|| crate::format::short_peer(peer_id))
 }

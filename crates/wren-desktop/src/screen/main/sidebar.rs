@@ -1,10 +1,11 @@
-//! The sidebar: who I am, the pairing buttons, and the conversations.
+//! The sidebar: who I am, the pairing and new group buttons, and the
+//! conversations, direct and groups', most recent first.
 
 use std::collections::{HashMap, HashSet};
 
 use iced::widget::{button, column, container, row, scrollable, text};
 use iced::{Alignment, Element, Length};
-use wren_core::{ContactInfo, ConversationInfo, Identity, Path};
+use wren_core::{ContactInfo, ConversationInfo, GroupInfo, Identity, Path};
 
 use super::{Message, Panel};
 use crate::format;
@@ -13,12 +14,13 @@ use crate::theme;
 /// The sidebar's width.
 const WIDTH: f32 = 300.0;
 
-/// The sidebar. Contacts without a conversation yet are listed after the
-/// conversations.
+/// The sidebar. Contacts (and groups) without a conversation yet are
+/// listed after the conversations.
 pub fn view<'a>(
     identity: &'a Identity,
     conversations: &'a [ConversationInfo],
     contacts: &'a HashMap<String, ContactInfo>,
+    groups: &'a HashMap<String, GroupInfo>,
     selected: Option<&str>,
     pending_requests: usize,
     panel: Panel,
@@ -33,23 +35,50 @@ pub fn view<'a>(
     let actions = row![
         tab("My code", Panel::MyCode, panel),
         tab("Add contact", Panel::AddContact, panel),
+        tab("New group", Panel::NewGroup, panel),
         tab(requests_label, Panel::Requests, panel),
     ]
-    .spacing(4);
+    .spacing(4)
+    .wrap()
+    .vertical_spacing(4);
 
     let mut list = column![].spacing(2);
     let mut listed = HashSet::new();
     for conversation in conversations {
         listed.insert(conversation.contact.as_str());
+        let group = conversation.group.as_ref().and_then(|id| groups.get(id));
+        let text = conversation.last_preview.as_deref().unwrap_or("");
+        // A group's preview names who wrote it.
+        let preview = match (&conversation.group, &conversation.last_from) {
+            (Some(_), Some(from)) if *from == identity.peer_id => format!("You: {text}"),
+            (Some(_), Some(from)) => format!("{}: {text}", super::name_of(from, contacts)),
+            _ => text.to_owned(),
+        };
         list = list.push(entry(
             &conversation.title,
             &conversation.contact,
-            conversation.last_preview.as_deref().unwrap_or(""),
+            preview,
             (conversation.last_activity > 0)
                 .then(|| format::short(conversation.last_activity, now, &zone)),
             conversation.unread,
-            contacts.get(&conversation.contact),
+            Kind::of(contacts.get(&conversation.contact), group),
             selected == Some(conversation.contact.as_str()),
+        ));
+    }
+    let mut unlisted: Vec<&GroupInfo> = groups
+        .values()
+        .filter(|g| !listed.contains(g.id.as_str()))
+        .collect();
+    unlisted.sort_by(|a, b| a.name.cmp(&b.name));
+    for group in unlisted {
+        list = list.push(entry(
+            &group.name,
+            &group.id,
+            String::new(),
+            None,
+            0,
+            Kind::Group(group),
+            selected == Some(group.id.as_str()),
         ));
     }
     let mut others: Vec<&ContactInfo> = contacts
@@ -61,10 +90,10 @@ pub fn view<'a>(
         list = list.push(entry(
             contact.alias.as_deref().unwrap_or(&contact.name),
             &contact.peer_id,
-            "",
+            String::new(),
             None,
             0,
-            Some(contact),
+            Kind::Contact(contact),
             selected == Some(contact.peer_id.as_str()),
         ));
     }
@@ -121,24 +150,65 @@ pub fn presence<'a>(contact: &ContactInfo) -> Element<'a, Message> {
     }
 }
 
+/// A small label beside a name (`channel`, `left`, `admin`, `you`).
+pub fn tag<'a, M: 'a>(label: &'a str) -> Element<'a, M> {
+    container(text(label).size(10))
+        .padding([1, 6])
+        .style(theme::tag)
+        .into()
+}
+
+/// Whom a sidebar entry is for.
+#[derive(Clone, Copy)]
+enum Kind<'a> {
+    /// A contact.
+    Contact(&'a ContactInfo),
+    /// A group.
+    Group(&'a GroupInfo),
+    /// Not known (yet): neither a contact nor a listed group.
+    Unknown,
+}
+
+impl<'a> Kind<'a> {
+    fn of(contact: Option<&'a ContactInfo>, group: Option<&'a GroupInfo>) -> Self {
+        match (contact, group) {
+            (_, Some(group)) => Self::Group(group),
+            (Some(contact), None) => Self::Contact(contact),
+            (None, None) => Self::Unknown,
+        }
+    }
+}
+
 fn entry<'a>(
     title: &'a str,
-    peer_id: &'a str,
-    preview: &'a str,
+    target: &'a str,
+    preview: String,
     time: Option<String>,
     unread: u64,
-    contact: Option<&'a ContactInfo>,
+    kind: Kind<'a>,
     selected: bool,
 ) -> Element<'a, Message> {
     let avatar = container(text(format::initials(title)).size(14))
         .center_x(40)
         .center_y(40)
-        .style(theme::avatar);
+        .style(match kind {
+            Kind::Group(_) => theme::group_avatar,
+            _ => theme::avatar,
+        });
     let mut name = row![text(title).size(15)]
         .spacing(6)
         .align_y(Alignment::Center);
-    if let Some(contact) = contact {
-        name = name.push(presence(contact));
+    match kind {
+        Kind::Contact(contact) => name = name.push(presence(contact)),
+        Kind::Group(group) => {
+            if group.channel {
+                name = name.push(tag("channel"));
+            }
+            if !group.member {
+                name = name.push(tag("left"));
+            }
+        }
+        Kind::Unknown => {}
     }
     // One line: a multi-line message would make the entry taller.
     let preview = preview
@@ -172,6 +242,6 @@ fn entry<'a>(
     .width(Length::Fill)
     .padding(6)
     .style(theme::conversation_entry(selected))
-    .on_press(Message::Select(peer_id.to_owned()))
+    .on_press(Message::Select(target.to_owned()))
     .into()
 }

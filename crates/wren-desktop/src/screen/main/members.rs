@@ -1,0 +1,280 @@
+//! A group's members, beside its conversation: names with admin and "you"
+//! marks; admins add contacts and remove members; everyone can leave
+//! (after a confirmation). The list is the parent's [`GroupInfo`], re-read
+//! on every membership event, so it follows changes live.
+
+use std::collections::HashMap;
+
+use iced::widget::{button, column, container, row, scrollable, space, text};
+use iced::{Alignment, Element, Length, Task};
+use wren_core::{ContactInfo, GroupInfo, Node};
+
+use crate::theme;
+
+/// The panel's width.
+const WIDTH: f32 = 280.0;
+
+/// The members panel of one group.
+#[derive(Debug)]
+pub struct Members {
+    node: Node,
+    group: String,
+    picking: bool,
+    confirm_leave: bool,
+    busy: bool,
+    error: Option<String>,
+}
+
+/// The panel's input.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Show or hide the contacts that can be added.
+    Pick,
+    /// Add this contact (peer id).
+    Add(String),
+    /// Remove this member (peer id).
+    Remove(String),
+    /// Ask to leave the group.
+    Leave,
+    /// Leave for real.
+    ConfirmLeave,
+    /// Stay after all.
+    CancelLeave,
+    /// A member was added or removed (or not).
+    Changed(Result<GroupInfo, String>),
+    /// We left (or not).
+    Left(Result<(), String>),
+    /// Close the panel.
+    Close,
+}
+
+/// What the parent should do.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The group changed: here it is now.
+    Changed(GroupInfo),
+    /// We left the group: re-read it.
+    Left,
+    /// Close the panel.
+    Close,
+}
+
+impl Members {
+    /// The panel for `group` (its id).
+    pub fn new(node: Node, group: String) -> Self {
+        Self {
+            node,
+            group,
+            picking: false,
+            confirm_leave: false,
+            busy: false,
+            error: None,
+        }
+    }
+
+    /// The group's id.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The error shown, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    fn change(&mut self, add: bool, contact: String) -> Task<Message> {
+        self.busy = true;
+        self.error = None;
+        let node = self.node.clone();
+        let group = self.group.clone();
+        Task::perform(
+            async move {
+                let changed = if add {
+                    node.add_member(&group, &contact).await
+                } else {
+                    node.remove_member(&group, &contact).await
+                };
+                changed.map_err(|e| e.to_string())
+            },
+            Message::Changed,
+        )
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::Pick => self.picking = !self.picking,
+            Message::Add(contact) if !self.busy => {
+                self.picking = false;
+                return (self.change(true, contact), None);
+            }
+            Message::Remove(contact) if !self.busy => return (self.change(false, contact), None),
+            Message::Add(_) | Message::Remove(_) => {}
+            Message::Leave => self.confirm_leave = true,
+            Message::CancelLeave => self.confirm_leave = false,
+            Message::ConfirmLeave if !self.busy => {
+                self.busy = true;
+                self.confirm_leave = false;
+                let node = self.node.clone();
+                let group = self.group.clone();
+                return (
+                    Task::perform(
+                        async move { node.leave_group(&group).await.map_err(|e| e.to_string()) },
+                        Message::Left,
+                    ),
+                    None,
+                );
+            }
+            Message::ConfirmLeave => {}
+            Message::Changed(Ok(group)) => {
+                self.busy = false;
+                return (Task::none(), Some(Event::Changed(group)));
+            }
+            Message::Left(Ok(())) => {
+                self.busy = false;
+                return (Task::none(), Some(Event::Left));
+            }
+            Message::Changed(Err(error)) | Message::Left(Err(error)) => {
+                self.busy = false;
+                self.error = Some(error);
+            }
+            Message::Close => return (Task::none(), Some(Event::Close)),
+        }
+        (Task::none(), None)
+    }
+
+    /// The panel for `group` as it is now; `me` is our peer id.
+    pub fn view<'a>(
+        &'a self,
+        group: &'a GroupInfo,
+        contacts: &'a HashMap<String, ContactInfo>,
+        me: &'a str,
+        my_name: &'a str,
+    ) -> Element<'a, Message> {
+        let admin = group.member && group.admins.iter().any(|a| a == me);
+        let heading = row![
+            text(format!("Members ({})", group.members.len())).size(16),
+            space::horizontal(),
+            button(text("Close").size(12))
+                .padding([2, 8])
+                .style(button::secondary)
+                .on_press(Message::Close),
+        ]
+        .align_y(Alignment::Center);
+        let mut list = column![].spacing(6);
+        let mut members: Vec<&String> = group.members.iter().collect();
+        // Us first, then admins, then by name.
+        members.sort_by_key(|m| {
+            (
+                *m != me,
+                !group.admins.contains(m),
+                super::name_of(m, contacts).to_lowercase(),
+            )
+        });
+        for member in members {
+            let ours = member == me;
+            let name = if ours {
+                my_name.to_owned()
+            } else {
+                super::name_of(member, contacts)
+            };
+            let mut line = row![text(name).size(14)]
+                .spacing(6)
+                .align_y(Alignment::Center);
+            if group.admins.contains(member) {
+                line = line.push(super::sidebar::tag("admin"));
+            }
+            if ours {
+                line = line.push(super::sidebar::tag("you"));
+            }
+            line = line.push(space::horizontal());
+            if admin && !ours {
+                let mut remove = button(text("Remove").size(11))
+                    .padding([2, 8])
+                    .style(button::danger);
+                if !self.busy {
+                    remove = remove.on_press(Message::Remove(member.clone()));
+                }
+                line = line.push(remove);
+            }
+            list = list.push(line);
+        }
+
+        let mut panel = column![heading, list].spacing(12);
+        if admin {
+            let mut add = button(text("Add member").size(12)).padding([4, 10]);
+            if !self.busy {
+                add = add.on_press(Message::Pick);
+            }
+            panel = panel.push(add);
+            if self.picking {
+                let mut candidates: Vec<&ContactInfo> = contacts
+                    .values()
+                    .filter(|c| !group.members.contains(&c.peer_id))
+                    .collect();
+                candidates.sort_by_key(|c| super::contact_name(c).to_lowercase());
+                let mut picker = column![].spacing(4);
+                if candidates.is_empty() {
+                    picker = picker.push(
+                        text("Every contact is a member already.")
+                            .size(12)
+                            .style(theme::muted),
+                    );
+                }
+                for contact in candidates {
+                    picker = picker.push(
+                        button(text(super::contact_name(contact)).size(13))
+                            .width(Length::Fill)
+                            .style(button::secondary)
+                            .on_press(Message::Add(contact.peer_id.clone())),
+                    );
+                }
+                panel = panel.push(container(picker).padding(8).style(theme::card));
+            }
+        }
+        if group.member {
+            if self.confirm_leave {
+                panel = panel.push(
+                    column![
+                        text(
+                            "Leave this group? Its history stays, but you will get no new messages."
+                        )
+                        .size(12),
+                        row![
+                            button(text("Leave").size(12))
+                                .style(button::danger)
+                                .on_press(Message::ConfirmLeave),
+                            button(text("Stay").size(12))
+                                .style(button::secondary)
+                                .on_press(Message::CancelLeave),
+                        ]
+                        .spacing(8),
+                    ]
+                    .spacing(6),
+                );
+            } else {
+                let mut leave = button(text("Leave group").size(12))
+                    .padding([4, 10])
+                    .style(button::secondary);
+                if !self.busy {
+                    leave = leave.on_press(Message::Leave);
+                }
+                panel = panel.push(leave);
+            }
+        } else {
+            panel = panel.push(
+                text("You are no longer a member.")
+                    .size(12)
+                    .style(theme::muted),
+            );
+        }
+        if let Some(error) = &self.error {
+            panel = panel.push(text(error).size(12).style(theme::danger));
+        }
+        container(scrollable(panel.padding(12)))
+            .width(WIDTH)
+            .height(Length::Fill)
+            .style(theme::sidebar)
+            .into()
+    }
+}
