@@ -119,6 +119,13 @@ pub const GROUP_RECEIVERS: TableDefinition<'static, ([u8; 32], [u8; 32]), &[u8]>
 pub const GROUP_PUBLISH: TableDefinition<'static, ([u8; 32], [u8; 16]), &[u8]> =
     TableDefinition::new("group_publish");
 
+/// Group peers (members of our groups who are not contacts, docs/protocol.md
+/// §G13): identity key → sealed group-peer record. Added without a schema
+/// version bump: created with the other tables, or by its first write in a
+/// store made before it (readers treat a missing table as empty).
+pub const GROUP_PEERS: TableDefinition<'static, [u8; 32], &[u8]> =
+    TableDefinition::new("group_peers");
+
 /// Key of the schema version in [`META`].
 pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";
 /// Key of the wrapped storage key in [`META`].
