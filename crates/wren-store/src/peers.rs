@@ -79,6 +79,15 @@ impl ReadTx<'_> {
 }
 
 impl WriteTx<'_> {
+    /// A group peer's record (sees this transaction's writes).
+    pub fn group_peer(&self, identity: &[u8; 32]) -> Result<Option<GroupPeer>> {
+        let table = self.raw().open_table(schema::GROUP_PEERS)?;
+        let Some(guard) = table.get(identity)? else {
+            return Ok(None);
+        };
+        open_peer(self.storage_key(), identity, guard.value()).map(Some)
+    }
+
     /// Stores or replaces a group peer's record.
     pub fn put_group_peer(&mut self, identity: &[u8; 32], peer: &GroupPeer) -> Result<()> {
         if peer.name.len() > wren_proto::limits::MAX_DISPLAY_NAME_BYTES

@@ -933,12 +933,17 @@ impl Engine {
         entry.group = group;
         let frame = create.as_bytes().to_vec();
         let op_id = *create.id().as_bytes();
+        let peer_codes = self.peer_codes();
         self.group_step(gid, entry, move |tx, entry, ctx| {
             tx.put_group_op(&gid, &op_id, &frame)?;
             // The op first: each recipient's outbox queue is FIFO, so a
             // member learns of the group before it gets our chain.
             let members: Vec<IdentityKey> = entry.group.state().members().iter().copied().collect();
-            send_op(tx, ctx, &frame, members)?;
+            send_op(tx, ctx, &frame, members.clone())?;
+            // Then the members are introduced to each other (§G13).
+            let pairs: Vec<(IdentityKey, Vec<IdentityKey>)> =
+                members.iter().map(|m| (*m, members.clone())).collect();
+            super::intro::introduce(tx, ctx, gid, &pairs, &peer_codes)?;
             reconcile(tx, entry, ctx)
         })
         .await?;
@@ -1030,6 +1035,7 @@ impl Engine {
                 .any(|m| m.to_bytes() == *k)
         });
         let extra_books = self.take_books(keys_extra);
+        let peer_codes = self.peer_codes();
         self.group_step(gid, entry, move |tx, entry, ctx| {
             ctx.books.extend(extra_books);
             store_ops(tx, &entry.group, &ids)?;
@@ -1048,10 +1054,16 @@ impl Engine {
                         .filter(|m| **m != new)
                         .copied()
                         .collect();
-                    send_op(tx, ctx, &frame, others)?;
+                    send_op(tx, ctx, &frame, others.clone())?;
                     for old in &history {
                         send_op(tx, ctx, old, [new])?;
                     }
+                    // The new member and the others are introduced to
+                    // each other (§G13), after the ops.
+                    let mut pairs: Vec<(IdentityKey, Vec<IdentityKey>)> =
+                        others.iter().map(|m| (*m, vec![new])).collect();
+                    pairs.push((new, others));
+                    super::intro::introduce(tx, ctx, gid, &pairs, &peer_codes)?;
                 }
                 Change::Remove(gone) => {
                     let mut to: Vec<IdentityKey> = state.members().iter().copied().collect();
@@ -1068,6 +1080,7 @@ impl Engine {
             Ok(())
         })
         .await?;
+        self.prune_group_peers().await;
         self.group_info(&gid)
             .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
     }
@@ -1528,7 +1541,9 @@ impl Engine {
             Err(_) => return Acceptance::Reject,
         };
         let id = *text.id.as_bytes();
-        let contact = self.contacts.contains_key(&sender_bytes);
+        // A contact's or a group peer's session carries the receipt.
+        let contact =
+            self.contacts.contains_key(&sender_bytes) || self.is_group_peer(&sender_bytes);
         let cached = self.books.remove(&sender_bytes);
         let stored = self
             .store
@@ -1697,9 +1712,13 @@ impl Engine {
         for gid in &touched {
             self.reconcile_group(*gid).await;
         }
+        let changed = !touched.is_empty();
         let mut release = keys;
         release.extend(touched);
         self.release_held(&release).await;
+        if changed {
+            self.prune_group_peers().await;
+        }
     }
 
     /// `mark_read` of a group conversation: marks it read to its end and
@@ -1724,7 +1743,7 @@ impl Engine {
         let count = ids.len();
         let mut by_sender: HashMap<[u8; 32], Vec<[u8; 16]>> = HashMap::new();
         for (sender, id) in &ids {
-            if self.contacts.contains_key(sender) {
+            if self.contacts.contains_key(sender) || self.is_group_peer(sender) {
                 by_sender.entry(*sender).or_default().push(*id);
             }
         }

@@ -1,0 +1,500 @@
+//! Introductions and group peers (docs/protocol.md §G13).
+//!
+//! Members of a group who are not each other's contacts still need a
+//! pairwise session: sender-key chains, pairwise copies of group messages
+//! and receipts travel over it. The admin who adds members introduces them
+//! to each other with their own signed pairing codes; the member with the
+//! lower identity key opens a session from the code's bundle and says hello
+//! for the group; the other accepts it without asking its user only if the
+//! sender is a current member of a group both are in (by its own view).
+//!
+//! ```text
+//! admin: Create / Add ─▶ GroupIntroduction (cards) to each member, after the op
+//! member: card ─▶ verify (code signed by the member, names it, member of the
+//!                group here) ─▶ group-peer record ─▶ lower key: X3DH from the
+//!                code's bundle, GroupPeerHello first ─▶ reconcile (our chain)
+//! other:  hello ─▶ a current member of a shared group? store the session and
+//!                the record ─▶ reconcile (our chain); not yet: "retry later"
+//! ```
+//!
+//! A group peer is not a contact: no direct conversation, no texts; only
+//! group payloads, receipts of group messages, profiles (its name and
+//! addresses) and a contact request are processed. When it shares no group
+//! with us any more its record is dropped and its payloads are refused.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tracing::{debug, warn};
+use wren_crypto::{IdentityKey, NetworkHint, PairingCode, PeerId, SessionBook};
+use wren_proto::{GroupId, GroupIntroduction, GroupPeerHello, MemberCard, Payload};
+use wren_store::{GroupPeer, MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES, StoreError, WriteTx};
+
+use super::groups::{GroupMap, StepCtx, queue_payload};
+use super::{Engine, meta, now_ms, receive};
+use wren_proto::limits::MAX_INTRODUCTION_CARDS;
+
+/// What the engine holds about a group peer.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupPeerEntry {
+    /// Its peer id.
+    pub(crate) peer: PeerId,
+    /// Its stored record.
+    pub(crate) record: GroupPeer,
+}
+
+/// The group peers of a node, by identity key.
+pub(crate) type GroupPeers = HashMap<[u8; 32], GroupPeerEntry>;
+
+/// The groups (created, not left) in which both we and `other` are members.
+pub(crate) fn shared_groups(
+    groups: &GroupMap,
+    me: &IdentityKey,
+    other: &IdentityKey,
+) -> Vec<[u8; 32]> {
+    let mut out: Vec<[u8; 32]> = groups
+        .iter()
+        .filter(|(_, entry)| {
+            let state = entry.group.state();
+            state.is_created() && state.is_member(me) && state.is_member(other)
+        })
+        .map(|(gid, _)| *gid)
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Whether we and `other` are both members of group `gid`, by our view.
+fn both_members(groups: &GroupMap, gid: &[u8; 32], me: &IdentityKey, other: &IdentityKey) -> bool {
+    groups.get(gid).is_some_and(|entry| {
+        let state = entry.group.state();
+        state.is_created() && state.is_member(me) && state.is_member(other)
+    })
+}
+
+/// Parses a pairing code that must name `key` (its signatures are verified
+/// by the parser).
+pub(crate) fn code_of(text: &str, key: &IdentityKey) -> Option<PairingCode> {
+    let code = PairingCode::parse(text).ok()?;
+    (code.identity() == key).then_some(code)
+}
+
+/// The group-peer record a verified code describes.
+fn record_from(code: &PairingCode, added_at: u64) -> GroupPeer {
+    let mut addresses = Vec::new();
+    let mut relays = Vec::new();
+    for hint in code.hints() {
+        let (list, text) = match hint {
+            NetworkHint::Address(text) => (&mut addresses, text),
+            NetworkHint::Relay(text) => (&mut relays, text),
+        };
+        if text.len() <= MAX_ADDRESS_BYTES && list.len() < MAX_CONTACT_ADDRESSES {
+            list.push(text.clone());
+        }
+    }
+    GroupPeer {
+        name: code.display_name().to_owned(),
+        addresses,
+        relays,
+        pairing_code: code.to_uri(),
+        added_at,
+    }
+}
+
+/// What introductions, hellos and group peers' profiles in a batch changed.
+#[derive(Default)]
+pub(crate) struct IntroOutput {
+    /// Group-peer records written (to hold in memory too).
+    pub(crate) peers: Vec<([u8; 32], GroupPeer)>,
+    /// Introduced members we are to open a session with (lower key).
+    pub(crate) initiate: Vec<[u8; 32]>,
+    /// The batch's sender became a group peer (its hello was accepted): our
+    /// chains go to it next.
+    pub(crate) new_session: bool,
+}
+
+/// Stores (or refreshes) the record of group peer `key` from its verified
+/// code, in the caller's transaction. A code whose signed prekey is older
+/// than the one we hold does not replace it.
+pub(crate) fn record_peer(
+    tx: &mut WriteTx<'_>,
+    key: &IdentityKey,
+    code: &PairingCode,
+    now: u64,
+    out: &mut IntroOutput,
+) -> Result<(), StoreError> {
+    let bytes = key.to_bytes();
+    let existing = tx.group_peer(&bytes)?;
+    if let Some(old) = &existing
+        && let Some(held) = code_of(&old.pairing_code, key)
+        && held.signed_prekey().created_at() > code.signed_prekey().created_at()
+    {
+        return Ok(());
+    }
+    let record = record_from(code, existing.as_ref().map_or(now, |old| old.added_at));
+    if existing.as_ref() == Some(&record) {
+        return Ok(());
+    }
+    tx.put_group_peer(&bytes, &record)?;
+    out.peers.retain(|(k, _)| *k != bytes);
+    out.peers.push((bytes, record));
+    Ok(())
+}
+
+/// Why a hello is not accepted.
+pub(crate) enum HelloRefusal {
+    /// The code does not verify or does not name the sender.
+    BadCode,
+    /// The sender is not (yet, by our view) a member of a group we are in:
+    /// the sender retries later.
+    NotYet,
+}
+
+/// Checks a `GroupPeerHello` from `from` (docs/protocol.md §G13): its code
+/// names `from`, and `from` and we are current members of its group.
+pub(crate) fn check_hello(
+    groups: &GroupMap,
+    me: &IdentityKey,
+    from: &IdentityKey,
+    hello: &GroupPeerHello,
+) -> Result<PairingCode, HelloRefusal> {
+    let code = code_of(&hello.pairing_code, from).ok_or(HelloRefusal::BadCode)?;
+    if !both_members(groups, hello.group.as_bytes(), me, from) {
+        return Err(HelloRefusal::NotYet);
+    }
+    Ok(code)
+}
+
+/// A `GroupIntroduction` from `from`, in the batch's transaction
+/// (docs/protocol.md §G13): ignored unless we and `from` are members of its
+/// group; each card is used only if its code verifies, names the card's
+/// member, and that member is a current member of the group by our view,
+/// not us and not a contact.
+pub(crate) fn receive_introduction(
+    tx: &mut WriteTx<'_>,
+    groups: &GroupMap,
+    me: &IdentityKey,
+    from: &IdentityKey,
+    introduction: &GroupIntroduction,
+    now: u64,
+    out: &mut IntroOutput,
+) -> Result<(), StoreError> {
+    let gid = introduction.group.as_bytes();
+    if !both_members(groups, gid, me, from) {
+        debug!("an introduction for a group we do not share with its sender; ignored");
+        return Ok(());
+    }
+    for card in introduction.cards.iter().take(MAX_INTRODUCTION_CARDS) {
+        let Ok(member) = IdentityKey::from_bytes(&card.member) else {
+            continue;
+        };
+        if member == *me || !both_members(groups, gid, me, &member) {
+            debug!("a card for someone who is not a member; ignored");
+            continue;
+        }
+        let Some(code) = code_of(&card.pairing_code, &member) else {
+            debug!("a card whose code does not verify; ignored");
+            continue;
+        };
+        if tx.is_contact(&card.member)? {
+            continue;
+        }
+        record_peer(tx, &member, &code, now, out)?;
+        let has_session = tx.session(&card.member)?.is_some_and(|b| b.has_session());
+        if !has_session && me.to_bytes() < card.member && !out.initiate.contains(&card.member) {
+            out.initiate.push(card.member);
+        }
+    }
+    Ok(())
+}
+
+/// Queues introductions in the caller's transaction: each `(recipient,
+/// subjects)` pair sends the recipient the cards of the subjects (except
+/// itself and us) whose signed code we hold — a contact's from our
+/// records, a group peer's from `peer_codes` — in payloads of at most
+/// [`MAX_INTRODUCTION_CARDS`]. Recipients without a session are skipped.
+pub(crate) fn introduce(
+    tx: &mut WriteTx<'_>,
+    ctx: &mut StepCtx,
+    gid: [u8; 32],
+    pairs: &[(IdentityKey, Vec<IdentityKey>)],
+    peer_codes: &HashMap<[u8; 32], String>,
+) -> Result<(), StoreError> {
+    let me = *ctx.me.public();
+    let mut codes: HashMap<[u8; 32], Option<String>> = HashMap::new();
+    for (to, subjects) in pairs {
+        if *to == me {
+            continue;
+        }
+        let mut cards = Vec::new();
+        for subject in subjects {
+            if subject == to || *subject == me {
+                continue;
+            }
+            let bytes = subject.to_bytes();
+            if !codes.contains_key(&bytes) {
+                let code = match meta::read_contact_code(tx, &bytes)? {
+                    Some(code) => Some(code),
+                    None => peer_codes.get(&bytes).cloned(),
+                };
+                codes.insert(bytes, code);
+            }
+            if let Some(Some(code)) = codes.get(&bytes) {
+                cards.push(MemberCard {
+                    member: bytes,
+                    pairing_code: code.clone(),
+                });
+            }
+        }
+        for chunk in cards.chunks(MAX_INTRODUCTION_CARDS) {
+            let payload = Payload::GroupIntroduction(GroupIntroduction {
+                group: GroupId::from_bytes(gid),
+                cards: chunk.to_vec(),
+            });
+            queue_payload(tx, ctx, &to.to_bytes(), &payload)?;
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Whether `key` is a group peer now: we hold its record and share a
+    /// group with it (docs/protocol.md §G13).
+    pub(crate) fn is_group_peer(&self, key: &[u8; 32]) -> bool {
+        if !self.group_peers.contains_key(key) {
+            return false;
+        }
+        IdentityKey::from_bytes(key)
+            .is_ok_and(|other| !shared_groups(&self.groups, self.me.public(), &other).is_empty())
+    }
+
+    /// The signed codes of our group peers, for introductions.
+    pub(crate) fn peer_codes(&self) -> HashMap<[u8; 32], String> {
+        self.group_peers
+            .iter()
+            .map(|(key, entry)| (*key, entry.record.pairing_code.clone()))
+            .collect()
+    }
+
+    /// Where to reach a contact or a group peer: its peer id, addresses and
+    /// relays (a contact's first).
+    pub(crate) fn reach(&self, key: &[u8; 32]) -> Option<(PeerId, &[String], &[String])> {
+        if let Some(entry) = self.contacts.get(key) {
+            return Some((
+                entry.peer,
+                &entry.contact.addresses,
+                &entry.contact.relays,
+            ));
+        }
+        self.group_peers.get(key).map(|entry| {
+            (
+                entry.peer,
+                entry.record.addresses.as_slice(),
+                entry.record.relays.as_slice(),
+            )
+        })
+    }
+
+    /// After a batch from `from` committed: holds the group-peer records it
+    /// wrote, opens the sessions it asked for, and sends our chains to a
+    /// sender whose hello it accepted.
+    pub(crate) async fn after_introductions(&mut self, from: &IdentityKey, out: IntroOutput) {
+        for (key, record) in out.peers {
+            let Ok(identity) = IdentityKey::from_bytes(&key) else {
+                continue;
+            };
+            self.addressed.remove(&key);
+            self.group_peers.insert(
+                key,
+                GroupPeerEntry {
+                    peer: identity.peer_id(),
+                    record,
+                },
+            );
+        }
+        for key in out.initiate {
+            self.open_group_peer(key).await;
+        }
+        if out.new_session {
+            self.reconcile_shared(from).await;
+        }
+    }
+
+    /// Reconciles every group we share with `other` (our chain goes to it
+    /// once a session exists).
+    async fn reconcile_shared(&mut self, other: &IdentityKey) {
+        for gid in shared_groups(&self.groups, self.me.public(), other) {
+            self.reconcile_group(gid).await;
+        }
+    }
+
+    /// Opens a session with group peer `key` from its code's bundle and
+    /// queues our hello as its first message, unless a session exists or
+    /// `key` is a contact; then reconciles the groups we share with it.
+    pub(crate) async fn open_group_peer(&mut self, key: [u8; 32]) {
+        if self.contacts.contains_key(&key) {
+            return;
+        }
+        let Some(entry) = self.group_peers.get(&key) else {
+            return;
+        };
+        let Ok(identity) = IdentityKey::from_bytes(&key) else {
+            return;
+        };
+        let Some(code) = code_of(&entry.record.pairing_code, &identity) else {
+            return;
+        };
+        let Some(gid) = shared_groups(&self.groups, self.me.public(), &identity)
+            .into_iter()
+            .next()
+        else {
+            return;
+        };
+        let my_code = match self.my_code().await {
+            Ok(code) => code,
+            Err(error) => {
+                warn!(%error, "cannot make a pairing code for a group hello");
+                return;
+            }
+        };
+        let hello = Payload::GroupPeerHello(GroupPeerHello {
+            group: GroupId::from_bytes(gid),
+            pairing_code: my_code,
+        });
+        let me = Arc::clone(&self.me);
+        let cached = self.books.remove(&key);
+        let now = now_ms();
+        let result = self
+            .store
+            .write(move |tx| {
+                let mut book = match cached {
+                    Some(book) => book,
+                    None => tx
+                        .session(&key)?
+                        .unwrap_or_else(|| SessionBook::new(identity)),
+                };
+                if book.has_session() {
+                    return Ok((book, None));
+                }
+                if book
+                    .initiate(&me, &code.bundle(), &mut rand::rng())
+                    .is_err()
+                {
+                    return Ok((book, None));
+                }
+                let queued = receive::queue_control(tx, &mut book, &hello, now)?;
+                Ok((book, queued))
+            })
+            .await;
+        match result {
+            Ok((book, queued)) => {
+                self.books.insert(key, book);
+                if let Some(queued) = queued {
+                    self.addressed.remove(&key);
+                    self.push_queued(key, queued);
+                    self.reconcile_shared(&identity).await;
+                }
+            }
+            Err(error) => warn!(%error, "opening a group-peer session failed"),
+        }
+    }
+
+    /// At start: opens the sessions an introduction asked for that a crash
+    /// may have left unopened, and forgets group peers we share no group
+    /// with.
+    pub(crate) async fn start_group_peers(&mut self) {
+        self.prune_group_peers().await;
+        let mut keys: Vec<[u8; 32]> = self
+            .group_peers
+            .keys()
+            .filter(|key| self.my_key < **key && !self.books.contains_key(*key))
+            .copied()
+            .collect();
+        keys.sort_unstable();
+        for key in keys {
+            let has = self
+                .store
+                .read(move |tx| Ok(tx.session(&key)?.is_some_and(|b| b.has_session())))
+                .await
+                .unwrap_or(true);
+            if !has {
+                self.open_group_peer(key).await;
+            }
+        }
+    }
+
+    /// Forgets the group peers we share no group with any more (removed,
+    /// left, or we left): their records go; their session stays, but their
+    /// payloads are refused from now on (docs/protocol.md §G13).
+    pub(crate) async fn prune_group_peers(&mut self) {
+        let stale: Vec<[u8; 32]> = self
+            .group_peers
+            .keys()
+            .filter(|key| !self.is_group_peer(key))
+            .copied()
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        let gone = stale.clone();
+        let result = self
+            .store
+            .write(move |tx| {
+                for key in &gone {
+                    tx.remove_group_peer(key)?;
+                }
+                Ok(())
+            })
+            .await;
+        match result {
+            Ok(()) => {
+                for key in stale {
+                    self.group_peers.remove(&key);
+                }
+            }
+            Err(error) => warn!(%error, "forgetting group peers failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wren_crypto::{IdentityKeyPair, SignedPrekeys};
+
+    fn code(pair: &IdentityKeyPair, now: u64, hints: Vec<NetworkHint>) -> PairingCode {
+        let prekeys = SignedPrekeys::new(pair, now, &mut rand::rng());
+        PairingCode::new(pair, prekeys.current().public(), "Cy", hints).unwrap()
+    }
+
+    #[test]
+    fn a_code_must_name_the_member() {
+        let cy = IdentityKeyPair::generate(&mut rand::rng());
+        let dee = IdentityKeyPair::generate(&mut rand::rng());
+        let text = code(&cy, 1, Vec::new()).to_uri();
+        assert!(code_of(&text, cy.public()).is_some());
+        assert!(code_of(&text, dee.public()).is_none());
+        // One character changed: the checksum or a signature fails.
+        let mut bad = text.clone().into_bytes();
+        if let Some(last) = bad.last_mut() {
+            *last = if *last == b'A' { b'B' } else { b'A' };
+        }
+        let bad = String::from_utf8(bad).unwrap();
+        assert!(code_of(&bad, cy.public()).is_none());
+    }
+
+    #[test]
+    fn records_keep_hints_bounded_by_kind() {
+        let cy = IdentityKeyPair::generate(&mut rand::rng());
+        let hints = vec![
+            NetworkHint::Address("/ip4/10.0.0.1/tcp/1".into()),
+            NetworkHint::Relay("/ip4/10.0.0.2/tcp/1/p2p/x".into()),
+        ];
+        let record = record_from(&code(&cy, 1, hints), 7);
+        assert_eq!(record.name, "Cy");
+        assert_eq!(record.addresses, ["/ip4/10.0.0.1/tcp/1"]);
+        assert_eq!(record.relays, ["/ip4/10.0.0.2/tcp/1/p2p/x"]);
+        assert_eq!(record.added_at, 7);
+        assert!(code_of(&record.pairing_code, cy.public()).is_some());
+    }
+}
