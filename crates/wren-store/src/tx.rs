@@ -1505,6 +1505,15 @@ impl<'a> WriteTx<'a> {
         Ok(Some(bytes.to_vec()))
     }
 
+    /// Removes a setting. Returns whether it was set.
+    pub fn remove_setting(&mut self, name: &str) -> Result<bool> {
+        Ok(self
+            .txn
+            .open_table(schema::SETTINGS)?
+            .remove(name)?
+            .is_some())
+    }
+
     /// Whether `identity` is a contact (sees this transaction's writes).
     pub fn is_contact(&self, identity: &[u8; 32]) -> Result<bool> {
         Ok(self

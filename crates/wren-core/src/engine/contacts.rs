@@ -395,15 +395,8 @@ impl Engine {
         } else {
             Vec::new()
         };
-        self.initiate(
-            key,
-            bundle,
-            String::new(),
-            (addresses, relays),
-            None,
-            alias,
-        )
-        .await
+        self.initiate(key, bundle, String::new(), (addresses, relays), None, alias)
+            .await
     }
 
     /// Makes `key` a contact (state pending), starts a session from its

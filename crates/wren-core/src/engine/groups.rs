@@ -242,6 +242,7 @@ pub(crate) fn reconcile(
         let had_key = entry.sender_key.take().is_some();
         if had_key {
             tx.remove_group_sender_key(&gid)?;
+            super::intro::forget_pending(tx, &gid)?;
         }
         for member in entry.receivers.keys() {
             tx.remove_group_receiver(&gid, member)?;
@@ -298,26 +299,10 @@ pub(crate) fn reconcile(
         .retain(|m| IdentityKey::from_bytes(m).is_ok_and(|key| state.is_member(&key)));
     dirty |= entry.record.distributed.len() != before;
     if let (Some(key), Some(epoch)) = (&entry.sender_key, epoch) {
-        let distribution = key.distribution().to_bytes();
-        if let Ok(distribution) =
-            <[u8; wren_crypto::sender_key::DISTRIBUTION_LEN]>::try_from(distribution.as_slice())
-        {
-            let payload = Payload::GroupSenderKey(GroupSenderKey {
-                group: GroupId::from_bytes(gid),
-                epoch: OpId::from_bytes(epoch),
-                distribution,
-            });
-            for member in state.members() {
-                let bytes = member.to_bytes();
-                if *member == me || entry.record.distributed.contains(&bytes) {
-                    continue;
-                }
-                if queue_payload(tx, ctx, &bytes, &payload)? {
-                    entry.record.distributed.push(bytes);
-                    dirty = true;
-                }
-            }
-        }
+        // To each member that lacks it, over its pairwise session (§G7,
+        // §G13).
+        dirty |=
+            super::intro::distribute(tx, ctx, &state, epoch, key, &mut entry.record.distributed)?;
     }
     if dirty {
         tx.put_group(&gid, &entry.record)?;

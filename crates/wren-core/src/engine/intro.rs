@@ -25,10 +25,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
+use wren_crypto::sender_key::{DISTRIBUTION_LEN, SenderKey, SenderKeyDistribution};
 use wren_crypto::{IdentityKey, NetworkHint, PairingCode, PeerId, SessionBook};
+use wren_proto::codec;
+use wren_proto::group::GroupState;
+use wren_proto::limits::MAX_GROUP_MEMBERS;
 use wren_proto::{GroupId, GroupIntroduction, GroupPeerHello, MemberCard, Payload};
+use wren_proto::{GroupSenderKey, OpId};
 use wren_store::{GroupPeer, MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES, StoreError, WriteTx};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::groups::{GroupMap, StepCtx, queue_payload};
 use super::{Engine, meta, now_ms, receive};
@@ -257,6 +264,111 @@ pub(crate) fn introduce(
     Ok(())
 }
 
+/// The distributions of our chain kept for members we could not send it
+/// to yet (no session with them), each as it was when we first tried: a
+/// member whose session opens later (§G13) reads what we sent since it
+/// joined, and nothing older (an `Add` does not rotate the chain, §G7).
+/// At most one per member; stored as a sealed setting per group.
+#[derive(Default, Serialize, Deserialize)]
+struct PendingDistributions {
+    /// (member, distribution bytes), in no particular order.
+    entries: Vec<([u8; 32], Vec<u8>)>,
+}
+
+impl Drop for PendingDistributions {
+    fn drop(&mut self) {
+        for (_, bytes) in &mut self.entries {
+            bytes.zeroize();
+        }
+    }
+}
+
+/// Decoder bound of the pending distributions of one group.
+const PENDING_LIMIT: usize = 64 + MAX_GROUP_MEMBERS * (32 + 8 + DISTRIBUTION_LEN);
+
+fn pending_key(gid: &[u8; 32]) -> String {
+    format!("core/gdist/{}", hex::encode(gid))
+}
+
+fn load_pending(tx: &WriteTx<'_>, gid: &[u8; 32]) -> Result<PendingDistributions, StoreError> {
+    let Some(bytes) = tx.setting(&pending_key(gid))?.map(Zeroizing::new) else {
+        return Ok(PendingDistributions::default());
+    };
+    // An unreadable record is dropped: members then get the current
+    // distribution, as before introductions existed.
+    Ok(codec::decode::<PendingDistributions, PENDING_LIMIT>(&bytes).unwrap_or_default())
+}
+
+/// Forgets the pending distributions of a group (we left it).
+pub(crate) fn forget_pending(tx: &mut WriteTx<'_>, gid: &[u8; 32]) -> Result<(), StoreError> {
+    tx.remove_setting(&pending_key(gid)).map(drop)
+}
+
+/// Sends our chain (`key`, made for `epoch`) to each member of `state`
+/// that does not have it, over its pairwise session, in the caller's
+/// transaction: the distribution kept for it if one is (same chain), else
+/// the current one, which is kept for it when it has no session yet.
+/// Returns whether `distributed` changed.
+pub(crate) fn distribute(
+    tx: &mut WriteTx<'_>,
+    ctx: &mut StepCtx,
+    state: &GroupState,
+    epoch: [u8; 32],
+    key: &SenderKey,
+    distributed: &mut Vec<[u8; 32]>,
+) -> Result<bool, StoreError> {
+    let me = *ctx.me.public();
+    let gid = *state.id().as_bytes();
+    let before = distributed.len();
+    let mut pending = load_pending(tx, &gid)?;
+    let stored = pending.entries.len();
+    let chain = key.chain_id();
+    pending.entries.retain(|(member, bytes)| {
+        IdentityKey::from_bytes(member).is_ok_and(|m| state.is_member(&m))
+            && !distributed.contains(member)
+            && SenderKeyDistribution::from_bytes(bytes).is_ok_and(|d| d.chain_id() == chain)
+    });
+    let mut changed = pending.entries.len() != stored;
+    let current = key.distribution().to_bytes();
+    for member in state.members() {
+        let bytes = member.to_bytes();
+        if *member == me || distributed.contains(&bytes) {
+            continue;
+        }
+        let kept = pending.entries.iter().position(|(m, _)| *m == bytes);
+        let chosen = kept
+            .and_then(|at| pending.entries.get(at))
+            .map_or(current.as_slice(), |(_, d)| d.as_slice());
+        let Ok(distribution) = <[u8; DISTRIBUTION_LEN]>::try_from(chosen) else {
+            continue;
+        };
+        let payload = Payload::GroupSenderKey(GroupSenderKey {
+            group: GroupId::from_bytes(gid),
+            epoch: OpId::from_bytes(epoch),
+            distribution,
+        });
+        if queue_payload(tx, ctx, &bytes, &payload)? {
+            distributed.push(bytes);
+            if let Some(at) = kept {
+                pending.entries.swap_remove(at);
+                changed = true;
+            }
+        } else if kept.is_none() {
+            pending.entries.push((bytes, current.to_vec()));
+            changed = true;
+        }
+    }
+    if changed {
+        if pending.entries.is_empty() {
+            forget_pending(tx, &gid)?;
+        } else {
+            let encoded = Zeroizing::new(codec::encode(&pending).map_err(StoreError::Encode)?);
+            tx.set_setting(&pending_key(&gid), &encoded)?;
+        }
+    }
+    Ok(distributed.len() != before)
+}
+
 impl Engine {
     /// Whether `key` is a group peer now: we hold its record and share a
     /// group with it (docs/protocol.md §G13).
@@ -280,11 +392,7 @@ impl Engine {
     /// relays (a contact's first).
     pub(crate) fn reach(&self, key: &[u8; 32]) -> Option<(PeerId, &[String], &[String])> {
         if let Some(entry) = self.contacts.get(key) {
-            return Some((
-                entry.peer,
-                &entry.contact.addresses,
-                &entry.contact.relays,
-            ));
+            return Some((entry.peer, &entry.contact.addresses, &entry.contact.relays));
         }
         self.group_peers.get(key).map(|entry| {
             (

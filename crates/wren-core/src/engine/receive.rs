@@ -740,6 +740,24 @@ fn group_payload(
     Ok(Ack::Stored)
 }
 
+/// A group peer's profile or hello: its code (which must name it)
+/// refreshes its record. A hello opens a session (ours may have crossed
+/// it): our chains go to it next.
+fn peer_code(
+    tx: &mut WriteTx<'_>,
+    input: &BatchInput,
+    code: &str,
+    hello: bool,
+    out: &mut BatchOutput,
+) -> Result<Ack, StoreError> {
+    let Some(code) = check_code(code, &input.sender) else {
+        return Ok(Ack::Rejected(reject::BAD_REQUEST));
+    };
+    intro::record_peer(tx, &input.sender, &code, input.now_ms, &mut out.intro)?;
+    out.intro.new_session |= hello;
+    Ok(Ack::Stored)
+}
+
 /// An envelope from a group peer (docs/protocol.md §G13): group payloads,
 /// receipts of group messages, its profile or hello (its name and
 /// addresses) and a contact request are processed; a text is refused and
@@ -788,14 +806,8 @@ fn from_group_peer(
             }
             Ok(Ack::Stored)
         }
-        Payload::Profile(wren_proto::Profile { pairing_code })
-        | Payload::GroupPeerHello(wren_proto::GroupPeerHello { pairing_code, .. }) => {
-            let Some(code) = check_code(&pairing_code, &input.sender) else {
-                return Ok(Ack::Rejected(reject::BAD_REQUEST));
-            };
-            intro::record_peer(tx, &input.sender, &code, input.now_ms, &mut out.intro)?;
-            Ok(Ack::Stored)
-        }
+        Payload::Profile(profile) => peer_code(tx, input, &profile.pairing_code, false, out),
+        Payload::GroupPeerHello(hello) => peer_code(tx, input, &hello.pairing_code, true, out),
         Payload::ContactRequest(request) => {
             // It wants to become a contact: a request for the user, like
             // anyone's; the group-peer session goes on meanwhile.
