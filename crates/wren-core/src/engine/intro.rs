@@ -568,18 +568,277 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wren_crypto::{IdentityKeyPair, SignedPrekeys};
+    use crate::engine::groups::GroupEntry;
+    use crate::engine::receive::{BatchInput, BatchOutput, Relation};
+    use crate::limits::reject;
+    use wren_crypto::{IdentityKeyPair, OutboundMessage, PrekeyBundle, SignedPrekeys};
+    use wren_net::Ack;
+    use wren_proto::group::{Group, GroupOp, InitialMember};
+    use wren_proto::{DisplayName, Envelope, MessageId, Text, Timestamp, Versioned};
+    use wren_store::{Store, Unlock};
 
-    fn code(pair: &IdentityKeyPair, now: u64, hints: Vec<NetworkHint>) -> PairingCode {
-        let prekeys = SignedPrekeys::new(pair, now, &mut rand::rng());
+    fn pair() -> IdentityKeyPair {
+        IdentityKeyPair::generate(&mut rand::rng())
+    }
+
+    fn code(pair: &IdentityKeyPair, hints: Vec<NetworkHint>) -> PairingCode {
+        let prekeys = SignedPrekeys::new(pair, 1, &mut rand::rng());
         PairingCode::new(pair, prekeys.current().public(), "Cy", hints).unwrap()
+    }
+
+    /// A group of `admin` with `members`, as every member sees it.
+    fn group(admin: &IdentityKeyPair, members: &[&IdentityKeyPair]) -> ([u8; 32], GroupMap) {
+        let create = GroupOp::create(
+            admin,
+            [3; 32],
+            Timestamp::from_millis(1),
+            DisplayName::new("g").unwrap(),
+            false,
+            members
+                .iter()
+                .map(|m| InitialMember {
+                    key: *m.public(),
+                    admin: false,
+                })
+                .collect(),
+        )
+        .unwrap();
+        let group = Group::from_create(create).unwrap();
+        let gid = *group.id().as_bytes();
+        let mut entry = GroupEntry::new(gid);
+        entry.group = group;
+        (gid, GroupMap::from([(gid, entry)]))
+    }
+
+    /// Runs one batch from `sender` through `receive::process` on `me`'s
+    /// store.
+    async fn batch(
+        store: &Store,
+        me: &Arc<IdentityKeyPair>,
+        prekeys: &Arc<SignedPrekeys>,
+        sender: &IdentityKeyPair,
+        relation: Relation,
+        groups: GroupMap,
+        envelopes: Vec<Vec<u8>>,
+    ) -> BatchOutput {
+        let input = BatchInput {
+            me: Arc::clone(me),
+            prekeys: Arc::clone(prekeys),
+            sender: *sender.public(),
+            relation,
+            book: None,
+            envelopes,
+            now_ms: 5,
+            pending_requests: 0,
+            from_mailbox: false,
+            groups,
+            group_peer: false,
+        };
+        store
+            .write(move |tx| receive::process(tx, input))
+            .await
+            .unwrap()
+    }
+
+    /// Encrypts `payloads` from `from` in a new session with `to`'s bundle.
+    fn session_with(
+        from: &IdentityKeyPair,
+        to: &IdentityKeyPair,
+        prekeys: &SignedPrekeys,
+        payloads: &[Payload],
+    ) -> Vec<Vec<u8>> {
+        let bundle = PrekeyBundle::new(*to.public(), *prekeys.current().public(), None)
+            .verify()
+            .unwrap();
+        let mut book = SessionBook::new(*to.public());
+        book.initiate(from, &bundle, &mut rand::rng()).unwrap();
+        payloads
+            .iter()
+            .map(|payload| {
+                let content = payload.to_bytes().unwrap();
+                let envelope = match book.encrypt(&content, &mut rand::rng()).unwrap() {
+                    OutboundMessage::Prekey(message) => Envelope::Prekey { message },
+                    OutboundMessage::Normal(message) => Envelope::Message { message },
+                };
+                envelope.to_bytes().unwrap()
+            })
+            .collect()
+    }
+
+    fn text() -> Payload {
+        Payload::Text(Text {
+            id: MessageId::from_bytes([4; 16]),
+            sent_at: Timestamp::from_millis(1),
+            body: "psst".into(),
+            reply_to: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_hello_opens_a_group_peer_session_whose_texts_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Unlock::KeyFile).await.unwrap();
+        let (ada, me, cy, eve) = (pair(), Arc::new(pair()), pair(), pair());
+        let prekeys = Arc::new(SignedPrekeys::new(&me, 1, &mut rand::rng()));
+        let (gid, groups) = group(&ada, &[&me, &cy]);
+        let hello = |from: &IdentityKeyPair, group: [u8; 32]| {
+            Payload::GroupPeerHello(GroupPeerHello {
+                group: GroupId::from_bytes(group),
+                pairing_code: code(from, Vec::new()).to_uri(),
+            })
+        };
+
+        // A member's hello, then a text: the session and the record are
+        // kept, the text is refused and stored nowhere.
+        let envelopes = session_with(&cy, &me, &prekeys, &[hello(&cy, gid), text()]);
+        let out = batch(
+            &store,
+            &me,
+            &prekeys,
+            &cy,
+            Relation::Unknown,
+            groups,
+            envelopes,
+        )
+        .await;
+        assert_eq!(
+            out.acks,
+            [Ack::Stored, Ack::Rejected(reject::UNKNOWN_SENDER)]
+        );
+        assert!(out.texts.is_empty());
+        assert!(out.new_request.is_none());
+        assert!(out.intro.new_session);
+        assert_eq!(out.intro.peers.len(), 1);
+        assert!(out.book.is_some_and(|b| b.has_session()));
+        let groups = out.groups;
+
+        // Once a group peer, a text is refused too (here in a session it
+        // opens anew), and no conversation exists for it.
+        let envelopes = session_with(&cy, &me, &prekeys, &[text()]);
+        let out = batch(
+            &store,
+            &me,
+            &prekeys,
+            &cy,
+            Relation::GroupPeer,
+            groups,
+            envelopes,
+        )
+        .await;
+        assert_eq!(out.acks, [Ack::Rejected(reject::UNKNOWN_SENDER)]);
+        assert!(out.texts.is_empty());
+        let groups = out.groups;
+        let conversations = store.read(|tx| tx.conversations(10)).await.unwrap();
+        assert!(conversations.is_empty(), "no conversation for a group peer");
+
+        // Someone who is not a member (yet) is told to retry later, and
+        // nothing is kept; a code naming someone else is refused.
+        let envelopes = session_with(&eve, &me, &prekeys, &[hello(&eve, gid)]);
+        let out = batch(
+            &store,
+            &me,
+            &prekeys,
+            &eve,
+            Relation::Unknown,
+            groups,
+            envelopes,
+        )
+        .await;
+        assert_eq!(out.acks, [Ack::Rejected(reject::PENDING)]);
+        assert!(out.intro.peers.is_empty() && out.book.is_none());
+        let forged = Payload::GroupPeerHello(GroupPeerHello {
+            group: GroupId::from_bytes(gid),
+            pairing_code: code(&cy, Vec::new()).to_uri(),
+        });
+        let envelopes = session_with(&eve, &me, &prekeys, &[forged]);
+        let out = batch(
+            &store,
+            &me,
+            &prekeys,
+            &eve,
+            Relation::Unknown,
+            out.groups,
+            envelopes,
+        )
+        .await;
+        assert_eq!(out.acks, [Ack::Rejected(reject::BAD_REQUEST)]);
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn introductions_keep_only_verified_cards_of_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Unlock::KeyFile).await.unwrap();
+        let (ada, me, cy, dee) = (pair(), pair(), pair(), pair());
+        let (gid, groups) = group(&ada, &[&me, &cy]);
+        let (me_key, ada_key) = (*me.public(), *ada.public());
+        let card = |member: &IdentityKeyPair, code: String| MemberCard {
+            member: member.public().to_bytes(),
+            pairing_code: code,
+        };
+        let mut tampered = code(&cy, Vec::new()).to_uri().into_bytes();
+        if let Some(last) = tampered.last_mut() {
+            *last = if *last == b'A' { b'B' } else { b'A' };
+        }
+        let introduction = GroupIntroduction {
+            group: GroupId::from_bytes(gid),
+            cards: vec![
+                // Not a member: ignored.
+                card(&dee, code(&dee, Vec::new()).to_uri()),
+                // Dee's code presented as Cy's: ignored.
+                card(&cy, code(&dee, Vec::new()).to_uri()),
+                // A code whose checksum or signature fails: ignored.
+                card(&cy, String::from_utf8(tampered).unwrap()),
+                // Us: ignored.
+                card(&me, code(&me, Vec::new()).to_uri()),
+                // Cy, verified: kept.
+                card(
+                    &cy,
+                    code(
+                        &cy,
+                        vec![NetworkHint::Address("/ip4/10.0.0.9/tcp/1".into())],
+                    )
+                    .to_uri(),
+                ),
+            ],
+        };
+        let stranger = *dee.public();
+        let (out, from_stranger) = store
+            .write(move |tx| {
+                let mut out = IntroOutput::default();
+                receive_introduction(tx, &groups, &me_key, &ada_key, &introduction, 1, &mut out)?;
+                // The same introduction from a non-member does nothing.
+                let mut other = IntroOutput::default();
+                receive_introduction(
+                    tx,
+                    &groups,
+                    &me_key,
+                    &stranger,
+                    &introduction,
+                    1,
+                    &mut other,
+                )?;
+                Ok((out, other))
+            })
+            .await
+            .unwrap();
+        assert_eq!(out.peers.len(), 1);
+        assert_eq!(out.peers[0].0, cy.public().to_bytes());
+        assert_eq!(out.peers[0].1.addresses, ["/ip4/10.0.0.9/tcp/1"]);
+        // The lower key opens the session.
+        let lower = me.public().to_bytes() < cy.public().to_bytes();
+        assert_eq!(out.initiate.len(), usize::from(lower));
+        assert!(from_stranger.peers.is_empty() && from_stranger.initiate.is_empty());
+        let stored = store.read(|tx| tx.group_peers()).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        store.close().await.unwrap();
     }
 
     #[test]
     fn a_code_must_name_the_member() {
         let cy = IdentityKeyPair::generate(&mut rand::rng());
         let dee = IdentityKeyPair::generate(&mut rand::rng());
-        let text = code(&cy, 1, Vec::new()).to_uri();
+        let text = code(&cy, Vec::new()).to_uri();
         assert!(code_of(&text, cy.public()).is_some());
         assert!(code_of(&text, dee.public()).is_none());
         // One character changed: the checksum or a signature fails.
@@ -598,7 +857,7 @@ mod tests {
             NetworkHint::Address("/ip4/10.0.0.1/tcp/1".into()),
             NetworkHint::Relay("/ip4/10.0.0.2/tcp/1/p2p/x".into()),
         ];
-        let record = record_from(&code(&cy, 1, hints), 7);
+        let record = record_from(&code(&cy, hints), 7);
         assert_eq!(record.name, "Cy");
         assert_eq!(record.addresses, ["/ip4/10.0.0.1/tcp/1"]);
         assert_eq!(record.relays, ["/ip4/10.0.0.2/tcp/1/p2p/x"]);
