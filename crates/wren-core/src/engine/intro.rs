@@ -239,12 +239,12 @@ pub(crate) fn introduce(
                 continue;
             }
             let bytes = subject.to_bytes();
-            if !codes.contains_key(&bytes) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = codes.entry(bytes) {
                 let code = match meta::read_contact_code(tx, &bytes)? {
                     Some(code) => Some(code),
                     None => peer_codes.get(&bytes).cloned(),
                 };
-                codes.insert(bytes, code);
+                slot.insert(code);
             }
             if let Some(Some(code)) = codes.get(&bytes) {
                 cards.push(MemberCard {
