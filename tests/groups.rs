@@ -475,3 +475,41 @@ fn five_members_agree_on_the_history_and_an_offline_member_catches_up_through_th
     }
     drop(relay);
 }
+
+#[test]
+fn members_paired_only_with_the_admin_read_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ada = Peer::start("ada", &dir.path().join("ada"), LOOPBACK);
+    let mut bob = Peer::start("bob", &dir.path().join("bob"), LOOPBACK);
+    let mut cy = Peer::start("cy", &dir.path().join("cy"), LOOPBACK);
+    // Star-paired: Bob and Cy are not each other's contacts.
+    pair(&mut ada, &mut bob, "bob", "ada");
+    pair(&mut ada, &mut cy, "cy", "ada");
+    let (bob_id, cy_id) = (bob.peer_id(), cy.peer_id());
+
+    ada.command(json!({
+        "cmd": "create_group", "name": "Family", "members": ["bob", "cy"], "ref": "create",
+    }));
+    let group = answer(&mut ada, "group_created", "create")["group"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for peer in [&mut bob, &mut cy] {
+        peer.wait_for("group_joined", |e| e["event"] == "group_joined");
+    }
+    bob.command(json!({"cmd": "send", "to": group, "text": "from bob", "ref": "b"}));
+    cy.command(json!({"cmd": "send", "to": group, "text": "from cy", "ref": "c"}));
+    let at_cy = gather(&mut cy, "Bob's group message", 1, |e| {
+        e["event"] == "message" && e["group"] == group.as_str()
+    });
+    assert_eq!(at_cy[0]["text"], "from bob");
+    assert_eq!(at_cy[0]["from"], bob_id.as_str());
+    let at_bob = gather(&mut bob, "Cy's group message", 1, |e| {
+        e["event"] == "message" && e["group"] == group.as_str()
+    });
+    assert_eq!(at_bob[0]["text"], "from cy");
+    assert_eq!(at_bob[0]["from"], cy_id.as_str());
+    // Each exactly once.
+    assert_eq!(received(&cy, &group, "from bob"), 1);
+    assert_eq!(received(&bob, &group, "from cy"), 1);
+}

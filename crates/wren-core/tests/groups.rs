@@ -582,3 +582,127 @@ async fn a_member_who_leaves_is_gone_from_every_view_and_reads_no_more() {
     let history = nodes[1].node.history(&info.id, None, 10).await.unwrap();
     assert!(history.is_empty(), "{history:?}");
 }
+
+/// `nodes[0]` paired with every other node; the others not with each other.
+async fn star(names: &[&str]) -> Vec<TestNode> {
+    let mut nodes = Vec::new();
+    for name in names {
+        nodes.push(start(name).await);
+    }
+    for j in 1..nodes.len() {
+        let (left, right) = nodes.split_at_mut(j);
+        pair(&mut left[0], &mut right[0], names[j], names[0]).await;
+    }
+    nodes
+}
+
+/// Each node sends one text; each receives every other one's.
+async fn everyone_reads_everyone(nodes: &mut [TestNode], names: &[&str], group: &str, tag: &str) {
+    for (i, node) in nodes.iter().enumerate() {
+        node.node
+            .send_text(group, &format!("{tag} from {}", names[i]))
+            .await
+            .unwrap();
+    }
+    for (i, node) in nodes.iter_mut().enumerate() {
+        let got: HashSet<String> = receive(node, group, names.len() - 1)
+            .await
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let expected: HashSet<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, n)| format!("{tag} from {n}"))
+            .collect();
+        assert_eq!(got, expected, "{}", names[i]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_who_are_not_contacts_read_each_other_through_introductions() {
+    let names = ["ada", "bob", "cy", "dee"];
+    let mut nodes = star(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    everyone_reads_everyone(&mut nodes, &names, &info.id, "hello").await;
+
+    // Bob's next message is delivered to every other member (Cy and Dee
+    // confirm it over their group-peer sessions).
+    let sent = nodes[1].node.send_text(&info.id, "ack me").await.unwrap();
+    let mut delivered = HashSet::new();
+    while delivered.len() < 3 {
+        let member = nodes[1]
+            .next(|e| match e {
+                NodeEvent::StatusChanged {
+                    id,
+                    status: Status::Delivered,
+                    member: Some(m),
+                    ..
+                } if *id == sent.id => Some(m.clone()),
+                _ => None,
+            })
+            .await;
+        delivered.insert(member);
+    }
+    let others: HashSet<String> = [0, 2, 3]
+        .iter()
+        .map(|&i| nodes[i].peer_id.clone())
+        .collect();
+    assert_eq!(delivered, others);
+    for node in [0, 2, 3] {
+        receive(&mut nodes[node], &info.id, 1).await;
+    }
+
+    // Exactly once each, and nobody became a contact behind anyone's back.
+    for (i, node) in nodes.iter().enumerate() {
+        let history = node.node.history(&info.id, None, 100).await.unwrap();
+        assert_eq!(history.len(), names.len() + 1, "{}", names[i]);
+        let ids: HashSet<&str> = history.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), history.len());
+    }
+    let bob_contacts: Vec<String> = nodes[1]
+        .node
+        .contacts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.peer_id)
+        .collect();
+    assert_eq!(bob_contacts, [nodes[0].peer_id.clone()]);
+    // No direct conversation with a group peer either.
+    let conversations = nodes[1].node.conversations().await.unwrap();
+    let (cy, dee) = (nodes[2].peer_id.clone(), nodes[3].peer_id.clone());
+    assert!(
+        conversations
+            .iter()
+            .all(|c| c.contact != cy && c.contact != dee)
+    );
+    assert!(matches!(
+        nodes[1].node.send_text(&nodes[2].peer_id, "psst").await,
+        Err(NodeError::UnknownContact(_))
+    ));
+
+    // After a restart, Cy still reaches Bob and Dee (the group peers and
+    // their sessions were stored).
+    let cy = nodes.remove(2);
+    let cy = cy.restart().await;
+    nodes.insert(2, cy);
+    everyone_reads_everyone(&mut nodes, &names, &info.id, "again").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_later_is_introduced_both_ways() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = star(&names).await;
+    let info = nodes[0]
+        .node
+        .create_group("Friends", &["bob"], false)
+        .await
+        .unwrap();
+    joined(&mut nodes[1], &info.id).await;
+    nodes[0].node.add_member(&info.id, "cy").await.unwrap();
+    joined(&mut nodes[2], &info.id).await;
+    everyone_reads_everyone(&mut nodes, &names, &info.id, "hi").await;
+    assert_eq!(nodes[2].node.contacts().await.unwrap().len(), 1);
+}

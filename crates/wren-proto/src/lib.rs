@@ -37,4 +37,7 @@ pub use codec::{CodecError, Versioned};
 pub use display_name::DisplayName;
 pub use envelope::{Envelope, MailboxRequest};
 pub use ids::{GroupId, IdParseError, MessageId, OpId, Timestamp};
-pub use payload::{ContactRequest, GroupSenderKey, Payload, Profile, Receipt, Text};
+pub use payload::{
+    ContactRequest, GroupIntroduction, GroupPeerHello, GroupSenderKey, MemberCard, Payload,
+    Profile, Receipt, Text,
+};

@@ -119,6 +119,11 @@ pub const MAX_PAIRWISE_GROUP_FRAME_BYTES: usize = MAX_PAYLOAD_BYTES - 12;
 /// that are merely a little off still give every member the same order.
 pub const MAX_GROUP_CLOCK_SKEW_MS: u64 = 5 * 60 * 1_000;
 
+/// Most member cards in one `Payload::GroupIntroduction` (docs/protocol.md
+/// §G13): 15 cards with the longest pairing codes fit in a payload; an
+/// introducer with more members to introduce sends several.
+pub const MAX_INTRODUCTION_CARDS: usize = 15;
+
 // Compile-time checks that the limits nest. `claim` figures are the bincode
 // decoder's accounting of the largest valid value of each kind (see docs/protocol.md Part II,
 // "Decoder limit accounting"); they must stay within the frame limit or a
@@ -182,6 +187,14 @@ const _: () = {
         1 + 32 + 32 + 8 + 8 + 32 * MAX_OP_PARENTS + 4 + 8 + MAX_DISPLAY_NAME_BYTES + 64
             <= MAX_GROUP_OP_BYTES
     );
+    // Payload::GroupIntroduction: tag 4 + group 32 + length 8 + (member 32
+    // + length 8 + code) per card.
+    assert!(
+        4 + 32 + 8 + MAX_INTRODUCTION_CARDS * (32 + 8 + MAX_PAIRING_CODE_BYTES)
+            <= MAX_PAYLOAD_BYTES
+    );
+    // Payload::GroupPeerHello: tag 4 + group 32 + length 8 + code.
+    assert!(4 + 32 + 8 + MAX_PAIRING_CODE_BYTES <= MAX_PAYLOAD_BYTES);
     // The payload leaves the cryptography layer a useful budget.
     assert!(CRYPTO_OVERHEAD_BYTES >= 256);
 };

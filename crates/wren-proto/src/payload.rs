@@ -15,8 +15,9 @@ use zeroize::Zeroize;
 
 use crate::ids::{GroupId, MessageId, OpId, Timestamp};
 use crate::limits::{
-    MAX_GROUP_OP_BYTES, MAX_PAIRING_CODE_BYTES, MAX_PAIRWISE_GROUP_FRAME_BYTES, MAX_PAYLOAD_BYTES,
-    MAX_RECEIPT_IDS, MAX_SENDER_KEY_DISTRIBUTION_BYTES, MAX_TEXT_BYTES,
+    MAX_GROUP_OP_BYTES, MAX_INTRODUCTION_CARDS, MAX_PAIRING_CODE_BYTES,
+    MAX_PAIRWISE_GROUP_FRAME_BYTES, MAX_PAYLOAD_BYTES, MAX_RECEIPT_IDS,
+    MAX_SENDER_KEY_DISTRIBUTION_BYTES, MAX_TEXT_BYTES,
 };
 
 /// The content of one encrypted message, version 1.
@@ -40,6 +41,8 @@ use crate::limits::{
 /// | 6   | `GroupOp`               |
 /// | 7   | `GroupSenderKey`        |
 /// | 8   | `GroupMessage`          |
+/// | 9   | `GroupIntroduction`     |
+/// | 10  | `GroupPeerHello`        |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     /// Tag 0. A text message.
@@ -90,6 +93,87 @@ pub enum Payload {
         #[serde(with = "codec::bytes")]
         envelope: Vec<u8>,
     },
+    /// Tag 9. An admin's introduction of other members of a group to the
+    /// recipient (docs/protocol.md §G13): for each, the member's own signed
+    /// pairing code, so that two members who are not contacts can open a
+    /// pairwise session for the group's traffic.
+    GroupIntroduction(GroupIntroduction),
+    /// Tag 10. The first payload of a session opened from an introduction
+    /// (docs/protocol.md §G13): "I am a member of this group, here is how to
+    /// reach me". Not a contact request: the receiver accepts it only from a
+    /// current member of a group it is in, and the sender never becomes a
+    /// contact by it.
+    GroupPeerHello(GroupPeerHello),
+}
+
+/// Members of a group introduced to the recipient by the sender (an admin
+/// who has them as contacts), docs/protocol.md §G13.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupIntroduction {
+    /// The group the members are introduced for.
+    pub group: GroupId,
+    /// One card per member, 1..=[`MAX_INTRODUCTION_CARDS`].
+    #[serde(deserialize_with = "codec::deserialize_capped_vec::<_, _, MAX_INTRODUCTION_CARDS>")]
+    pub cards: Vec<MemberCard>,
+}
+
+/// How to reach one member: its identity key and its own signed pairing
+/// code (identity, signed prekey, display name and network hints, signed by
+/// that identity), as the introducer last received it. The introducer
+/// forwards it and cannot change it: the receiver verifies the code and
+/// that it names `member`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCard {
+    /// The member's identity key (32 bytes).
+    #[serde(with = "codec::array")]
+    pub member: [u8; 32],
+    /// The member's signed pairing code URI: printable ASCII,
+    /// 1..=[`MAX_PAIRING_CODE_BYTES`] bytes.
+    pub pairing_code: String,
+}
+
+impl fmt::Debug for MemberCard {
+    /// The code's length only (it holds network addresses).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemberCard")
+            .field("pairing_code_len", &self.pairing_code.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The first payload of a group-peer session.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupPeerHello {
+    /// A group both sides are members of (by the sender's view).
+    pub group: GroupId,
+    /// The sender's own signed pairing code URI (like
+    /// [`Profile::pairing_code`]): the receiver verifies that it names the
+    /// session's identity and keeps its hints to reach the sender.
+    pub pairing_code: String,
+}
+
+impl fmt::Debug for GroupPeerHello {
+    /// The group and the code's length only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupPeerHello")
+            .field("group", &self.group)
+            .field("pairing_code_len", &self.pairing_code.len())
+            .finish()
+    }
+}
+
+impl GroupIntroduction {
+    fn validate(&self) -> Result<(), CodecError> {
+        check_min("GroupIntroduction.cards", self.cards.len(), 1)?;
+        check_max(
+            "GroupIntroduction.cards",
+            self.cards.len(),
+            MAX_INTRODUCTION_CARDS,
+        )?;
+        self.cards
+            .iter()
+            .try_for_each(|card| check_code("MemberCard.pairing_code", &card.pairing_code))
+    }
 }
 
 /// A member's sender-key chain for a group, sent to each other member over
@@ -234,7 +318,7 @@ impl Versioned for Payload {
     const NAME: &'static str = "Payload";
     const VERSION: u8 = 1;
     const MAX_BYTES: usize = MAX_PAYLOAD_BYTES;
-    const VARIANT_COUNT: u32 = 9;
+    const VARIANT_COUNT: u32 = 11;
 
     fn validate(&self) -> Result<(), CodecError> {
         match self {
@@ -257,6 +341,10 @@ impl Versioned for Payload {
                 let field = "Payload::GroupMessage.envelope";
                 check_min(field, envelope.len(), 1)?;
                 check_max(field, envelope.len(), MAX_PAIRWISE_GROUP_FRAME_BYTES)
+            }
+            Self::GroupIntroduction(introduction) => introduction.validate(),
+            Self::GroupPeerHello(hello) => {
+                check_code("GroupPeerHello.pairing_code", &hello.pairing_code)
             }
         }
     }

@@ -16,8 +16,8 @@ use wren_proto::codec::{self, CodecError};
 use wren_proto::group::GroupEnvelope;
 use wren_proto::limits::*;
 use wren_proto::{
-    ContactRequest, DisplayName, Envelope, GroupId, MailboxRequest, MessageId, Payload, Receipt,
-    Text, Timestamp, Versioned,
+    ContactRequest, DisplayName, Envelope, GroupId, GroupIntroduction, GroupPeerHello,
+    MailboxRequest, MemberCard, MessageId, Payload, Receipt, Text, Timestamp, Versioned,
 };
 
 /// A frame encoded without `validate`: what a hostile or buggy peer may send.
@@ -423,4 +423,75 @@ fn limits_have_the_documented_values() {
     assert_eq!(MAX_PENDING_GROUP_OPS, 256);
     assert_eq!(MAX_GROUP_MESSAGE_BYTES, 65_408);
     assert_eq!(MAX_GROUP_CLOCK_SKEW_MS, 300_000);
+}
+
+/// An introduction of `count` cards, each with a code of `code_len` bytes.
+fn introduction(count: usize, code_len: usize) -> Payload {
+    Payload::GroupIntroduction(GroupIntroduction {
+        group: GroupId::from_bytes([1; 32]),
+        cards: (0..count)
+            .map(|n| MemberCard {
+                member: [u8::try_from(n % 256).unwrap(); 32],
+                pairing_code: "C".repeat(code_len),
+            })
+            .collect(),
+    })
+}
+
+#[test]
+fn introduction_card_limits() {
+    // The largest introduction: every card at the limit, each code at its
+    // longest, within one payload.
+    let bytes = assert_accepted(&introduction(
+        MAX_INTRODUCTION_CARDS,
+        MAX_PAIRING_CODE_BYTES,
+    ));
+    assert!(bytes.len() <= MAX_PAYLOAD_BYTES);
+    assert_refused(
+        &introduction(MAX_INTRODUCTION_CARDS + 1, 10),
+        &too_long(
+            "GroupIntroduction.cards",
+            MAX_INTRODUCTION_CARDS + 1,
+            MAX_INTRODUCTION_CARDS,
+        ),
+    );
+    assert_refused(
+        &introduction(1, MAX_PAIRING_CODE_BYTES + 1),
+        &too_long(
+            "MemberCard.pairing_code",
+            MAX_PAIRING_CODE_BYTES + 1,
+            MAX_PAIRING_CODE_BYTES,
+        ),
+    );
+    assert!(matches!(
+        introduction(0, 10).to_bytes(),
+        Err(CodecError::FieldTooShort { .. })
+    ));
+    assert!(matches!(
+        Payload::from_bytes(&raw_frame(&introduction(0, 10))),
+        Err(CodecError::FieldTooShort { .. })
+    ));
+}
+
+#[test]
+fn group_peer_hello_limits() {
+    let hello = |len: usize| {
+        Payload::GroupPeerHello(GroupPeerHello {
+            group: GroupId::from_bytes([1; 32]),
+            pairing_code: "C".repeat(len),
+        })
+    };
+    assert_accepted(&hello(MAX_PAIRING_CODE_BYTES));
+    assert_refused(
+        &hello(MAX_PAIRING_CODE_BYTES + 1),
+        &too_long(
+            "GroupPeerHello.pairing_code",
+            MAX_PAIRING_CODE_BYTES + 1,
+            MAX_PAIRING_CODE_BYTES,
+        ),
+    );
+    assert!(matches!(
+        hello(0).to_bytes(),
+        Err(CodecError::FieldTooShort { .. })
+    ));
 }

@@ -96,6 +96,38 @@ fn string_length_bombs() {
 }
 
 #[test]
+fn introduction_malformed_cards_are_refused() {
+    // version, tag 9, group, one card: member, code "wren:\n" (not printable).
+    let mut frame = vec![1, 9];
+    frame.extend([0x44; 32]);
+    frame.push(1);
+    frame.extend([0x77; 32]);
+    frame.push(6);
+    frame.extend(b"wren:\n");
+    assert!(matches!(
+        Payload::from_bytes(&frame),
+        Err(CodecError::InvalidField { .. })
+    ));
+    // A card cut inside its member key.
+    let mut cut = vec![1, 9];
+    cut.extend([0x44; 32]);
+    cut.push(1);
+    cut.extend([0x77; 20]);
+    assert_eq!(Payload::from_bytes(&cut), Err(CodecError::Truncated));
+    // A card list claiming 2^40 cards with one present ends with the input.
+    let mut bomb = vec![1, 9];
+    bomb.extend([0x44; 32]);
+    bomb.extend(varint_u64(1 << 40));
+    bomb.extend([0x77; 32]);
+    bomb.push(1);
+    bomb.push(b'w');
+    assert_eq!(
+        quickly(|| Payload::from_bytes(&bomb)),
+        Err(CodecError::Truncated)
+    );
+}
+
+#[test]
 fn list_length_bombs() {
     for claimed in [1u64 << 40, 1 << 62, u64::MAX] {
         // A receipt claiming `claimed` ids, followed by one id: the list is
@@ -219,10 +251,10 @@ fn unknown_top_level_tags_are_typed() {
         })
     );
     assert_eq!(
-        Payload::from_bytes(&[1, 9]),
+        Payload::from_bytes(&[1, 11]),
         Err(CodecError::UnknownVariant {
             type_name: "Payload",
-            tag: 9
+            tag: 11
         })
     );
     assert_eq!(

@@ -127,6 +127,7 @@ mod key;
 mod migrate;
 mod order;
 mod page;
+mod peers;
 mod records;
 pub mod schema;
 mod seal;
@@ -138,6 +139,7 @@ pub use groups::{GroupIncoming, GroupOutgoing, GroupRecord, QueuedPublication};
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
 pub use order::MAX_LAST_SENT_SCAN;
 pub use page::{MessagePage, MessageView};
+pub use peers::GroupPeer;
 pub use records::{
     BLOCK_MAX_MESSAGES, BLOCK_TARGET_BYTES, Contact, Conversation, ConversationKind, Direction,
     MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES, MAX_FAILURE_REASON_BYTES, MAX_TITLE_BYTES, Message,

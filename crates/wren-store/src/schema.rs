@@ -130,6 +130,13 @@ pub const GROUP_PUBLISH: TableDefinition<'static, ([u8; 32], [u8; 16]), &[u8]> =
 pub const GROUP_ORDER: TableDefinition<'static, (u64, u64, u64, [u8; 16]), u64> =
     TableDefinition::new("group_order");
 
+/// Group peers (members of our groups who are not contacts, docs/protocol.md
+/// §G13): identity key → sealed group-peer record (since schema version 4;
+/// the migration creates it empty, and readers treat a missing table as
+/// empty).
+pub const GROUP_PEERS: TableDefinition<'static, [u8; 32], &[u8]> =
+    TableDefinition::new("group_peers");
+
 /// Key of the schema version in [`META`].
 pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";
 /// Key of the wrapped storage key in [`META`].

@@ -1489,6 +1489,40 @@ impl<'a> WriteTx<'a> {
         Ok(())
     }
 
+    /// A setting's value (sees this transaction's writes).
+    pub fn setting(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let table = self.txn.open_table(schema::SETTINGS)?;
+        let Some(guard) = table.get(name)? else {
+            return Ok(None);
+        };
+        let bytes = seal::open(
+            self.key,
+            schema::SETTINGS.name(),
+            name.as_bytes(),
+            guard.value(),
+        )
+        .map_err(corrupt("settings"))?;
+        Ok(Some(bytes.to_vec()))
+    }
+
+    /// Removes a setting. Returns whether it was set.
+    pub fn remove_setting(&mut self, name: &str) -> Result<bool> {
+        Ok(self
+            .txn
+            .open_table(schema::SETTINGS)?
+            .remove(name)?
+            .is_some())
+    }
+
+    /// Whether `identity` is a contact (sees this transaction's writes).
+    pub fn is_contact(&self, identity: &[u8; 32]) -> Result<bool> {
+        Ok(self
+            .txn
+            .open_table(schema::CONTACTS)?
+            .get(identity)?
+            .is_some())
+    }
+
     /// Stores a setting (sealed).
     pub fn set_setting(&mut self, name: &str, value: &[u8]) -> Result<()> {
         let sealed = seal::seal(self.key, schema::SETTINGS.name(), name.as_bytes(), value);

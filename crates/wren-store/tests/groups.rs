@@ -209,3 +209,60 @@ async fn oversized_op_frames_are_refused() {
         .unwrap();
     store.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn group_peers_survive_a_reopen_and_are_bounded() {
+    use wren_store::{GroupPeer, MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keyfile(dir.path()).await;
+    let peer = GroupPeer {
+        name: "Cy".to_owned(),
+        addresses: vec!["/ip4/127.0.0.1/tcp/4001".to_owned()],
+        relays: vec!["/ip4/10.0.0.1/tcp/4001/p2p/relay".to_owned()],
+        pairing_code: "wren:1/CODE".to_owned(),
+        added_at: 5,
+    };
+    assert!(store.read(|tx| tx.group_peers()).await.unwrap().is_empty());
+    let stored = peer.clone();
+    store
+        .write(move |tx| {
+            tx.put_group_peer(&MEMBER, &stored)?;
+            tx.put_group_peer(&[10; 32], &stored)?;
+            assert!(tx.remove_group_peer(&[10; 32])?);
+            assert!(!tx.remove_group_peer(&[11; 32])?);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+
+    let store = open_keyfile(dir.path()).await;
+    let peers = store.read(|tx| tx.group_peers()).await.unwrap();
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].0, MEMBER);
+    assert_eq!(peers[0].1.as_ref().unwrap(), &peer);
+
+    // At the limits it is stored; one over is refused.
+    let mut full = peer.clone();
+    full.addresses = vec!["a".repeat(MAX_ADDRESS_BYTES); MAX_CONTACT_ADDRESSES];
+    full.relays = full.addresses.clone();
+    full.pairing_code = "C".repeat(wren_proto::limits::MAX_PAIRING_CODE_BYTES);
+    full.name = "n".repeat(wren_proto::limits::MAX_DISPLAY_NAME_BYTES);
+    let mut over = full.clone();
+    over.relays.push("b".to_owned());
+    let result = store
+        .write(move |tx| {
+            tx.put_group_peer(&MEMBER, &full)?;
+            Ok(tx.put_group_peer(&[12; 32], &over))
+        })
+        .await
+        .unwrap();
+    assert!(matches!(result, Err(StoreError::FieldTooLong { .. })));
+    let peers = store.read(|tx| tx.group_peers()).await.unwrap();
+    assert_eq!(peers.len(), 1);
+    assert_eq!(
+        peers[0].1.as_ref().unwrap().relays.len(),
+        MAX_CONTACT_ADDRESSES
+    );
+    store.close().await.unwrap();
+}

@@ -353,12 +353,13 @@ impl Engine {
             .filter(|h| matches!(h, NetworkHint::Relay(_)))
             .map(|h| h.as_str().to_owned())
             .collect();
+        let text = code.to_uri();
         self.initiate(
             key,
             code.bundle(),
             code.display_name().to_owned(),
-            addresses,
-            relays,
+            (addresses, relays),
+            Some(text),
             alias,
         )
         .await
@@ -394,19 +395,20 @@ impl Engine {
         } else {
             Vec::new()
         };
-        self.initiate(key, bundle, String::new(), addresses, relays, alias)
+        self.initiate(key, bundle, String::new(), (addresses, relays), None, alias)
             .await
     }
 
     /// Makes `key` a contact (state pending), starts a session from its
     /// bundle and queues our contact request as the session's first message.
+    /// `code`: its signed pairing code, kept for introductions (§G13).
     async fn initiate(
         &mut self,
         key: IdentityKey,
         bundle: VerifiedBundle,
         name: String,
-        mut addresses: Vec<String>,
-        mut relays: Vec<String>,
+        (mut addresses, mut relays): (Vec<String>, Vec<String>),
+        code: Option<String>,
         alias: Option<String>,
     ) -> Result<ContactInfo, NodeError> {
         if self.contacts.len() >= MAX_CONTACTS {
@@ -458,6 +460,9 @@ impl Engine {
                 };
                 tx.put_contact(&bytes, &stored_contact)?;
                 meta::write_contact_meta(tx, &bytes, &stored_meta)?;
+                if let Some(code) = &code {
+                    meta::write_contact_code(tx, &bytes, code)?;
+                }
                 Ok(Ok((book, queued)))
             })
             .await?;
@@ -568,6 +573,15 @@ impl Engine {
         let accept = Payload::DeliveryReceipt(Receipt {
             ids: vec![request.id],
         });
+        // Our own signed code follows, so that the requester holds it (to
+        // introduce us to members of its groups, §G13) even if it added us
+        // by peer id.
+        let profile = self
+            .my_code()
+            .await
+            .ok()
+            .map(|pairing_code| Payload::Profile(wren_proto::Profile { pairing_code }));
+        let their_code = code.to_uri();
         let cached = self.books.remove(&bytes);
         let (stored_contact, stored_meta) = (contact.clone(), meta.clone());
         let result = self
@@ -580,30 +594,45 @@ impl Engine {
                 let Some(queued) = receive::queue_control(tx, &mut book, &accept, now)? else {
                     return Ok(Err(NodeError::InvalidArgument("accept receipt")));
                 };
+                let then = match &profile {
+                    Some(profile) => receive::queue_control(tx, &mut book, profile, now)?,
+                    None => None,
+                };
                 tx.put_contact(&bytes, &stored_contact)?;
                 meta::write_contact_meta(tx, &bytes, &stored_meta)?;
+                meta::write_contact_code(tx, &bytes, &their_code)?;
                 tx.remove_contact_request(&bytes)?;
-                Ok(Ok((book, queued)))
+                Ok(Ok((book, queued, then)))
             })
             .await?;
-        let (book, queued) = result?;
+        let (book, queued, then) = result?;
         self.books.insert(bytes, book);
         self.requests.retain(|r| r.key != key);
-        self.finish_adding(key, contact, meta, queued)
+        let info = self.finish_adding(key, contact, meta, queued)?;
+        if let Some(then) = then {
+            self.push_queued(bytes, then);
+        }
+        Ok(info)
     }
 
     /// `decline`: drops the request and the session it started.
     pub(crate) async fn decline(&mut self, name: &str) -> Result<(), NodeError> {
         let key = self.resolve_request(name)?;
         let bytes = key.to_bytes();
+        // A group peer's session carries the groups' traffic: it stays.
+        let keep_session = self.is_group_peer(&bytes);
         self.store
             .write(move |tx| {
                 tx.remove_contact_request(&bytes)?;
-                tx.set_session(&SessionBook::new(key))?;
+                if !keep_session {
+                    tx.set_session(&SessionBook::new(key))?;
+                }
                 Ok(())
             })
             .await?;
-        self.books.remove(&bytes);
+        if !keep_session {
+            self.books.remove(&bytes);
+        }
         self.requests.retain(|r| r.key != key);
         Ok(())
     }

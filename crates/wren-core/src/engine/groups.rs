@@ -242,6 +242,7 @@ pub(crate) fn reconcile(
         let had_key = entry.sender_key.take().is_some();
         if had_key {
             tx.remove_group_sender_key(&gid)?;
+            super::intro::forget_pending(tx, &gid)?;
         }
         for member in entry.receivers.keys() {
             tx.remove_group_receiver(&gid, member)?;
@@ -298,26 +299,10 @@ pub(crate) fn reconcile(
         .retain(|m| IdentityKey::from_bytes(m).is_ok_and(|key| state.is_member(&key)));
     dirty |= entry.record.distributed.len() != before;
     if let (Some(key), Some(epoch)) = (&entry.sender_key, epoch) {
-        let distribution = key.distribution().to_bytes();
-        if let Ok(distribution) =
-            <[u8; wren_crypto::sender_key::DISTRIBUTION_LEN]>::try_from(distribution.as_slice())
-        {
-            let payload = Payload::GroupSenderKey(GroupSenderKey {
-                group: GroupId::from_bytes(gid),
-                epoch: OpId::from_bytes(epoch),
-                distribution,
-            });
-            for member in state.members() {
-                let bytes = member.to_bytes();
-                if *member == me || entry.record.distributed.contains(&bytes) {
-                    continue;
-                }
-                if queue_payload(tx, ctx, &bytes, &payload)? {
-                    entry.record.distributed.push(bytes);
-                    dirty = true;
-                }
-            }
-        }
+        // To each member that lacks it, over its pairwise session (§G7,
+        // §G13).
+        dirty |=
+            super::intro::distribute(tx, ctx, &state, epoch, key, &mut entry.record.distributed)?;
     }
     if dirty {
         tx.put_group(&gid, &entry.record)?;
@@ -937,12 +922,17 @@ impl Engine {
         entry.group = group;
         let frame = create.as_bytes().to_vec();
         let op_id = *create.id().as_bytes();
+        let peer_codes = self.peer_codes();
         self.group_step(gid, entry, move |tx, entry, ctx| {
             tx.put_group_op(&gid, &op_id, &frame)?;
             // The op first: each recipient's outbox queue is FIFO, so a
             // member learns of the group before it gets our chain.
             let members: Vec<IdentityKey> = entry.group.state().members().iter().copied().collect();
-            send_op(tx, ctx, &frame, members)?;
+            send_op(tx, ctx, &frame, members.clone())?;
+            // Then the members are introduced to each other (§G13).
+            let pairs: Vec<(IdentityKey, Vec<IdentityKey>)> =
+                members.iter().map(|m| (*m, members.clone())).collect();
+            super::intro::introduce(tx, ctx, gid, &pairs, &peer_codes)?;
             reconcile(tx, entry, ctx)
         })
         .await?;
@@ -1034,6 +1024,7 @@ impl Engine {
                 .any(|m| m.to_bytes() == *k)
         });
         let extra_books = self.take_books(keys_extra);
+        let peer_codes = self.peer_codes();
         self.group_step(gid, entry, move |tx, entry, ctx| {
             ctx.books.extend(extra_books);
             store_ops(tx, &entry.group, &ids)?;
@@ -1052,10 +1043,16 @@ impl Engine {
                         .filter(|m| **m != new)
                         .copied()
                         .collect();
-                    send_op(tx, ctx, &frame, others)?;
+                    send_op(tx, ctx, &frame, others.clone())?;
                     for old in &history {
                         send_op(tx, ctx, old, [new])?;
                     }
+                    // The new member and the others are introduced to
+                    // each other (§G13), after the ops.
+                    let mut pairs: Vec<(IdentityKey, Vec<IdentityKey>)> =
+                        others.iter().map(|m| (*m, vec![new])).collect();
+                    pairs.push((new, others));
+                    super::intro::introduce(tx, ctx, gid, &pairs, &peer_codes)?;
                 }
                 Change::Remove(gone) => {
                     let mut to: Vec<IdentityKey> = state.members().iter().copied().collect();
@@ -1072,6 +1069,7 @@ impl Engine {
             Ok(())
         })
         .await?;
+        self.prune_group_peers().await;
         self.group_info(&gid)
             .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
     }
@@ -1554,7 +1552,9 @@ impl Engine {
             Err(_) => return Acceptance::Reject,
         };
         let id = *text.id.as_bytes();
-        let contact = self.contacts.contains_key(&sender_bytes);
+        // A contact's or a group peer's session carries the receipt.
+        let contact =
+            self.contacts.contains_key(&sender_bytes) || self.is_group_peer(&sender_bytes);
         let cached = self.books.remove(&sender_bytes);
         let stored = self
             .store
@@ -1723,9 +1723,13 @@ impl Engine {
         for gid in &touched {
             self.reconcile_group(*gid).await;
         }
+        let changed = !touched.is_empty();
         let mut release = keys;
         release.extend(touched);
         self.release_held(&release).await;
+        if changed {
+            self.prune_group_peers().await;
+        }
     }
 
     /// `mark_read` of a group conversation: marks it read to its end and
@@ -1750,7 +1754,7 @@ impl Engine {
         let count = ids.len();
         let mut by_sender: HashMap<[u8; 32], Vec<[u8; 16]>> = HashMap::new();
         for (sender, id) in &ids {
-            if self.contacts.contains_key(sender) {
+            if self.contacts.contains_key(sender) || self.is_group_peer(sender) {
                 by_sender.entry(*sender).or_default().push(*id);
             }
         }

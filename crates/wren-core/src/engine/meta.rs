@@ -15,6 +15,10 @@ use wren_store::{ReadTx, StoreError, WriteTx};
 /// Prefix of the per-contact setting ([`ContactMeta`]), followed by the
 /// identity key in hex.
 const CONTACT_PREFIX: &str = "core/contact/";
+/// Prefix of the setting holding a contact's latest signed pairing code
+/// (the URI text), followed by the identity key in hex: forwarded in
+/// introductions (docs/protocol.md §G13).
+const CODE_PREFIX: &str = "core/code/";
 /// Setting holding the one-time prekey pool's counters.
 const OTK_POOL: &str = "core/otk";
 
@@ -97,6 +101,31 @@ pub(crate) fn write_contact_meta(
 ) -> Result<(), StoreError> {
     let bytes = codec::encode(&ContactMetaRecord::V1(meta.clone())).map_err(StoreError::Encode)?;
     tx.set_setting(&contact_key(identity), &bytes)
+}
+
+fn code_key(identity: &[u8; 32]) -> String {
+    format!("{CODE_PREFIX}{}", hex::encode(identity))
+}
+
+/// A contact's latest signed pairing code, if we have one (`None` also for
+/// a stored value that is not text).
+pub(crate) fn read_contact_code(
+    tx: &WriteTx<'_>,
+    identity: &[u8; 32],
+) -> Result<Option<String>, StoreError> {
+    Ok(tx
+        .setting(&code_key(identity))?
+        .and_then(|bytes| String::from_utf8(bytes).ok()))
+}
+
+/// Keeps a contact's latest signed pairing code (already verified to name
+/// it).
+pub(crate) fn write_contact_code(
+    tx: &mut WriteTx<'_>,
+    identity: &[u8; 32],
+    code: &str,
+) -> Result<(), StoreError> {
+    tx.set_setting(&code_key(identity), code.as_bytes())
 }
 
 /// The pool counters (`None` before the pool was created).

@@ -10,6 +10,7 @@
 mod acked;
 mod contacts;
 mod groups;
+mod intro;
 mod messages;
 mod meta;
 mod outbox;
@@ -294,6 +295,8 @@ struct Loaded {
     relays: Vec<Multiaddr>,
     /// Our groups.
     groups: groups::GroupMap,
+    /// Our group peers.
+    group_peers: intro::GroupPeers,
 }
 
 fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
@@ -385,8 +388,22 @@ fn load(tx: &wren_store::ReadTx<'_>) -> Result<Option<Loaded>, StoreError> {
     }
     let relays = relays::load_relays(tx.setting("relays")?);
     let groups = groups::load_groups(tx)?;
+    let mut group_peers = intro::GroupPeers::new();
+    for (key, record) in tx.group_peers()? {
+        let (Ok(record), Ok(identity)) = (record, IdentityKey::from_bytes(&key)) else {
+            continue;
+        };
+        group_peers.insert(
+            key,
+            intro::GroupPeerEntry {
+                peer: identity.peer_id(),
+                record,
+            },
+        );
+    }
     Ok(Some(Loaded {
         groups,
+        group_peers,
         relays,
         me,
         name,
@@ -444,6 +461,7 @@ async fn open_with(
         stale_outbox,
         relays,
         groups,
+        group_peers,
     } = loaded;
     let me = Arc::new(me);
     let prekeys = Arc::new(prekeys);
@@ -529,6 +547,7 @@ async fn open_with(
         net_events,
         commands: command_rx,
         groups,
+        group_peers,
         topics: groups::Topics::default(),
     };
     tokio::spawn(engine.run());
@@ -623,6 +642,9 @@ pub(crate) struct Engine {
     pub(crate) groups: groups::GroupMap,
     /// Topics, subscriptions, the publication queue, held messages.
     pub(crate) topics: groups::Topics,
+    /// Members of our groups who are not contacts, with whom we hold a
+    /// pairwise session for the groups' traffic (docs/protocol.md §G13).
+    pub(crate) group_peers: intro::GroupPeers,
 }
 
 /// Whether the loop goes on.
@@ -695,16 +717,18 @@ impl Engine {
         self.start_relays().await;
         self.load_publications().await;
         self.start_groups().await;
+        self.start_group_peers().await;
         let mut dials = Vec::new();
         let keys: Vec<[u8; 32]> = self
             .contacts
             .keys()
+            .chain(self.group_peers.keys())
             .take(MAX_STARTUP_DIALS)
             .copied()
             .collect();
         for key in keys {
-            if let Some(entry) = self.contacts.get(&key) {
-                dials.push((entry.peer, self.contact_addrs(&key)));
+            if let Some((peer, _, _)) = self.reach(&key) {
+                dials.push((peer, self.contact_addrs(&key)));
             }
         }
         let net = self.net.clone();
@@ -987,6 +1011,10 @@ impl Engine {
                     self.emit(NodeEvent::ContactOnline {
                         contact: peer.to_string(),
                     });
+                } else if let Ok(key) = IdentityKey::from_peer_id(&peer)
+                    && self.group_peers.contains_key(&key.to_bytes())
+                {
+                    self.outbox.wake(&key.to_bytes());
                 }
             }
             NetEvent::Disconnected { peer } => {
@@ -1104,7 +1132,12 @@ impl Engine {
             })
             .await;
         match rotated {
-            Ok(prekeys) => self.prekeys = Arc::new(prekeys),
+            Ok(prekeys) => {
+                self.prekeys = Arc::new(prekeys);
+                // Contacts keep our latest code (they forward it in
+                // introductions, docs/protocol.md §G13).
+                self.send_profiles().await;
+            }
             Err(error) => warn!(%error, "rotating the signed prekey failed"),
         }
     }
@@ -1197,6 +1230,7 @@ impl Engine {
             ]);
         };
         let key = sender.to_bytes();
+        let group_peer = key != self.my_key && self.is_group_peer(&key);
         let relation = if key == self.my_key {
             receive::Relation::Unknown
         } else if let Some(entry) = self.contacts.get(&key) {
@@ -1204,6 +1238,8 @@ impl Engine {
                 contact: Box::new(entry.contact.clone()),
                 meta: entry.meta.clone(),
             }
+        } else if group_peer {
+            receive::Relation::GroupPeer
         } else if self.requests.iter().any(|r| r.key == sender) {
             receive::Relation::Pending
         } else {
@@ -1220,6 +1256,7 @@ impl Engine {
             pending_requests: self.requests.len(),
             from_mailbox,
             groups: std::mem::take(&mut self.groups),
+            group_peer,
         };
         // Pending delivered statuses go first: this batch may mark them read.
         let acked = self.acked.take();
@@ -1316,6 +1353,7 @@ impl Engine {
             self.push_queued(key, queued);
         }
         self.pairwise_group_messages(&sender, alias, group_messages);
+        self.after_introductions(&sender, output.intro).await;
         if !output.groups_touched.is_empty() || !output.group_keys.is_empty() {
             self.after_batch(output.groups_touched, output.group_keys)
                 .await;

@@ -21,6 +21,7 @@ use wren_store::{
 };
 
 use super::groups::{self, GroupMap, OpOutcome};
+use super::intro::{self, HelloRefusal};
 use super::meta::{self, ContactMeta, StoredState};
 use crate::event::NodeEvent;
 use crate::limits::{MAX_PENDING_REQUESTS, RESERVED_SENDING_KEYS, reject};
@@ -32,6 +33,9 @@ pub(crate) enum Relation {
         contact: Box<Contact>,
         meta: ContactMeta,
     },
+    /// A group peer: a member of a group we are in, not a contact
+    /// (docs/protocol.md §G13).
+    GroupPeer,
     /// Its contact request waits for the user's decision.
     Pending,
     /// Neither.
@@ -57,6 +61,9 @@ pub(crate) struct BatchInput {
     /// The engine's groups, moved in for the transaction and handed back
     /// in [`BatchOutput::groups`].
     pub(crate) groups: GroupMap,
+    /// The sender is a contact that is also a group peer of ours: its group
+    /// payloads do not confirm a contact request still pending.
+    pub(crate) group_peer: bool,
 }
 
 /// A text stored by the batch.
@@ -122,6 +129,8 @@ pub(crate) struct BatchOutput {
     pub(crate) group_events: Vec<NodeEvent>,
     /// Group messages that came over the session (`Payload::GroupMessage`).
     pub(crate) group_messages: groups::PairwiseGroupOutput,
+    /// Introductions, hellos and group peers' profiles (§G13).
+    pub(crate) intro: intro::IntroOutput,
 }
 
 /// What one decrypted envelope carried.
@@ -306,6 +315,7 @@ pub(crate) fn process(
         group_keys: std::collections::HashSet::new(),
         group_events: Vec::new(),
         group_messages: groups::PairwiseGroupOutput::default(),
+        intro: intro::IntroOutput::default(),
     };
     let mut book = match input.book.take() {
         Some(book) => Some(book),
@@ -330,13 +340,24 @@ pub(crate) fn process(
                         &mut book_changed,
                     )?
                 }
+                Relation::GroupPeer => {
+                    let current = book.get_or_insert_with(|| SessionBook::new(input.sender));
+                    from_group_peer(
+                        tx,
+                        &mut input,
+                        current,
+                        &envelope,
+                        &mut out,
+                        &mut book_changed,
+                    )?
+                }
                 Relation::Pending => from_pending(&input, book.as_ref(), &envelope),
                 Relation::Unknown => {
                     let (ack, new_book) = from_unknown(tx, &mut input, &envelope, &mut out)?;
-                    if let Some(new_book) = new_book {
+                    if let Some((new_book, relation)) = new_book {
                         book = Some(new_book);
                         book_changed = true;
-                        input.relation = Relation::Pending;
+                        input.relation = relation;
                     }
                     ack
                 }
@@ -442,6 +463,7 @@ fn from_contact(
                     &sender,
                     *id.as_bytes(),
                     MessageStatus::Read,
+                    false,
                 )? {
                     out.read.push(mark);
                 }
@@ -459,6 +481,7 @@ fn from_contact(
                     &sender,
                     *id.as_bytes(),
                     MessageStatus::Delivered,
+                    false,
                 )? {
                     out.delivered.push(mark);
                 }
@@ -471,6 +494,7 @@ fn from_contact(
             };
             confirm(meta, out);
             meta.name = code.display_name().to_owned();
+            meta::write_contact_code(tx, &sender, &code.to_uri())?;
             // The code lists every way to reach the contact now.
             contact.addresses.clear();
             contact.relays.clear();
@@ -488,6 +512,7 @@ fn from_contact(
             confirm(meta, out);
             meta.name = code.display_name().to_owned();
             merge_hints(contact, &code);
+            meta::write_contact_code(tx, &sender, &code.to_uri())?;
             let accept = Payload::DeliveryReceipt(Receipt {
                 ids: vec![request.id],
             });
@@ -499,46 +524,23 @@ fn from_contact(
             out.contact = Some((Contact::clone(contact), meta.clone()));
             Ok(Ack::Stored)
         }
-        Payload::GroupOp { op } => {
-            confirm(meta, out);
-            let me = *input.me.public();
-            let (outcome, group) =
-                groups::apply_op(tx, &mut input.groups, &me, &op, &mut out.group_events)?;
-            if let (OpOutcome::Applied, Some(group)) = (outcome, group) {
-                out.groups_touched.insert(group);
+        Payload::GroupOp { .. }
+        | Payload::GroupSenderKey(_)
+        | Payload::GroupMessage { .. }
+        | Payload::GroupIntroduction(_) => {
+            if !input.group_peer {
+                confirm(meta, out);
             }
-            // A refused op is forgotten (docs/protocol.md §G3): it was
-            // received all the same.
-            Ok(Ack::Stored)
-        }
-        Payload::GroupSenderKey(key) => {
-            confirm(meta, out);
-            if let Some(group) = groups::add_sender_key(tx, &mut input.groups, &input.sender, &key)?
-            {
-                out.group_keys.insert(group);
-            }
-            Ok(Ack::Stored)
-        }
-        Payload::GroupMessage { envelope } => {
-            confirm(meta, out);
             let me = *input.me.public();
             let arrival = groups::Arrival {
                 me: &me,
                 from: &input.sender,
                 now: input.now_ms,
             };
-            groups::receive_pairwise(
-                tx,
-                &mut input.groups,
-                &arrival,
-                book,
-                envelope,
-                &mut out.group_messages,
-            )?;
-            // Stored, a duplicate, held or refused: received all the same
-            // (a refusal is reported to the user, not to the sender).
-            Ok(Ack::Stored)
+            group_payload(tx, &mut input.groups, &arrival, book, payload, out)
         }
+        // A hello from someone who is a contact by now: nothing to do.
+        Payload::GroupPeerHello(_) => Ok(Ack::Stored),
         // Reserved; groups use `GroupSenderKey` (docs/protocol.md §G6).
         Payload::SenderKeyDistribution { .. } => Ok(Ack::Rejected(reject::UNSUPPORTED)),
     }
@@ -558,13 +560,15 @@ fn from_contact(
 /// to either; `delivered` to read), or in a group conversation of which the
 /// contact is a member (every member's receipt is reported, the stored
 /// status moves forward with the first). An id that names nothing suitable
-/// (a contact request's id, an unreadable record) is skipped.
+/// (a contact request's id, an unreadable record) is skipped; so is any
+/// direct message when `groups_only` (the sender is a group peer).
 fn mark_receipt(
     tx: &mut WriteTx<'_>,
     groups: &GroupMap,
     contact: &[u8; 32],
     id: [u8; 16],
     to: MessageStatus,
+    groups_only: bool,
 ) -> Result<Option<ReadMark>, StoreError> {
     let Ok(Some(message)) = tx.message_by_id(&id) else {
         return Ok(None);
@@ -582,7 +586,7 @@ fn mark_receipt(
         return Ok(None);
     };
     let group = match &conversation.kind {
-        ConversationKind::Direct { contact: c } if c == contact => None,
+        ConversationKind::Direct { contact: c } if c == contact && !groups_only => None,
         ConversationKind::Group { group } => {
             let member = IdentityKey::from_bytes(contact)
                 .ok()
@@ -631,19 +635,18 @@ fn from_pending(input: &BatchInput, book: Option<&SessionBook>, envelope: &Envel
     }
 }
 
-/// An envelope from an unknown identity: only a valid contact request is
-/// accepted (stored as a pending request, with the new session).
+/// An envelope from an unknown identity: only a valid contact request
+/// (stored as a pending request, with the new session) or the hello of a
+/// member of a group we are in (docs/protocol.md §G13: the session is kept
+/// and the sender becomes a group peer) is accepted.
 fn from_unknown(
     tx: &mut WriteTx<'_>,
     input: &mut BatchInput,
     envelope: &Envelope,
     out: &mut BatchOutput,
-) -> Result<(Ack, Option<SessionBook>), StoreError> {
+) -> Result<(Ack, Option<(SessionBook, Relation)>), StoreError> {
     if !matches!(envelope, Envelope::Prekey { .. }) {
         return Ok((Ack::Rejected(reject::UNKNOWN_SENDER), None));
-    }
-    if input.pending_requests >= MAX_PENDING_REQUESTS {
-        return Ok((Ack::Rejected(reject::TOO_MANY_REQUESTS), None));
     }
     let sender = input.sender.to_bytes();
     let mut book = SessionBook::new(input.sender);
@@ -663,9 +666,26 @@ fn from_unknown(
     };
     let request = match &opened.payload {
         Ok(Payload::ContactRequest(request)) => request,
+        Ok(Payload::GroupPeerHello(hello)) => {
+            let me = *input.me.public();
+            return match intro::check_hello(&input.groups, &me, &input.sender, hello) {
+                Ok(code) => {
+                    intro::record_peer(tx, &input.sender, &code, input.now_ms, &mut out.intro)?;
+                    out.intro.new_session = true;
+                    Ok((Ack::Stored, Some((book, Relation::GroupPeer))))
+                }
+                Err(HelloRefusal::BadCode) => refuse(tx, reject::BAD_REQUEST),
+                // The op making it a member may still be on its way to us:
+                // nothing is kept, the sender tries again later.
+                Err(HelloRefusal::NotYet) => refuse(tx, reject::PENDING),
+            };
+        }
         Ok(_) => return refuse(tx, reject::UNKNOWN_SENDER),
         Err(()) => return refuse(tx, reject::BAD_PAYLOAD),
     };
+    if input.pending_requests >= MAX_PENDING_REQUESTS {
+        return refuse(tx, reject::TOO_MANY_REQUESTS);
+    }
     let Some(code) = check_request(request, &input.sender) else {
         return refuse(tx, reject::BAD_REQUEST);
     };
@@ -681,5 +701,148 @@ fn from_unknown(
         greeting: request.greeting.clone(),
         received_at: input.now_ms,
     });
-    Ok((Ack::Stored, Some(book)))
+    Ok((Ack::Stored, Some((book, Relation::Pending))))
+}
+
+/// A group payload (an op, a chain, a pairwise group message or an
+/// introduction) from a contact or a group peer, in the batch's
+/// transaction. Always acknowledged as stored: a refused op or message is
+/// forgotten or reported to the user, not to the sender.
+fn group_payload(
+    tx: &mut WriteTx<'_>,
+    groups: &mut GroupMap,
+    arrival: &groups::Arrival<'_>,
+    book: &mut SessionBook,
+    payload: Payload,
+    out: &mut BatchOutput,
+) -> Result<Ack, StoreError> {
+    let groups::Arrival { me, from, now } = *arrival;
+    match payload {
+        Payload::GroupOp { op } => {
+            let (outcome, group) = groups::apply_op(tx, groups, me, &op, &mut out.group_events)?;
+            if let (OpOutcome::Applied, Some(group)) = (outcome, group) {
+                out.groups_touched.insert(group);
+            }
+        }
+        Payload::GroupSenderKey(key) => {
+            if let Some(group) = groups::add_sender_key(tx, groups, from, &key)? {
+                out.group_keys.insert(group);
+            }
+        }
+        Payload::GroupMessage { envelope } => {
+            groups::receive_pairwise(tx, groups, arrival, book, envelope, &mut out.group_messages)?;
+        }
+        Payload::GroupIntroduction(introduction) => {
+            intro::receive_introduction(tx, groups, me, from, &introduction, now, &mut out.intro)?;
+        }
+        _ => return Ok(Ack::Rejected(reject::UNSUPPORTED)),
+    }
+    Ok(Ack::Stored)
+}
+
+/// A group peer's profile or hello: its code (which must name it)
+/// refreshes its record. A hello opens a session (ours may have crossed
+/// it): our chains go to it next.
+fn peer_code(
+    tx: &mut WriteTx<'_>,
+    input: &BatchInput,
+    code: &str,
+    hello: bool,
+    out: &mut BatchOutput,
+) -> Result<Ack, StoreError> {
+    let Some(code) = check_code(code, &input.sender) else {
+        return Ok(Ack::Rejected(reject::BAD_REQUEST));
+    };
+    intro::record_peer(tx, &input.sender, &code, input.now_ms, &mut out.intro)?;
+    out.intro.new_session |= hello;
+    Ok(Ack::Stored)
+}
+
+/// An envelope from a group peer (docs/protocol.md §G13): group payloads,
+/// receipts of group messages, its profile or hello (its name and
+/// addresses) and a contact request are processed; a text is refused and
+/// never reaches a conversation.
+fn from_group_peer(
+    tx: &mut WriteTx<'_>,
+    input: &mut BatchInput,
+    book: &mut SessionBook,
+    envelope: &Envelope,
+    out: &mut BatchOutput,
+    book_changed: &mut bool,
+) -> Result<Ack, StoreError> {
+    let opened = match open(tx, input, book, envelope)? {
+        Ok(opened) => opened,
+        Err(Refused::Duplicate) => return Ok(Ack::Stored),
+        Err(Refused::Code(code)) => return Ok(Ack::Rejected(code)),
+    };
+    *book_changed = true;
+    let payload = match opened.payload {
+        Ok(payload) => payload,
+        Err(()) => return Ok(Ack::Rejected(reject::BAD_PAYLOAD)),
+    };
+    let sender = input.sender.to_bytes();
+    match payload {
+        // Not a contact: no direct conversation to put it in.
+        Payload::Text(_) => Ok(Ack::Rejected(reject::UNKNOWN_SENDER)),
+        Payload::DeliveryReceipt(Receipt { ids }) => {
+            for id in &ids {
+                let status = MessageStatus::Delivered;
+                if let Some(mark) =
+                    mark_receipt(tx, &input.groups, &sender, *id.as_bytes(), status, true)?
+                {
+                    out.delivered.push(mark);
+                }
+            }
+            Ok(Ack::Stored)
+        }
+        Payload::ReadReceipt(Receipt { ids }) => {
+            for id in &ids {
+                let status = MessageStatus::Read;
+                if let Some(mark) =
+                    mark_receipt(tx, &input.groups, &sender, *id.as_bytes(), status, true)?
+                {
+                    out.read.push(mark);
+                }
+            }
+            Ok(Ack::Stored)
+        }
+        Payload::Profile(profile) => peer_code(tx, input, &profile.pairing_code, false, out),
+        Payload::GroupPeerHello(hello) => peer_code(tx, input, &hello.pairing_code, true, out),
+        Payload::ContactRequest(request) => {
+            // It wants to become a contact: a request for the user, like
+            // anyone's; the group-peer session goes on meanwhile.
+            let Some(code) = check_request(&request, &input.sender) else {
+                return Ok(Ack::Rejected(reject::BAD_REQUEST));
+            };
+            if input.pending_requests >= MAX_PENDING_REQUESTS {
+                return Ok(Ack::Rejected(reject::TOO_MANY_REQUESTS));
+            }
+            tx.put_contact_request(
+                &sender,
+                &StoredContactRequest {
+                    payload: opened.content.clone(),
+                    received_at: input.now_ms,
+                },
+            )?;
+            out.new_request = Some(NewRequest {
+                name: code.display_name().to_owned(),
+                greeting: request.greeting.clone(),
+                received_at: input.now_ms,
+            });
+            Ok(Ack::Stored)
+        }
+        payload @ (Payload::GroupOp { .. }
+        | Payload::GroupSenderKey(_)
+        | Payload::GroupMessage { .. }
+        | Payload::GroupIntroduction(_)) => {
+            let me = *input.me.public();
+            let arrival = groups::Arrival {
+                me: &me,
+                from: &input.sender,
+                now: input.now_ms,
+            };
+            group_payload(tx, &mut input.groups, &arrival, book, payload, out)
+        }
+        Payload::SenderKeyDistribution { .. } => Ok(Ack::Rejected(reject::UNSUPPORTED)),
+    }
 }

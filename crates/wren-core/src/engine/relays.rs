@@ -293,7 +293,14 @@ impl Engine {
             }
         };
         let payload = Payload::Profile(Profile { pairing_code: code });
-        let keys: Vec<[u8; 32]> = self.contacts.keys().copied().collect();
+        // Contacts, and group peers (their addresses matter as much).
+        let mut keys: Vec<[u8; 32]> = self.contacts.keys().copied().collect();
+        keys.extend(
+            self.group_peers
+                .keys()
+                .filter(|key| self.is_group_peer(key))
+                .copied(),
+        );
         let mut books: Vec<([u8; 32], Option<wren_crypto::SessionBook>)> = keys
             .iter()
             .map(|key| (*key, self.books.remove(key)))
@@ -431,13 +438,14 @@ impl Engine {
     /// The addresses to dial `contact` at: stored ones and circuits through
     /// its relays.
     pub(crate) fn contact_addrs(&self, contact: &[u8; 32]) -> Vec<Multiaddr> {
-        let Some(entry) = self.contacts.get(contact) else {
+        // A contact's, or a group peer's (docs/protocol.md §G13).
+        let Some((peer, addresses, relays)) = self.reach(contact) else {
             return Vec::new();
         };
-        let mut addrs = super::parse_addrs(&entry.contact.addresses);
-        for relay in super::parse_addrs(&entry.contact.relays) {
+        let mut addrs = super::parse_addrs(addresses);
+        for relay in super::parse_addrs(relays) {
             if relay_peer(&relay).is_some() {
-                addrs.push(circuit(&relay, entry.peer));
+                addrs.push(circuit(&relay, peer));
             }
         }
         addrs
@@ -446,10 +454,10 @@ impl Engine {
     /// Deposits the in-flight batch of `recipient` in its mailbox on one of
     /// its relays. Returns `false` (nothing started) when it has none.
     pub(crate) fn deposit(&mut self, recipient: [u8; 32], ids: &[u64]) -> bool {
-        let Some(entry) = self.contacts.get(&recipient) else {
+        let Some((peer, _, relays)) = self.reach(&recipient) else {
             return false;
         };
-        let relays: Vec<(PeerId, Multiaddr)> = super::parse_addrs(&entry.contact.relays)
+        let relays: Vec<(PeerId, Multiaddr)> = super::parse_addrs(relays)
             .into_iter()
             .filter_map(|addr| relay_peer(&addr).map(|peer| (peer, addr)))
             .collect();
@@ -466,7 +474,6 @@ impl Engine {
         if envelopes.len() != ids.len() {
             return false;
         }
-        let peer = entry.peer;
         let ids = ids.to_vec();
         let net = self.net.clone();
         let done = self.internal_tx.clone();

@@ -4,8 +4,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use wren_proto::{
-    ContactRequest, Envelope, GroupId, GroupSenderKey, MailboxRequest, MessageId, OpId, Payload,
-    Profile, Receipt, Text, Timestamp,
+    ContactRequest, Envelope, GroupId, GroupIntroduction, GroupPeerHello, GroupSenderKey,
+    MailboxRequest, MemberCard, MessageId, OpId, Payload, Profile, Receipt, Text, Timestamp,
 };
 
 /// `00 01 02 … 0f`.
@@ -203,6 +203,38 @@ pub fn payload_cases() -> Vec<(&'static str, Payload, String)> {
             },
             // tag 8, length 3, a group frame (opaque to the payload decoder)
             "01 08 03 0100cc".to_owned(),
+        ),
+        (
+            "group_introduction",
+            Payload::GroupIntroduction(GroupIntroduction {
+                group: GroupId::from_bytes([0x44; 32]),
+                cards: vec![
+                    MemberCard {
+                        member: [0x77; 32],
+                        pairing_code: "wren:a".to_owned(),
+                    },
+                    MemberCard {
+                        member: [0x88; 32],
+                        pairing_code: "wren:bc".to_owned(),
+                    },
+                ],
+            }),
+            // tag 9, group raw, 2 cards: member raw, length, code
+            format!(
+                "01 09 {} 02 {} 06 7772656e3a61 {} 07 7772656e3a6263",
+                "44".repeat(32),
+                "77".repeat(32),
+                "88".repeat(32)
+            ),
+        ),
+        (
+            "group_peer_hello",
+            Payload::GroupPeerHello(GroupPeerHello {
+                group: GroupId::from_bytes([0x44; 32]),
+                pairing_code: "wren:x".to_owned(),
+            }),
+            // tag 10, group raw, length, code
+            format!("01 0a {} 06 7772656e3a78", "44".repeat(32)),
         ),
     ]
 }
