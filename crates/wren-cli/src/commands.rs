@@ -57,8 +57,14 @@ pub(crate) async fn dispatch(args: Args) -> Result<()> {
                     } else {
                         &contact
                     };
+                    let receipts = match (message.delivered_to, message.read_by) {
+                        (Some(delivered), Some(read)) => {
+                            format!(", delivered to {delivered}, read by {read}")
+                        }
+                        _ => String::new(),
+                    };
                     println!(
-                        "[{}] {who}: {} ({})",
+                        "[{}] {who}: {} ({}{receipts})",
                         message.sent_at, message.text, message.status
                     );
                 }

@@ -216,9 +216,10 @@ pub(crate) fn relay(relay: &RelayInfo) -> Value {
     })
 }
 
-/// A history message object.
+/// A history message object. `delivered_to` and `read_by` appear only on
+/// our own group messages.
 pub(crate) fn message(message: &MessageInfo) -> Value {
-    json!({
+    let mut object = json!({
         "id": message.id,
         "conversation": message.conversation,
         "seq": message.seq,
@@ -229,7 +230,16 @@ pub(crate) fn message(message: &MessageInfo) -> Value {
         "received_at": message.received_at,
         "status": message.status.as_str(),
         "detail": message.detail,
-    })
+    });
+    if let Some(fields) = object.as_object_mut() {
+        if let Some(count) = message.delivered_to {
+            fields.insert("delivered_to".to_owned(), json!(count));
+        }
+        if let Some(count) = message.read_by {
+            fields.insert("read_by".to_owned(), json!(count));
+        }
+    }
+    object
 }
 
 /// The JSON form of an engine event, if it has one. Status events are
@@ -434,6 +444,31 @@ mod tests {
         })
         .unwrap();
         assert!(direct.get("group").is_none() && direct.get("member").is_none());
+    }
+
+    #[test]
+    fn only_our_group_messages_carry_receipt_counts() {
+        let mut info = MessageInfo {
+            id: "m".to_owned(),
+            conversation: 4,
+            seq: 1,
+            from: "ada-peer".to_owned(),
+            outgoing: true,
+            text: "hi".to_owned(),
+            sent_at: 9,
+            received_at: 9,
+            status: Status::Delivered,
+            detail: None,
+            delivered_to: Some(2),
+            read_by: Some(1),
+        };
+        let ours = message(&info);
+        assert_eq!(ours["delivered_to"], 2);
+        assert_eq!(ours["read_by"], 1);
+        info.delivered_to = None;
+        info.read_by = None;
+        let other = message(&info);
+        assert!(other.get("delivered_to").is_none() && other.get("read_by").is_none());
     }
 
     #[test]

@@ -238,6 +238,13 @@ pub struct MessageInfo {
     pub status: Status,
     /// Why it failed, for [`Status::Failed`].
     pub detail: Option<String>,
+    /// For our own group messages: how many other members have it
+    /// (delivered or read receipts, one per member; docs/protocol.md §G9).
+    /// `None` for direct and incoming messages.
+    pub delivered_to: Option<u32>,
+    /// For our own group messages: how many other members have read it.
+    /// `None` for direct and incoming messages.
+    pub read_by: Option<u32>,
 }
 
 impl std::fmt::Debug for MessageInfo {
@@ -250,6 +257,8 @@ impl std::fmt::Debug for MessageInfo {
             .field("outgoing", &self.outgoing)
             .field("text_len", &self.text.len())
             .field("status", &self.status)
+            .field("delivered_to", &self.delivered_to)
+            .field("read_by", &self.read_by)
             .finish_non_exhaustive()
     }
 }

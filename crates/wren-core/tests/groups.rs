@@ -397,6 +397,67 @@ async fn read_receipts_come_back_once_per_member() {
     assert_eq!(readers, expected);
 }
 
+/// The history entry of one of our messages.
+async fn entry(node: &TestNode, group: &str, id: &str) -> wren_core::MessageInfo {
+    let history = node.node.history(group, None, 100).await.unwrap();
+    history
+        .into_iter()
+        .find(|m| m.id == id)
+        .expect("the message is in the history")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_member_receipt_counts_are_in_the_history_after_a_restart() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    let sent = nodes[0].node.send_text(&info.id, "count me").await.unwrap();
+    for node in [1, 2] {
+        receive(&mut nodes[node], &info.id, 1).await;
+    }
+    let mut delivered = HashSet::new();
+    while delivered.len() < 2 {
+        let member = nodes[0]
+            .next(|e| match e {
+                NodeEvent::StatusChanged {
+                    id,
+                    status: Status::Delivered,
+                    member: Some(member),
+                    ..
+                } if *id == sent.id => Some(member.clone()),
+                _ => None,
+            })
+            .await;
+        delivered.insert(member);
+    }
+    let mine = entry(&nodes[0], &info.id, &sent.id).await;
+    assert_eq!((mine.delivered_to, mine.read_by), (Some(2), Some(0)));
+    // Only our own group messages carry counts.
+    let theirs = entry(&nodes[1], &info.id, &sent.id).await;
+    assert_eq!((theirs.delivered_to, theirs.read_by), (None, None));
+
+    assert_eq!(nodes[1].node.mark_read(&info.id).await.unwrap(), 1);
+    let bob = nodes[1].peer_id.clone();
+    nodes[0]
+        .next(|e| match e {
+            NodeEvent::StatusChanged {
+                id,
+                status: Status::Read,
+                member: Some(member),
+                ..
+            } if *id == sent.id && *member == bob => Some(()),
+            _ => None,
+        })
+        .await;
+    let mine = entry(&nodes[0], &info.id, &sent.id).await;
+    assert_eq!((mine.delivered_to, mine.read_by), (Some(2), Some(1)));
+
+    // Ada restarts: the counts come back from her store.
+    let ada = nodes.remove(0).restart().await;
+    let mine = entry(&ada, &info.id, &sent.id).await;
+    assert_eq!((mine.delivered_to, mine.read_by), (Some(2), Some(1)));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_conversations_are_listed_with_unread_counts_and_their_sender() {
     let names = ["ada", "bob"];

@@ -46,8 +46,9 @@
 //! What is *not* sealed, and so visible to whoever copies the file: the
 //! keys of every table (conversation ids, sequence numbers, message ids,
 //! contact identity keys, the activity index's timestamps, outbox retry
-//! times, the send time of each group message in the group order index)
-//! and the number and sizes of records. There is no plaintext search
+//! times, the send time of each group message in the group order index,
+//! which member has delivered or read which of our group messages in the
+//! receipts index) and the number and sizes of records. There is no plaintext search
 //! index for the same reason: [`ReadTx::search`] decrypts and scans.
 //!
 //! # The key
@@ -96,6 +97,11 @@
 //! [`ReadTx::group_page`] reads a group's history in the order every
 //! member shows. Direct messages are not indexed.
 //!
+//! Each member's delivery and read receipt of our group messages is kept
+//! too ([`schema::GROUP_RECEIPTS`], written in the transaction that
+//! processes the receipt): [`ReadTx::group_receipt_counts`] gives a page's
+//! "delivered to n, read by m" after a restart.
+//!
 //! # Schema
 //!
 //! All tables are in [`schema`], with [`schema::SCHEMA_VERSION`]; opening
@@ -128,6 +134,7 @@ mod migrate;
 mod order;
 mod page;
 mod peers;
+mod receipts;
 mod records;
 pub mod schema;
 mod seal;
@@ -140,6 +147,7 @@ pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
 pub use order::MAX_LAST_SENT_SCAN;
 pub use page::{MessagePage, MessageView};
 pub use peers::GroupPeer;
+pub use receipts::{GroupReceipt, MAX_RECEIPT_BATCH, MAX_RECEIPTS_PER_MESSAGE, ReceiptCounts};
 pub use records::{
     BLOCK_MAX_MESSAGES, BLOCK_TARGET_BYTES, Contact, Conversation, ConversationKind, Direction,
     MAX_ADDRESS_BYTES, MAX_CONTACT_ADDRESSES, MAX_FAILURE_REASON_BYTES, MAX_TITLE_BYTES, Message,

@@ -137,6 +137,16 @@ pub const GROUP_ORDER: TableDefinition<'static, (u64, u64, u64, [u8; 16]), u64> 
 pub const GROUP_PEERS: TableDefinition<'static, [u8; 32], &[u8]> =
     TableDefinition::new("group_peers");
 
+/// Per-member receipts of our group messages (docs/protocol.md §G9):
+/// (message id, member identity key) → 1 (delivered) or 2 (read), written
+/// in the transaction that processes the member's receipt and never moved
+/// back; at most `MAX_GROUP_MEMBERS` rows per message. Since schema version
+/// 4 (created empty by the migration; readers treat a missing table as
+/// empty). Not sealed: an index, showing which member has which of our
+/// group messages (see the crate docs).
+pub const GROUP_RECEIPTS: TableDefinition<'static, ([u8; 16], [u8; 32]), u8> =
+    TableDefinition::new("group_receipts");
+
 /// Key of the schema version in [`META`].
 pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";
 /// Key of the wrapped storage key in [`META`].

@@ -12,7 +12,7 @@ use wren_net::{Ack, SendError};
 use wren_proto::{Envelope, MessageId, Payload, Receipt, Text, Timestamp, Versioned};
 use wren_store::{
     ConversationKind, Direction, Message, MessageStatus, NewMessage, NewOutbox, Order, Outgoing,
-    StoreError,
+    ReceiptCounts, StoreError,
 };
 
 use super::acked::{self, AckedEntry};
@@ -768,16 +768,16 @@ impl Engine {
         };
         let my_peer = self.me.public().peer_id().to_string();
         let limit = limit.min(MAX_HISTORY_PAGE);
-        let messages: Vec<Message> = self
+        let (messages, receipts) = self
             .store
             .read(move |tx| {
-                let mut out = Vec::new();
+                let mut out: Vec<Message> = Vec::new();
                 let conversation = match group {
                     Some(conversation) => Some(conversation),
                     None => tx.direct_conversation(&key)?,
                 };
                 let Some(conversation) = conversation else {
-                    return Ok(out);
+                    return Ok((out, HashMap::new()));
                 };
                 let mut cursor = before;
                 while out.len() < limit {
@@ -815,7 +815,20 @@ impl Engine {
                     }
                 }
                 out.reverse();
-                Ok(out)
+                // Our group messages' receipt counts, read in the same
+                // snapshot as the page.
+                let ours: Vec<[u8; 16]> = match group {
+                    Some(_) => out
+                        .iter()
+                        .filter(|message| message.direction == Direction::Outgoing)
+                        .map(|message| message.id)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let counts = tx.group_receipt_counts(&ours)?;
+                let receipts: HashMap<[u8; 16], ReceiptCounts> =
+                    ours.into_iter().zip(counts).collect();
+                Ok((out, receipts))
             })
             .await?;
         Ok(messages
@@ -848,6 +861,8 @@ impl Engine {
                     received_at: message.received_at,
                     status,
                     detail,
+                    delivered_to: receipts.get(&message.id).map(|counts| counts.delivered),
+                    read_by: receipts.get(&message.id).map(|counts| counts.read),
                 })
             })
             .collect())

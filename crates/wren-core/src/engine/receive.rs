@@ -16,8 +16,8 @@ use wren_crypto::{
 use wren_net::Ack;
 use wren_proto::{ContactRequest, Envelope, MessageId, Payload, Receipt, Versioned};
 use wren_store::{
-    Contact, ConversationKind, Direction, Incoming, IncomingOutcome, MessageStatus, NewMessage,
-    NewOutbox, StoreError, StoredContactRequest, WriteTx,
+    Contact, ConversationKind, Direction, GroupReceipt, Incoming, IncomingOutcome, MessageStatus,
+    NewMessage, NewOutbox, StoreError, StoredContactRequest, WriteTx,
 };
 
 use super::groups::{self, GroupMap, OpOutcome};
@@ -595,6 +595,14 @@ fn mark_receipt(
             if !member {
                 return Ok(None);
             }
+            // Each member's receipt is kept (the message's own status
+            // records only the first), so the counts survive a restart.
+            let receipt = if to == MessageStatus::Read {
+                GroupReceipt::Read
+            } else {
+                GroupReceipt::Delivered
+            };
+            tx.put_group_receipt(&id, contact, receipt)?;
             Some((*group, *contact))
         }
         ConversationKind::Direct { .. } => return Ok(None),

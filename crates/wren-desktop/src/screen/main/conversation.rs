@@ -433,6 +433,8 @@ impl Conversation {
                         received_at: format::now_ms(),
                         status: Status::Received,
                         detail: None,
+                        delivered_to: None,
+                        read_by: None,
                     },
                     None,
                 );
@@ -595,9 +597,20 @@ fn rank(status: Status) -> u8 {
 
 /// Under our message in a group: `✓ 3/4` (members that have it, of the
 /// others) and `read by 2`, once members reported; else the plain status
-/// mark (also for history loaded before this session's receipts).
+/// mark. The counts are the larger of the stored ones the page was loaded
+/// with (`delivered_to`, `read_by`: they survive a restart) and this
+/// session's receipt events (newer than the page).
 fn group_status(message: &MessageInfo, group: &GroupContext<'_>) -> (String, bool) {
-    let counts = group.receipts.counts(&message.id);
+    let stored = match (message.delivered_to, message.read_by) {
+        (Some(have), Some(read)) if have > 0 => Some((have as usize, read as usize)),
+        _ => None,
+    };
+    let counts = match (group.receipts.counts(&message.id), stored) {
+        (Some((have, read)), Some((stored_have, stored_read))) => {
+            Some((have.max(stored_have), read.max(stored_read)))
+        }
+        (session, stored) => session.or(stored),
+    };
     match (message.status, counts) {
         (Status::Sending | Status::Failed, _) | (_, None) => (
             status_label(message.status).to_owned(),
@@ -665,5 +678,72 @@ fn bubble(entry: &Entry, group_status: Option<(String, bool)>) -> Element<'_, Me
         line.align_right(Length::Fill).into()
     } else {
         line.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(delivered_to: Option<u32>, read_by: Option<u32>) -> MessageInfo {
+        MessageInfo {
+            id: "m".to_owned(),
+            conversation: 4,
+            seq: 1,
+            from: "ada".to_owned(),
+            outgoing: true,
+            text: "hi".to_owned(),
+            sent_at: 1,
+            received_at: 1,
+            status: Status::Delivered,
+            detail: None,
+            delivered_to,
+            read_by,
+        }
+    }
+
+    fn receipt(member: &str, status: Status) -> NodeEvent {
+        NodeEvent::StatusChanged {
+            id: "m".to_owned(),
+            conversation: 4,
+            status,
+            detail: None,
+            group: Some("g".to_owned()),
+            member: Some(member.to_owned()),
+        }
+    }
+
+    #[test]
+    fn stored_counts_show_without_events_and_events_raise_them() {
+        let info = GroupInfo {
+            id: "g".to_owned(),
+            name: "Friends".to_owned(),
+            channel: false,
+            members: ["ada", "bob", "cy"].map(str::to_owned).to_vec(),
+            admins: vec!["ada".to_owned()],
+            conversation: 4,
+            member: true,
+        };
+        let contacts = HashMap::new();
+        let mut receipts = Receipts::default();
+        let label = |receipts: &Receipts, message: &MessageInfo| {
+            let group = GroupContext {
+                info: &info,
+                me: "ada",
+                contacts: &contacts,
+                receipts,
+            };
+            group_status(message, &group).0
+        };
+        // A page loaded after a restart: the stored counts alone.
+        assert_eq!(label(&receipts, &ours(Some(1), Some(0))), "✓ 1/2");
+        assert_eq!(label(&receipts, &ours(Some(0), Some(0))), "✓✓ delivered");
+        // This session's events add to them.
+        receipts.record(&receipt("bob", Status::Delivered));
+        receipts.record(&receipt("cy", Status::Read));
+        assert_eq!(
+            label(&receipts, &ours(Some(1), Some(0))),
+            "✓ 2/2 · read by 1"
+        );
     }
 }
