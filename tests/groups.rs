@@ -512,4 +512,13 @@ fn members_paired_only_with_the_admin_read_each_other() {
     // Each exactly once.
     assert_eq!(received(&cy, &group, "from bob"), 1);
     assert_eq!(received(&bob, &group, "from cy"), 1);
+
+    // Bob knows Cy, who is not his contact, by the name in her card.
+    let bob_home = bob.home.clone();
+    cy.stop();
+    bob.stop();
+    ada.stop();
+    let listed: Value =
+        serde_json::from_str(&cli(&bob_home, &["groups", "list", "--json"])).unwrap();
+    assert_eq!(listed[0]["names"][cy_id.as_str()], "cy", "{listed}");
 }

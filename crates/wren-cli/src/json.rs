@@ -202,6 +202,7 @@ pub(crate) fn group(group: &GroupInfo) -> Value {
         "admins": group.admins,
         "conversation": group.conversation,
         "member": group.member,
+        "names": group.names,
     })
 }
 

@@ -4,6 +4,8 @@
 //! (`12D3KooW…`), message ids 32 lowercase hex digits, times milliseconds
 //! since the Unix epoch.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use wren_net::Multiaddr;
 
@@ -146,6 +148,12 @@ pub struct GroupInfo {
     pub conversation: u64,
     /// Whether we are a member now (false once we left or were removed).
     pub member: bool,
+    /// The display names members gave themselves, by peer id, for those we
+    /// know: ourselves, our contacts (the name in their pairing code) and
+    /// group peers (the name in the card an admin introduced them with,
+    /// docs/protocol.md §G13). Members missing here are known by peer id
+    /// only. A contact's alias, if any, is in its `ContactInfo`.
+    pub names: BTreeMap<String, String>,
 }
 
 /// A conversation's summary: with a contact, or a group's.

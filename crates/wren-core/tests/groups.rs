@@ -743,6 +743,19 @@ async fn members_who_are_not_contacts_read_each_other_through_introductions() {
         nodes[1].node.send_text(&nodes[2].peer_id, "psst").await,
         Err(NodeError::UnknownContact(_))
     ));
+    // Bob knows his group peers by the names their cards carry.
+    let bob_view = nodes[1].node.groups().await.unwrap();
+    let known = &bob_view[0].names;
+    assert_eq!(known.get(&cy).map(String::as_str), Some("cy"), "{known:?}");
+    assert_eq!(
+        known.get(&dee).map(String::as_str),
+        Some("dee"),
+        "{known:?}"
+    );
+    assert_eq!(
+        known.get(&nodes[1].peer_id).map(String::as_str),
+        Some("bob")
+    );
 
     // After a restart, Cy still reaches Bob and Dee (the group peers and
     // their sessions were stored).

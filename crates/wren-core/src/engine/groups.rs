@@ -720,7 +720,29 @@ impl Engine {
             admins: state.admins().iter().map(peer_text).collect(),
             conversation: entry.record.conversation,
             member: state.is_member(self.me.public()),
+            names: self.member_names(state.members()),
         })
+    }
+
+    /// The display names we know for `members` (`GroupInfo::names`).
+    fn member_names<'k>(
+        &self,
+        members: impl IntoIterator<Item = &'k IdentityKey>,
+    ) -> std::collections::BTreeMap<String, String> {
+        members
+            .into_iter()
+            .filter_map(|key| {
+                let bytes = key.to_bytes();
+                let name = if key == self.me.public() {
+                    self.name.clone()
+                } else if let Some(contact) = self.contacts.get(&bytes) {
+                    contact.meta.name.clone()
+                } else {
+                    self.group_peers.get(&bytes)?.record.name.clone()
+                };
+                (!name.is_empty()).then(|| (peer_text(key), name))
+            })
+            .collect()
     }
 
     /// `groups`: every group we are or were in, by id.

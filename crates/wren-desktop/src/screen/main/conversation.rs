@@ -501,7 +501,7 @@ impl Conversation {
                 } else if last_sender != Some(from) {
                     last_sender = Some(from);
                     history = history.push(
-                        text(super::name_of(from, group.contacts))
+                        text(super::member_name(from, group.contacts, group.info))
                             .size(12)
                             .style(theme::sender(from)),
                     );
@@ -714,6 +714,42 @@ mod tests {
     }
 
     #[test]
+    fn a_group_peer_is_named_by_its_card_and_a_contact_by_its_alias() {
+        let mut info = GroupInfo {
+            id: "g".to_owned(),
+            name: "Family".to_owned(),
+            channel: false,
+            members: ["ada", "bob", "stranger"].map(str::to_owned).to_vec(),
+            admins: vec!["ada".to_owned()],
+            conversation: 4,
+            member: true,
+            names: Default::default(),
+        };
+        info.names.insert("bob".to_owned(), "Robert".to_owned());
+        info.names.insert("ada".to_owned(), "Ada L.".to_owned());
+        let mut contacts = HashMap::new();
+        contacts.insert(
+            "ada".to_owned(),
+            ContactInfo {
+                peer_id: "ada".to_owned(),
+                alias: Some("Mum".to_owned()),
+                name: "Ada L.".to_owned(),
+                verified: false,
+                state: wren_core::ContactState::Added,
+                online: false,
+                path: None,
+                safety_number: String::new(),
+            },
+        );
+        assert_eq!(super::super::member_name("ada", &contacts, &info), "Mum");
+        assert_eq!(super::super::member_name("bob", &contacts, &info), "Robert");
+        assert_eq!(
+            super::super::member_name("stranger", &contacts, &info),
+            crate::format::short_peer("stranger")
+        );
+    }
+
+    #[test]
     fn stored_counts_show_without_events_and_events_raise_them() {
         let info = GroupInfo {
             id: "g".to_owned(),
@@ -723,6 +759,7 @@ mod tests {
             admins: vec!["ada".to_owned()],
             conversation: 4,
             member: true,
+            names: Default::default(),
         };
         let contacts = HashMap::new();
         let mut receipts = Receipts::default();

@@ -168,7 +168,7 @@ impl Members {
             (
                 *m != me,
                 !group.admins.contains(m),
-                super::name_of(m, contacts).to_lowercase(),
+                super::member_name(m, contacts, group).to_lowercase(),
             )
         });
         for member in members {
@@ -176,7 +176,7 @@ impl Members {
             let name = if ours {
                 my_name.to_owned()
             } else {
-                super::name_of(member, contacts)
+                super::member_name(member, contacts, group)
             };
             let mut line = row![text(name).size(14)]
                 .spacing(6)

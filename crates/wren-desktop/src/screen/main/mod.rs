@@ -681,3 +681,18 @@ pub fn name_of(peer_id: &str, contacts: &HashMap<String, ContactInfo>) -> String
         .map(contact_name)
         .unwrap_or_else(|| crate::format::short_peer(peer_id))
 }
+
+/// Who a member of `group` is: a contact's name ([`contact_name`]), else
+/// the name the member gave itself (group peers introduced by an admin),
+/// else a short peer id.
+pub fn member_name(
+    peer_id: &str,
+    contacts: &HashMap<String, ContactInfo>,
+    group: &wren_core::GroupInfo,
+) -> String {
+    match (contacts.get(peer_id), group.names.get(peer_id)) {
+        (Some(contact), _) => contact_name(contact),
+        (None, Some(name)) => name.clone(),
+        (None, None) => crate::format::short_peer(peer_id),
+    }
+}

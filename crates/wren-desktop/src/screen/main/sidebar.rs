@@ -51,7 +51,10 @@ pub fn view<'a>(
         // A group's preview names who wrote it.
         let preview = match (&conversation.group, &conversation.last_from) {
             (Some(_), Some(from)) if *from == identity.peer_id => format!("You: {text}"),
-            (Some(_), Some(from)) => format!("{}: {text}", super::name_of(from, contacts)),
+            (Some(_), Some(from)) => match group {
+                Some(group) => format!("{}: {text}", super::member_name(from, contacts, group)),
+                None => format!("{}: {text}", super::name_of(from, contacts)),
+            },
             _ => text.to_owned(),
         };
         list = list.push(entry(
