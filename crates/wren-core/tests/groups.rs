@@ -67,6 +67,27 @@ async fn receive(node: &mut TestNode, group: &str, count: usize) -> Vec<(String,
     out
 }
 
+/// Waits until `count` distinct members confirmed delivery of message
+/// `id` to `node`; their peer ids.
+async fn delivered_to(node: &mut TestNode, id: &str, count: usize) -> HashSet<String> {
+    let mut delivered = HashSet::new();
+    while delivered.len() < count {
+        let member = node
+            .next(|e| match e {
+                NodeEvent::StatusChanged {
+                    id: i,
+                    status: Status::Delivered,
+                    member: Some(m),
+                    ..
+                } if i == id => Some(m.clone()),
+                _ => None,
+            })
+            .await;
+        delivered.insert(member);
+    }
+    delivered
+}
+
 /// Creates a group of `nodes[0]` with the others (by alias) and waits
 /// until every one joined.
 async fn group_of(nodes: &mut [TestNode], names: &[&str], channel: bool) -> GroupInfo {
@@ -415,21 +436,7 @@ async fn per_member_receipt_counts_are_in_the_history_after_a_restart() {
     for node in [1, 2] {
         receive(&mut nodes[node], &info.id, 1).await;
     }
-    let mut delivered = HashSet::new();
-    while delivered.len() < 2 {
-        let member = nodes[0]
-            .next(|e| match e {
-                NodeEvent::StatusChanged {
-                    id,
-                    status: Status::Delivered,
-                    member: Some(member),
-                    ..
-                } if *id == sent.id => Some(member.clone()),
-                _ => None,
-            })
-            .await;
-        delivered.insert(member);
-    }
+    delivered_to(&mut nodes[0], &sent.id, 2).await;
     let mine = entry(&nodes[0], &info.id, &sent.id).await;
     assert_eq!((mine.delivered_to, mine.read_by), (Some(2), Some(0)));
     // Only our own group messages carry counts.
@@ -691,21 +698,7 @@ async fn members_who_are_not_contacts_read_each_other_through_introductions() {
     // Bob's next message is delivered to every other member (Cy and Dee
     // confirm it over their group-peer sessions).
     let sent = nodes[1].node.send_text(&info.id, "ack me").await.unwrap();
-    let mut delivered = HashSet::new();
-    while delivered.len() < 3 {
-        let member = nodes[1]
-            .next(|e| match e {
-                NodeEvent::StatusChanged {
-                    id,
-                    status: Status::Delivered,
-                    member: Some(m),
-                    ..
-                } if *id == sent.id => Some(m.clone()),
-                _ => None,
-            })
-            .await;
-        delivered.insert(member);
-    }
+    let delivered = delivered_to(&mut nodes[1], &sent.id, 3).await;
     let others: HashSet<String> = [0, 2, 3]
         .iter()
         .map(|&i| nodes[i].peer_id.clone())

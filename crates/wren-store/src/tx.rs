@@ -251,6 +251,19 @@ pub(crate) fn get_message(
     Ok(blocks::entry(entries, first, seq).map(|entry| entry.into_message(conversation, seq)))
 }
 
+fn get_setting(
+    key: &StorageKey,
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    name: &str,
+) -> Result<Option<Vec<u8>>> {
+    let Some(guard) = table.get(name)? else {
+        return Ok(None);
+    };
+    let bytes = seal::open(key, schema::SETTINGS.name(), name.as_bytes(), guard.value())
+        .map_err(corrupt("settings"))?;
+    Ok(Some(bytes.to_vec()))
+}
+
 fn get_session(
     key: &StorageKey,
     table: &impl ReadableTable<[u8; 32], &'static [u8]>,
@@ -630,18 +643,7 @@ impl ReadTx<'_> {
 
     /// A setting's value.
     pub fn setting(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let table = self.txn.open_table(schema::SETTINGS)?;
-        let Some(guard) = table.get(name)? else {
-            return Ok(None);
-        };
-        let bytes = seal::open(
-            self.key,
-            schema::SETTINGS.name(),
-            name.as_bytes(),
-            guard.value(),
-        )
-        .map_err(corrupt("settings"))?;
-        Ok(Some(bytes.to_vec()))
+        get_setting(self.key, &self.txn.open_table(schema::SETTINGS)?, name)
     }
 }
 
@@ -1491,18 +1493,7 @@ impl<'a> WriteTx<'a> {
 
     /// A setting's value (sees this transaction's writes).
     pub fn setting(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let table = self.txn.open_table(schema::SETTINGS)?;
-        let Some(guard) = table.get(name)? else {
-            return Ok(None);
-        };
-        let bytes = seal::open(
-            self.key,
-            schema::SETTINGS.name(),
-            name.as_bytes(),
-            guard.value(),
-        )
-        .map_err(corrupt("settings"))?;
-        Ok(Some(bytes.to_vec()))
+        get_setting(self.key, &self.txn.open_table(schema::SETTINGS)?, name)
     }
 
     /// Removes a setting. Returns whether it was set.

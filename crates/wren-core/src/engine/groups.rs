@@ -534,6 +534,31 @@ pub(crate) struct Arrival<'a> {
     pub(crate) now: u64,
 }
 
+/// Stores a group text that opened (with the sender's advanced receiver)
+/// and, if it is new and `book` holds a session with the sender, queues
+/// our delivery receipt, in the caller's transaction: the one step shared
+/// by topic messages and pairwise copies (docs/protocol.md §G9).
+fn store_group_text(
+    tx: &mut WriteTx<'_>,
+    incoming: GroupIncoming<'_>,
+    book: Option<&mut SessionBook>,
+    now: u64,
+) -> Result<(IncomingOutcome, Option<Queued>), StoreError> {
+    let id = incoming.message.id;
+    let outcome = tx.record_group_incoming(incoming)?;
+    let mut queued = None;
+    if matches!(outcome, IncomingOutcome::Stored { .. })
+        && let Some(book) = book
+        && book.has_session()
+    {
+        let receipt = Payload::DeliveryReceipt(Receipt {
+            ids: vec![MessageId::from(id)],
+        });
+        queued = receive::queue_control(tx, book, &receipt, now)?;
+    }
+    Ok((outcome, queued))
+}
+
 /// A group frame that came over the pairwise session with `from`
 /// (`Payload::GroupMessage`, docs/protocol.md §G9), in the batch's
 /// transaction: the same acceptance and decryption as on the topic, then
@@ -584,7 +609,7 @@ pub(crate) fn receive_pairwise(
     let sender_bytes = sender.to_bytes();
     let id = *text.id.as_bytes();
     let conversation = entry.record.conversation;
-    let outcome = tx.record_group_incoming(GroupIncoming {
+    let incoming = GroupIncoming {
         group: gid,
         conversation,
         sender: sender_bytes,
@@ -597,18 +622,12 @@ pub(crate) fn receive_pairwise(
             content,
             status: MessageStatus::Received,
         },
-    })?;
+    };
+    let (outcome, queued) = store_group_text(tx, incoming, Some(book), now)?;
+    out.queued.extend(queued);
     entry.receivers.insert(sender_bytes, receiver);
     out.seen.push(group_message_id(&frame));
     if let IncomingOutcome::Stored { seq, .. } = outcome {
-        if book.has_session() {
-            let receipt = Payload::DeliveryReceipt(Receipt {
-                ids: vec![MessageId::from(id)],
-            });
-            if let Some(item) = receive::queue_control(tx, book, &receipt, now)? {
-                out.queued.push(item);
-            }
-        }
         out.texts.push(PairwiseGroupText {
             group: gid,
             id,
@@ -1581,7 +1600,12 @@ impl Engine {
         let stored = self
             .store
             .write(move |tx| {
-                let outcome = tx.record_group_incoming(GroupIncoming {
+                let mut book = match cached {
+                    Some(book) => Some(book),
+                    None if contact => tx.session(&sender_bytes)?,
+                    None => None,
+                };
+                let incoming = GroupIncoming {
                     group: gid,
                     conversation,
                     sender: sender_bytes,
@@ -1594,22 +1618,8 @@ impl Engine {
                         content,
                         status: MessageStatus::Received,
                     },
-                })?;
-                let mut book = match cached {
-                    Some(book) => Some(book),
-                    None if contact => tx.session(&sender_bytes)?,
-                    None => None,
                 };
-                let mut queued = None;
-                if matches!(outcome, IncomingOutcome::Stored { .. })
-                    && let Some(book) = book.as_mut()
-                    && book.has_session()
-                {
-                    let receipt = Payload::DeliveryReceipt(Receipt {
-                        ids: vec![MessageId::from(id)],
-                    });
-                    queued = receive::queue_control(tx, book, &receipt, now)?;
-                }
+                let (outcome, queued) = store_group_text(tx, incoming, book.as_mut(), now)?;
                 Ok((outcome, receiver, book, queued, text))
             })
             .await;
