@@ -151,6 +151,23 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut WriteTx<'_>) -> Result<T> + Send + 'static,
     {
+        self.write_then(f, |_| ()).await.map(|(value, ())| value)
+    }
+
+    /// Like [`Store::write`], and once the commit is durable runs
+    /// `committed` on the store thread with the transaction's result, before
+    /// the caller is woken. For handing a durable result to another owner
+    /// without a hop back through the caller: the engine acknowledges a
+    /// received batch to the network this way. `committed` must be quick
+    /// and must not block (it delays every queued request). It does not
+    /// run if the transaction aborts or the commit fails.
+    pub async fn write_then<T, U, F, C>(&self, f: F, committed: C) -> Result<(T, U)>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T> + Send + 'static,
+        C: FnOnce(&T) -> U + Send + 'static,
+    {
         self.run(move |inner| {
             let txn = inner.db.begin_write()?;
             let result = {
@@ -160,7 +177,8 @@ impl Store {
             match result {
                 Ok(value) => {
                     txn.commit()?;
-                    Ok(value)
+                    let after = committed(&value);
+                    Ok((value, after))
                 }
                 Err(error) => {
                     txn.abort()?;

@@ -385,3 +385,49 @@ async fn a_panicking_closure_aborts_and_the_store_keeps_working() {
         .unwrap();
     assert_eq!((c.title.as_str(), c.muted), ("Bob", true));
 }
+
+#[tokio::test]
+async fn the_commit_hook_runs_once_committed_and_never_after_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keyfile(dir.path()).await;
+    let (seen, hook) = std::sync::mpsc::channel::<Vec<u8>>();
+
+    // Committed: the hook sees the transaction's result before the caller
+    // is woken, and what it returns comes back with the result.
+    let (value, len) = store
+        .write_then(
+            |tx| {
+                tx.set_setting("greeting", b"hello")?;
+                Ok(b"hello".to_vec())
+            },
+            move |value: &Vec<u8>| {
+                seen.send(value.clone()).unwrap();
+                value.len()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((value.as_slice(), len), (&b"hello"[..], 5));
+    assert_eq!(hook.try_recv().unwrap(), b"hello");
+    let stored = store.read(|tx| tx.setting("greeting")).await.unwrap();
+    assert_eq!(stored.as_deref(), Some(&b"hello"[..]));
+
+    // Aborted: nothing written and the hook never runs.
+    let (seen, hook) = std::sync::mpsc::channel::<()>();
+    let aborted = store
+        .write_then(
+            |tx| {
+                tx.set_setting("greeting", b"bye")?;
+                Err::<(), _>(StoreError::MissingMeta)
+            },
+            move |()| seen.send(()).unwrap(),
+        )
+        .await;
+    assert!(matches!(aborted, Err(StoreError::MissingMeta)));
+    assert!(
+        hook.try_recv().is_err(),
+        "the hook ran for an aborted transaction"
+    );
+    let stored = store.read(|tx| tx.setting("greeting")).await.unwrap();
+    assert_eq!(stored.as_deref(), Some(&b"hello"[..]));
+}
