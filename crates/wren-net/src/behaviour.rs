@@ -71,7 +71,18 @@ pub(crate) fn build_swarm(config: &NetConfig) -> Result<Swarm<Behaviour>, NetErr
             make_behaviour(key, relay_client, request_response_config, mdns_enabled)
         })
         .map_err(build_error)?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
+        .with_swarm_config(|c| {
+            // Lazy negotiation: an outbound stream's first bytes follow the
+            // protocol proposal at once instead of waiting a round trip for
+            // the listener's confirmation. Wren opens a stream per direct
+            // batch, so this takes one network round trip off every
+            // message's way to the contact (see docs/benchmarks.md). Safe
+            // because a peer that does not speak the protocol still answers
+            // "not available", which fails the stream as before; the
+            // listener side is unchanged (docs/protocol.md §T2).
+            c.with_idle_connection_timeout(config.idle_timeout)
+                .with_substream_upgrade_protocol_override(libp2p::core::upgrade::Version::V1Lazy)
+        })
         .build();
     Ok(swarm)
 }

@@ -28,9 +28,11 @@ use libp2p::{Multiaddr, PeerId};
 /// Names one inbound direct-message request waiting for the engine's answer
 /// through [`Net::respond_direct`](crate::Net::respond_direct).
 ///
-/// Single use: answering consumes it. If the engine never answers, the
-/// request times out on both sides and the token becomes stale.
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// The first answer counts: a second one with a copy fails with
+/// [`NetError::ReplyGone`](crate::NetError::ReplyGone) (the engine keeps a
+/// copy to answer "busy" if storing fails). If the engine never answers,
+/// the request times out on both sides and the token becomes stale.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InboundReply(pub(crate) u64);
 
 /// Names one inbound bundle request waiting for the engine's answer through

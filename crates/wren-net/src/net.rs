@@ -115,6 +115,31 @@ impl Net {
         self.respond(reply, DirectResponse::Acks(acks)).await
     }
 
+    /// Answers like [`Net::respond_direct`] without waiting, from any thread.
+    ///
+    /// The engine's store thread calls it the moment a batch is durable, so
+    /// the acknowledgement leaves without a hop back through the engine.
+    /// Hands the answer back when the command queue is full or the network
+    /// task has stopped, for the caller to fall back to
+    /// [`Net::respond_direct`]. The swarm's verdict on the answer (for
+    /// example a request that already timed out) is not reported.
+    pub fn try_respond_direct(
+        &self,
+        reply: InboundReply,
+        acks: Vec<Ack>,
+    ) -> Result<(), (InboundReply, Vec<Ack>)> {
+        let token = reply.0;
+        let copy = acks.clone();
+        let (verdict, _) = oneshot::channel();
+        self.commands
+            .try_send(Command::RespondDirect {
+                token: reply,
+                response: DirectResponse::Acks(acks),
+                reply: verdict,
+            })
+            .map_err(|_| (InboundReply(token), copy))
+    }
+
     /// Answers an inbound [`NetEvent::DirectRequest`] with "busy": nothing
     /// was stored and the sender should retry later.
     pub async fn respond_direct_busy(&self, reply: InboundReply) -> Result<(), NetError> {

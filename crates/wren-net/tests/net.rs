@@ -256,6 +256,50 @@ async fn local_failures_are_typed() {
     node.net.shutdown().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_answered_from_a_plain_thread_without_waiting() {
+    let (a, mut b) = pair(tcp(), tcp()).await;
+    let sender = {
+        let net = a.net.clone();
+        let peer = b.peer;
+        tokio::spawn(async move { net.send_direct(peer, vec![vec![1], vec![2]]).await })
+    };
+    let reply = next(&mut b.events, |e| match e {
+        NetEvent::DirectRequest { reply, .. } => Some(reply),
+        _ => None,
+    })
+    .await;
+    // The way the engine's store thread answers: no runtime, no await.
+    let net = b.net.clone();
+    let acks = vec![Ack::Stored, Ack::Rejected(3)];
+    let answer = acks.clone();
+    let answered = std::thread::spawn(move || net.try_respond_direct(reply, answer))
+        .join()
+        .unwrap();
+    assert!(answered.is_ok());
+    assert_eq!(guard(sender).await.unwrap(), Ok(acks));
+    assert_eq!(b.net.stats().await.unwrap().pending_inbound, 0);
+
+    // Once the network task has stopped, the answer is handed back intact.
+    let sender = {
+        let net = a.net.clone();
+        let peer = b.peer;
+        tokio::spawn(async move { net.send_direct(peer, vec![vec![9]]).await })
+    };
+    let reply = next(&mut b.events, |e| match e {
+        NetEvent::DirectRequest { reply, .. } => Some(reply),
+        _ => None,
+    })
+    .await;
+    b.net.shutdown().await.unwrap();
+    let (back, acks) = b
+        .net
+        .try_respond_direct(reply.clone(), vec![Ack::Stored])
+        .unwrap_err();
+    assert_eq!((back, acks), (reply, vec![Ack::Stored]));
+    assert!(guard(sender).await.unwrap().is_err());
+}
+
 #[test]
 fn spawn_needs_a_runtime() {
     assert_eq!(wren_net::spawn(tcp()).map(|_| ()), Err(NetError::NoRuntime));
