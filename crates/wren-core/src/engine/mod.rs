@@ -1197,37 +1197,43 @@ impl Engine {
     /// transaction, then acknowledged (or answered busy if it could not be
     /// stored), then reported.
     async fn direct_request(&mut self, peer: PeerId, envelopes: Vec<Vec<u8>>, reply: InboundReply) {
-        let net = self.net.clone();
-        match self.receive_batch(peer, envelopes, false).await {
-            Some(acks) => {
-                tokio::spawn(async move {
-                    let _ = net.respond_direct(reply, acks).await;
-                });
-            }
-            None => {
-                tokio::spawn(async move {
-                    let _ = net.respond_direct_busy(reply).await;
-                });
-            }
-        }
+        self.receive_batch(peer, envelopes, Some(reply)).await;
     }
 
-    /// Processes a batch of envelopes from `peer` (sent directly, or
-    /// deposited by it in our mailbox) in one transaction and reports what
-    /// it stored. Returns one acknowledgement per envelope, or `None` when
-    /// nothing could be stored.
+    /// Answers a direct request from a task of its own: its acknowledgements,
+    /// or "busy" when nothing was stored.
+    fn answer(&self, reply: InboundReply, acks: Option<Vec<Ack>>) {
+        let net = self.net.clone();
+        tokio::spawn(async move {
+            let _ = match acks {
+                Some(acks) => net.respond_direct(reply, acks).await,
+                None => net.respond_direct_busy(reply).await,
+            };
+        });
+    }
+
+    /// Processes a batch of envelopes from `peer` in one transaction and
+    /// reports what it stored. Sent directly (`reply` names the request),
+    /// the batch is acknowledged from the store thread the moment its
+    /// transaction is durable, before the rest of this runs (or answered
+    /// "busy" if it could not be stored); deposited by `peer` in our mailbox
+    /// (`reply` is `None`), nobody waits for the acknowledgements. Returns
+    /// one acknowledgement per envelope, or `None` when nothing could be
+    /// stored.
     pub(crate) async fn receive_batch(
         &mut self,
         peer: PeerId,
         envelopes: Vec<Vec<u8>>,
-        from_mailbox: bool,
+        reply: Option<InboundReply>,
     ) -> Option<Vec<Ack>> {
         let count = envelopes.len();
+        let from_mailbox = reply.is_none();
         let Ok(sender) = IdentityKey::from_peer_id(&peer) else {
-            return Some(vec![
-                Ack::Rejected(crate::limits::reject::UNKNOWN_SENDER);
-                count
-            ]);
+            let acks = vec![Ack::Rejected(crate::limits::reject::UNKNOWN_SENDER); count];
+            if let Some(reply) = reply {
+                self.answer(reply, Some(acks.clone()));
+            }
+            return Some(acks);
         };
         let key = sender.to_bytes();
         let group_peer = key != self.my_key && self.is_group_peer(&key);
@@ -1261,16 +1267,32 @@ impl Engine {
         // Pending delivered statuses go first: this batch may mark them read.
         let acked = self.acked.take();
         let acked_copy = acked.clone();
+        let net = self.net.clone();
+        let direct = reply.clone();
         let output = match self
             .store
-            .write(move |tx| {
-                acked::apply(tx, &acked)?;
-                receive::process(tx, input)
-            })
+            .write_then(
+                move |tx| {
+                    acked::apply(tx, &acked)?;
+                    receive::process(tx, input)
+                },
+                move |output: &receive::BatchOutput| {
+                    direct
+                        .and_then(|reply| net.try_respond_direct(reply, output.acks.clone()).err())
+                },
+            )
             .await
         {
-            Ok(output) => output,
+            Ok((output, unsent)) => {
+                if let Some((reply, acks)) = unsent {
+                    self.answer(reply, Some(acks));
+                }
+                output
+            }
             Err(error) => {
+                if let Some(reply) = reply {
+                    self.answer(reply, None);
+                }
                 self.acked.restore(acked_copy, Instant::now());
                 warn!(%error, "storing a batch failed");
                 self.reload_groups().await;

@@ -407,7 +407,7 @@ impl Engine {
         }
         for (depositor, envelopes) in groups {
             if self
-                .receive_batch(depositor, envelopes, true)
+                .receive_batch(depositor, envelopes, None)
                 .await
                 .is_none()
             {
