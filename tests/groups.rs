@@ -2,7 +2,9 @@
 //! the JSON interface: every member's message reaches every other member
 //! exactly once, tagged with the group; the sender's `delivered` statuses
 //! come once per member; after a member's removal (answered once the keys
-//! are rotated) the others go on and the removed member reads nothing more.
+//! are rotated) the others go on and the removed member reads nothing more;
+//! the admin promotes a member (`promote_member` answered by
+//! `member_promoted`, which the member also sees), online and offline.
 //!
 //! Five processes and a real `wren-relay`: everyone posts at once, then
 //! one member goes offline while the others post and catches up from its
@@ -22,7 +24,7 @@ mod relay;
 
 use std::collections::BTreeSet;
 
-use common::{Peer, cli, pair};
+use common::{Peer, cli, cli_fails, pair};
 use relay::{Relay, init_relay};
 use serde_json::{Value, json};
 
@@ -159,6 +161,19 @@ fn three_members_chat_in_a_group_and_a_removed_member_reads_no_more() {
     assert_eq!(after["group"], group.as_str());
     assert_eq!(after["from"], bob_id.as_str());
 
+    // Bob cannot make himself an admin; Ada makes him one: answered with
+    // the ref, and Bob is told (without one).
+    bob.command(json!({"cmd": "promote_member", "group": group, "contact": bob_id, "ref": "self"}));
+    answer(&mut bob, "error", "self");
+    ada.command(json!({"cmd": "promote_member", "group": group, "contact": "bob", "ref": "up"}));
+    let promoted = answer(&mut ada, "member_promoted", "up");
+    assert_eq!(promoted["group"], group.as_str());
+    assert_eq!(promoted["contact"], bob_id.as_str());
+    let told = bob.wait_for("member_promoted", |e| e["event"] == "member_promoted");
+    assert_eq!(told["group"], group.as_str());
+    assert_eq!(told["contact"], bob_id.as_str());
+    assert!(told.get("ref").is_none(), "{told}");
+
     // Every message arrived exactly once.
     for (text, _) in senders {
         for peer in [&ada, &bob, &cy] {
@@ -207,6 +222,13 @@ fn three_members_chat_in_a_group_and_a_removed_member_reads_no_more() {
         .map(|m| m.as_str().unwrap())
         .collect();
     assert_eq!(members, BTreeSet::from([ada_id.as_str(), bob_id.as_str()]));
+    let admins: BTreeSet<&str> = listed[0]["admins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(admins, BTreeSet::from([ada_id.as_str(), bob_id.as_str()]));
     let later = cli(
         &ada_home,
         &["groups", "create", "Later", "--members", "bob", "--channel"],
@@ -219,6 +241,26 @@ fn three_members_chat_in_a_group_and_a_removed_member_reads_no_more() {
             .lines()
             .any(|l| l.starts_with(later) && l.contains("\tLater\tchannel\t")),
         "{listed}"
+    );
+    // Promoted offline too (Bob learns of it on the next `run`); twice is
+    // refused.
+    assert_eq!(cli(&ada_home, &["groups", "promote", later, "bob"]), "");
+    let error = cli_fails(&ada_home, &["groups", "promote", later, "bob"]);
+    assert!(error.contains("already an admin"), "{error}");
+    let listed: Value =
+        serde_json::from_str(&cli(&ada_home, &["groups", "list", "--json"])).unwrap();
+    let channel = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == later)
+        .unwrap();
+    assert_eq!(channel["admins"].as_array().unwrap().len(), 2, "{channel}");
+    assert!(
+        channel["admins"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(bob_id))
     );
 }
 

@@ -132,6 +132,14 @@ pub(crate) enum GroupsCommand {
         /// An alias or a member's peer id.
         contact: String,
     },
+    /// Makes a member an admin of a group (an admin only): in a channel,
+    /// it may post.
+    Promote {
+        /// The group id.
+        group: String,
+        /// An alias or a member's peer id.
+        contact: String,
+    },
     /// Leaves a group (its history stays).
     Leave {
         /// The group id.

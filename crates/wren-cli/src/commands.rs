@@ -291,6 +291,9 @@ async fn groups(home: &std::path::Path, command: GroupsCommand) -> Result<()> {
         GroupsCommand::Remove { group, contact } => {
             node.remove_member(&group, &contact).await.map(drop)
         }
+        GroupsCommand::Promote { group, contact } => {
+            node.promote_member(&group, &contact).await.map(drop)
+        }
         GroupsCommand::Leave { group } => node.leave_group(&group).await,
     };
     node.shutdown().await.ok();

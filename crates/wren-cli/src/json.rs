@@ -91,6 +91,13 @@ pub(crate) enum JsonCommand {
         #[serde(rename = "ref", default)]
         reference: Option<Value>,
     },
+    /// Makes a member an admin (an admin only).
+    PromoteMember {
+        group: String,
+        contact: String,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
     /// Leaves a group.
     LeaveGroup {
         group: String,
@@ -115,6 +122,7 @@ impl JsonCommand {
             | Self::CreateGroup { reference, .. }
             | Self::AddMember { reference, .. }
             | Self::RemoveMember { reference, .. }
+            | Self::PromoteMember { reference, .. }
             | Self::LeaveGroup { reference, .. } => reference.as_ref(),
         }
     }
@@ -300,6 +308,9 @@ pub(crate) fn event(event: &NodeEvent) -> Option<Value> {
         NodeEvent::MemberRemoved { group, contact } => {
             json!({"event": "member_removed", "group": group, "contact": contact})
         }
+        NodeEvent::MemberPromoted { group, contact } => {
+            json!({"event": "member_promoted", "group": group, "contact": contact})
+        }
         NodeEvent::GroupMessageRefused { group, reason } => {
             json!({"event": "group_message_refused", "group": group, "reason": reason})
         }
@@ -399,6 +410,15 @@ mod tests {
             parse_command(r#"{"cmd":"leave_group","group":"ab"}"#).unwrap(),
             JsonCommand::LeaveGroup { .. }
         ));
+        let promote =
+            parse_command(r#"{"cmd":"promote_member","group":"ab","contact":"bob","ref":2}"#)
+                .unwrap();
+        assert!(
+            matches!(&promote, JsonCommand::PromoteMember { group, contact, .. }
+            if group == "ab" && contact == "bob")
+        );
+        assert_eq!(promote.reference(), Some(&json!(2)));
+        assert!(parse_command(r#"{"cmd":"promote_member","group":"ab"}"#).is_err());
         assert!(parse_command(r#"{"cmd":"create_group","name":"x"}"#).is_err());
     }
 
@@ -499,6 +519,15 @@ mod tests {
         })
         .unwrap();
         assert_eq!(added["event"], "member_added");
+        let promoted = event(&NodeEvent::MemberPromoted {
+            group: group.clone(),
+            contact: "bob-peer".to_owned(),
+        })
+        .unwrap();
+        assert_eq!(
+            promoted,
+            json!({"event": "member_promoted", "group": group, "contact": "bob-peer"})
+        );
         let refused = event(&NodeEvent::GroupMessageRefused {
             group: group.clone(),
             reason: "not a member".to_owned(),

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
-use wren_core::{Node, NodeConfig, NodeEvent, Status};
+use wren_core::{GroupInfo, Node, NodeConfig, NodeEvent, Status};
 
 use crate::json::{self, JsonCommand};
 
@@ -352,6 +352,20 @@ async fn execute(node: &Node, out: &mpsc::Sender<Output>, command: JsonCommand) 
                 Err(error) => Output::Line(json::error(error, reference.as_ref())),
             }
         }
+        JsonCommand::PromoteMember { group, contact, .. } => {
+            let before = group_of(node, &group).await.map(|g| g.admins);
+            match node.promote_member(&group, &contact).await {
+                Ok(info) => {
+                    let promoted =
+                        changed(&info.admins, &before.unwrap_or_default()).unwrap_or(contact);
+                    Output::Line(json::with_ref(
+                        json!({"event": "member_promoted", "group": info.id, "contact": promoted}),
+                        reference.as_ref(),
+                    ))
+                }
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
         JsonCommand::LeaveGroup { group, .. } => {
             let id = group_named(node, &group)
                 .await
@@ -383,19 +397,25 @@ async fn group_named(node: &Node, text: &str) -> Option<String> {
         .map(|g| g.id)
 }
 
-/// The members of group `text` now (empty if it names none).
-async fn members_of(node: &Node, text: &str) -> Vec<String> {
+/// Our group `text` names, as it is now.
+async fn group_of(node: &Node, text: &str) -> Option<GroupInfo> {
     let text = text.trim();
     node.groups()
         .await
         .ok()
         .and_then(|groups| groups.into_iter().find(|g| g.id.eq_ignore_ascii_case(text)))
+}
+
+/// The members of group `text` now (empty if it names none).
+async fn members_of(node: &Node, text: &str) -> Vec<String> {
+    group_of(node, text)
+        .await
         .map(|g| g.members)
         .unwrap_or_default()
 }
 
 /// The one peer id in `more` that is not in `fewer` (the member a
-/// membership change added or removed).
+/// membership change added, removed or promoted).
 fn changed(more: &[String], fewer: &[String]) -> Option<String> {
     let mut new = more.iter().filter(|m| !fewer.contains(m));
     match (new.next(), new.next()) {

@@ -82,6 +82,16 @@ pub enum NodeEvent {
         /// The member's peer id.
         contact: String,
     },
+    /// A member of one of our groups became an admin: an admin promoted
+    /// it, or it is the member with the smallest key and the last admin
+    /// left or was removed (docs/protocol.md §G4). `contact` is our own
+    /// peer id when it is us.
+    MemberPromoted {
+        /// The group id.
+        group: String,
+        /// The member's peer id.
+        contact: String,
+    },
     /// A message on a group's topic was refused (not from a member, not an
     /// admin in a channel, a bad signature, …): it was neither stored nor
     /// forwarded.
@@ -221,6 +231,11 @@ impl std::fmt::Debug for NodeEvent {
                 .finish(),
             Self::MemberRemoved { group, contact } => f
                 .debug_struct("MemberRemoved")
+                .field("group", group)
+                .field("contact", contact)
+                .finish(),
+            Self::MemberPromoted { group, contact } => f
+                .debug_struct("MemberPromoted")
                 .field("group", group)
                 .field("contact", contact)
                 .finish(),

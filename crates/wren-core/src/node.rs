@@ -345,6 +345,26 @@ impl Node {
         .await
     }
 
+    /// Makes `contact` (an alias or a member's peer id) an admin of
+    /// `group` (an admin only): in a channel, it may post from then on,
+    /// and it may change the membership. Returns once the `Promote` op is
+    /// committed and queued to every other member over the pairwise
+    /// sessions (like an `Add` or a `Remove`); members see
+    /// [`NodeEvent::MemberPromoted`] when it arrives, and its
+    /// [`GroupInfo::admins`] includes the member. Fails with
+    /// [`NodeError::UnknownGroup`], [`NodeError::UnknownContact`],
+    /// [`NodeError::NotAllowed`] (we are not an admin) or
+    /// [`NodeError::InvalidArgument`] (not a member, or already an admin).
+    pub async fn promote_member(&self, group: &str, contact: &str) -> Result<GroupInfo, NodeError> {
+        let (group, contact) = (group.to_owned(), contact.to_owned());
+        self.call(|reply| Command::Membership {
+            group,
+            change: MembershipCommand::Promote(contact),
+            reply,
+        })
+        .await
+    }
+
     /// Leaves `group`: the `Leave` op goes to the members, our sender key
     /// and the members' keys are deleted, the topic is left. The history
     /// stays.

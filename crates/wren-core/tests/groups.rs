@@ -1,7 +1,8 @@
 //! Groups between real nodes on loopback (mDNS off): every message reaches
 //! every other member exactly once, a removed member cannot read what is
-//! sent after its removal, a channel refuses a reader's post, and a
-//! message from outside the group is refused, not delivered.
+//! sent after its removal, a channel refuses a reader's post until an
+//! admin promotes the reader, and a message from outside the group is
+//! refused, not delivered.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -262,6 +263,99 @@ async fn a_channel_refuses_a_readers_post() {
     ));
     nodes[0].node.send_text(&info.id, "news").await.unwrap();
     assert_eq!(receive(&mut nodes[1], &info.id, 1).await[0].1, "news");
+}
+
+/// Waits until `node` learns that `contact` became an admin of `group`.
+async fn promoted(node: &mut TestNode, group: &str, contact: &str) {
+    let (group, contact) = (group.to_owned(), contact.to_owned());
+    node.next(|e| match e {
+        NodeEvent::MemberPromoted {
+            group: g,
+            contact: c,
+        } if *g == group && *c == contact => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+/// The admins of `group` as `node` sees them.
+async fn admins(node: &TestNode, group: &str) -> HashSet<String> {
+    let groups = node.node.groups().await.unwrap();
+    let info = groups.into_iter().find(|g| g.id == group).unwrap();
+    info.admins.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promoted_reader_posts_in_the_channel_and_only_an_admin_promotes() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, true).await;
+    let (ada, bob, cy) = (
+        nodes[0].peer_id.clone(),
+        nodes[1].peer_id.clone(),
+        nodes[2].peer_id.clone(),
+    );
+    assert!(matches!(
+        nodes[1].node.send_text(&info.id, "may I?").await,
+        Err(NodeError::NotAllowed(_))
+    ));
+
+    // A reader cannot promote anyone, itself included: refused, nothing
+    // changes.
+    assert!(matches!(
+        nodes[2].node.promote_member(&info.id, "bob").await,
+        Err(NodeError::NotAllowed(_))
+    ));
+    assert!(matches!(
+        nodes[1].node.promote_member(&info.id, &bob).await,
+        Err(NodeError::NotAllowed(_))
+    ));
+    for node in &nodes {
+        assert_eq!(admins(node, &info.id).await, HashSet::from([ada.clone()]));
+    }
+    // Nor can an admin promote a non-member or an admin.
+    assert!(matches!(
+        nodes[0].node.promote_member(&info.id, "nobody").await,
+        Err(NodeError::UnknownContact(_))
+    ));
+    assert!(matches!(
+        nodes[0].node.promote_member(&info.id, &ada).await,
+        Err(NodeError::InvalidArgument(_))
+    ));
+
+    // Ada promotes Bob: her answer has him among the admins, and every
+    // member, Ada included, is told.
+    let after = nodes[0].node.promote_member(&info.id, "bob").await.unwrap();
+    assert!(after.admins.contains(&bob), "{after:?}");
+    assert_eq!(after.members.len(), 3);
+    for node in nodes.iter_mut() {
+        promoted(node, &info.id, &bob).await;
+    }
+    let expected = HashSet::from([ada.clone(), bob.clone()]);
+    for (i, node) in nodes.iter().enumerate() {
+        assert_eq!(admins(node, &info.id).await, expected, "{}", names[i]);
+    }
+    assert!(matches!(
+        nodes[0].node.promote_member(&info.id, "bob").await,
+        Err(NodeError::InvalidArgument(_))
+    ));
+
+    // Bob's post is accepted now and reaches both others.
+    nodes[1]
+        .node
+        .send_text(&info.id, "promoted news")
+        .await
+        .unwrap();
+    for node in [0, 2] {
+        let got = receive(&mut nodes[node], &info.id, 1).await;
+        assert_eq!(got, [(bob.clone(), "promoted news".to_owned())]);
+    }
+    // Cy is still a reader.
+    assert!(matches!(
+        nodes[2].node.send_text(&info.id, "me too?").await,
+        Err(NodeError::NotAllowed(_))
+    ));
+    assert!(!admins(&nodes[2], &info.id).await.contains(&cy));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

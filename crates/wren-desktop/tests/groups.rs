@@ -2,8 +2,9 @@
 //! (the harness of tests/common): a group made in the "New group" panel
 //! reaches its members, a member's message shows its sender's name, our
 //! own message counts the members' receipts, an admin removes a member in
-//! the members panel; a channel's reader gets no composer, and leaving
-//! takes the composer away and updates the admin's member list.
+//! the members panel; a channel's reader gets no composer until the admin
+//! makes it an admin in the members panel, and leaving takes the composer
+//! away and updates the admin's member list.
 //!
 //! `WREN_SNAPSHOTS=DIR` keeps pictures of the group conversation and the
 //! members panel (iced's software renderer) in DIR.
@@ -352,7 +353,7 @@ async fn a_group_made_in_the_window_reaches_its_members_and_names_its_senders() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_channel_reader_has_no_composer_and_leaving_ends_membership() {
+async fn a_channel_reader_has_no_composer_until_promoted_and_leaving_ends_membership() {
     let (ada_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut ada = started(ada_home.path(), "Ada").await;
     let mut bob = started(bob_home.path(), "Bob").await;
@@ -396,6 +397,58 @@ async fn a_channel_reader_has_no_composer_and_leaving_ends_membership() {
     })
     .await;
     assert!(!bob.shows("Remove"), "a reader removes no one");
+    assert!(!bob.shows("Make admin"), "nor promotes anyone");
+
+    // Ada makes Bob an admin in her members panel: his admin mark appears,
+    // and Bob's window gives him a composer.
+    ada.interact(|ui| {
+        ui.click("Members").unwrap();
+    })
+    .await;
+    assert!(
+        simulator(ada.app.view()).find(nth("admin", 2)).is_err(),
+        "only Ada is marked"
+    );
+    keep_snapshot(&ada, "channel-make-admin");
+    ada.interact(|ui| {
+        ui.click("Make admin").unwrap();
+    })
+    .await;
+    assert_eq!(ada.main().members_panel().and_then(|m| m.error()), None);
+    assert!(ada.main().groups()[&channel].admins.contains(&bob_id));
+    assert!(
+        simulator(ada.app.view()).find(nth("admin", 2)).is_ok(),
+        "Bob's admin mark"
+    );
+    assert!(!ada.shows("Make admin"), "both are admins now");
+    keep_snapshot(&ada, "channel-promoted");
+    bob.until(|app| {
+        app.main()
+            .and_then(|m| m.groups().get(&channel))
+            .is_some_and(|g| g.admins.contains(&bob_id))
+    })
+    .await;
+    assert!(has_composer(&bob), "a promoted reader posts");
+    assert!(!bob.shows("Only admins can post in this channel."));
+    assert!(
+        simulator(bob.app.view()).find(nth("admin", 2)).is_ok(),
+        "Bob's panel marks him too"
+    );
+    bob.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite("news from Bob");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    ada.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .is_some_and(|c| {
+                c.messages()
+                    .any(|m| m.text == "news from Bob" && m.from == bob_id)
+            })
+    })
+    .await;
     bob.interact(|ui| {
         ui.click("Leave group").unwrap();
     })

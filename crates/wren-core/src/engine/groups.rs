@@ -3,10 +3,10 @@
 //! group messages on their topics and accepting the ones that arrive.
 //!
 //! ```text
-//! create/add/remove/leave ─▶ sign op, apply, store ─┬─▶ ops to members (pairwise outbox)
-//!                                                   └─▶ reconcile: rotate our chain when the
-//!                                                       epoch moved, send it to every member
-//!                                                       that lacks it (pairwise outbox)
+//! create/add/remove/promote/leave ─▶ sign op, apply, store ─┬─▶ ops to members (pairwise outbox)
+//!                                                           └─▶ reconcile: rotate our chain when the
+//!                                                               epoch moved, send it to every member
+//!                                                               that lacks it (pairwise outbox)
 //! pairwise batch ─▶ GroupOp / GroupSenderKey applied in the batch's transaction
 //!                   (receive.rs) ─▶ reconcile in the next transaction
 //! send_text(group) ─▶ seal with our chain, store message + chain + frame
@@ -36,8 +36,9 @@ use wren_crypto::sender_key::{SenderKey, SenderKeyDistribution, SenderKeyReceive
 use wren_crypto::{IdentityKey, IdentityKeyPair, PeerId, SenderKeyError, SessionBook};
 use wren_net::{Acceptance, GroupMessageId, PublishError};
 use wren_proto::group::{
-    Applied, Group, GroupEnvelope, GroupError, GroupMessageError, GroupOp, InitialMember,
-    MembershipChange, OpBody, accept, group_message_id, next_sent_at, seal, topic_hash, topic_name,
+    Applied, Group, GroupEnvelope, GroupError, GroupMessageError, GroupOp, GroupState,
+    InitialMember, MembershipChange, OpBody, accept, group_message_id, next_sent_at, seal,
+    topic_hash, topic_name,
 };
 use wren_proto::{
     DisplayName, GroupId, GroupSenderKey, MessageId, OpId, Payload, Receipt, Text, Timestamp,
@@ -179,8 +180,22 @@ pub(crate) fn group_text(id: &[u8; 32]) -> String {
     GroupId::from_bytes(*id).to_string()
 }
 
-/// The events that announce a membership change of group `gid`.
-fn membership_events(gid: &[u8; 32], changes: &MembershipChange) -> Vec<NodeEvent> {
+/// The members of `after` that are admins there and were members but not
+/// admins in `before` (an earlier state of the same group): promoted by an
+/// admin, or made admin when the last admin left (docs/protocol.md §G4).
+fn promoted(before: &GroupState, after: &GroupState) -> Vec<IdentityKey> {
+    after
+        .admins()
+        .difference(before.admins())
+        .filter(|key| before.is_member(key))
+        .copied()
+        .collect()
+}
+
+/// The events that announce a membership change of group `gid` from
+/// `before` to `after`: members added, removed, and promoted to admin.
+fn membership_events(gid: &[u8; 32], before: &GroupState, after: &GroupState) -> Vec<NodeEvent> {
+    let changes: MembershipChange = after.changes_since(before);
     let added = changes.added.iter().map(|key| NodeEvent::MemberAdded {
         group: group_text(gid),
         contact: peer_text(key),
@@ -189,7 +204,13 @@ fn membership_events(gid: &[u8; 32], changes: &MembershipChange) -> Vec<NodeEven
         group: group_text(gid),
         contact: peer_text(key),
     });
-    added.chain(removed).collect()
+    let promoted = promoted(before, after)
+        .into_iter()
+        .map(|key| NodeEvent::MemberPromoted {
+            group: group_text(gid),
+            contact: peer_text(&key),
+        });
+    added.chain(removed).chain(promoted).collect()
 }
 
 /// Stores the frames of ops `ids` that `group` now holds.
@@ -368,7 +389,7 @@ pub(crate) fn apply_op(
         }
     }
     if before.is_member(me) {
-        events.extend(membership_events(&gid, &changes));
+        events.extend(membership_events(&gid, &before, after));
     }
     Ok((OpOutcome::Applied, Some(gid)))
 }
@@ -698,6 +719,7 @@ impl Topics {
 enum Change {
     Add(IdentityKey),
     Remove(IdentityKey),
+    Promote(IdentityKey),
     Leave,
 }
 
@@ -981,9 +1003,10 @@ impl Engine {
             .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
     }
 
-    /// `add_member`, `remove_member` and `leave_group`: signs the op,
-    /// applies and stores it, sends it (a new member also gets the whole
-    /// history), and reconciles (a removal or a leave rotates our chain
+    /// `add_member`, `remove_member`, `promote_member` and `leave_group`:
+    /// signs the op, applies and stores it, sends it to the members (a new
+    /// member also gets the whole history, a removed one the removal), and
+    /// reconciles (a removal or a leave rotates our chain
     /// and sends it to the remaining members) — all in one transaction, so
     /// when this returns the change is committed and our key rotated.
     async fn change_membership(
@@ -1022,6 +1045,18 @@ impl Engine {
                 }
                 OpBody::Remove { member: *key }
             }
+            Change::Promote(key) => {
+                if !state.is_admin(&me) {
+                    return Err(NodeError::NotAllowed("only admins promote members"));
+                }
+                if !state.is_member(key) {
+                    return Err(NodeError::InvalidArgument("not a member"));
+                }
+                if state.is_admin(key) {
+                    return Err(NodeError::InvalidArgument("already an admin"));
+                }
+                OpBody::Promote { member: *key }
+            }
             Change::Leave => OpBody::Leave,
         };
         if entry.group.len() >= wren_proto::limits::MAX_GROUP_OPS {
@@ -1044,7 +1079,7 @@ impl Engine {
         };
         let frame = op.as_bytes().to_vec();
         let changes = entry.group.state().changes_since(&before);
-        let events = membership_events(&gid, &changes);
+        let events = membership_events(&gid, &before, entry.group.state());
         let history: Vec<Vec<u8>> = match &change {
             Change::Add(_) => entry
                 .group
@@ -1100,7 +1135,7 @@ impl Engine {
                     to.push(gone);
                     send_op(tx, ctx, &frame, to)?;
                 }
-                Change::Leave => {
+                Change::Promote(_) | Change::Leave => {
                     let to: Vec<IdentityKey> = state.members().iter().copied().collect();
                     send_op(tx, ctx, &frame, to)?;
                 }
@@ -1126,6 +1161,20 @@ impl Engine {
         self.change_membership(gid, Change::Add(key)).await
     }
 
+    /// The key `contact` names: a contact's alias or peer id, or any
+    /// peer id (a member need not be our contact).
+    fn member_key(&self, contact: &str) -> Result<IdentityKey, NodeError> {
+        match self.resolve(contact) {
+            Ok(entry) => Ok(entry.key),
+            Err(error) => contact
+                .trim()
+                .parse::<PeerId>()
+                .ok()
+                .and_then(|peer| IdentityKey::from_peer_id(&peer).ok())
+                .ok_or(error),
+        }
+    }
+
     /// `remove_member`: `contact` is a contact's alias or any member's peer
     /// id.
     pub(crate) async fn remove_member(
@@ -1134,16 +1183,20 @@ impl Engine {
         contact: &str,
     ) -> Result<GroupInfo, NodeError> {
         let gid = self.resolve_group(group)?;
-        let key = match self.resolve(contact) {
-            Ok(entry) => entry.key,
-            Err(error) => contact
-                .trim()
-                .parse::<PeerId>()
-                .ok()
-                .and_then(|peer| IdentityKey::from_peer_id(&peer).ok())
-                .ok_or(error)?,
-        };
+        let key = self.member_key(contact)?;
         self.change_membership(gid, Change::Remove(key)).await
+    }
+
+    /// `promote_member`: `contact` is a contact's alias or any member's
+    /// peer id.
+    pub(crate) async fn promote_member(
+        &mut self,
+        group: &str,
+        contact: &str,
+    ) -> Result<GroupInfo, NodeError> {
+        let gid = self.resolve_group(group)?;
+        let key = self.member_key(contact)?;
+        self.change_membership(gid, Change::Promote(key)).await
     }
 
     /// `leave_group`.
@@ -1873,6 +1926,78 @@ mod tests {
         assert!(topics.remember(id(MAX_SEEN_GROUP_MESSAGES)));
         assert_eq!(topics.seen.len(), MAX_SEEN_GROUP_MESSAGES);
         assert!(topics.remember(id(0)), "the oldest was forgotten");
+    }
+
+    #[test]
+    fn promotions_are_announced_with_the_promoted_member() {
+        let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+        let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
+        let cy = IdentityKeyPair::from_secret_bytes(&[3; 32]);
+        let mut members = vec![
+            InitialMember {
+                key: *bob.public(),
+                admin: false,
+            },
+            InitialMember {
+                key: *cy.public(),
+                admin: false,
+            },
+        ];
+        members.sort_by_key(|m| m.key.to_bytes());
+        let create = GroupOp::create(
+            &alice,
+            [7; 32],
+            Timestamp::from_millis(0),
+            DisplayName::new("g").unwrap(),
+            true,
+            members,
+        )
+        .unwrap();
+        let mut group = Group::from_create(create).unwrap();
+        let gid = *group.id().as_bytes();
+        let announced = |group: &mut Group, author: &IdentityKeyPair, at: u64, body: OpBody| {
+            let before = group.state().clone();
+            let op = group
+                .sign_op(author, Timestamp::from_millis(at), body)
+                .unwrap();
+            group.apply(op).unwrap();
+            membership_events(&gid, &before, group.state())
+        };
+        let promote = OpBody::Promote {
+            member: *bob.public(),
+        };
+        assert_eq!(
+            announced(&mut group, &alice, 1, promote),
+            [NodeEvent::MemberPromoted {
+                group: group_text(&gid),
+                contact: peer_text(bob.public()),
+            }]
+        );
+        // Bob removes Alice, then leaves: Cy, the one left, becomes the
+        // admin; a removal announces no promotion of the removed.
+        let remove = OpBody::Remove {
+            member: *alice.public(),
+        };
+        assert_eq!(
+            announced(&mut group, &bob, 2, remove),
+            [NodeEvent::MemberRemoved {
+                group: group_text(&gid),
+                contact: peer_text(alice.public()),
+            }]
+        );
+        assert_eq!(
+            announced(&mut group, &bob, 3, OpBody::Leave),
+            [
+                NodeEvent::MemberRemoved {
+                    group: group_text(&gid),
+                    contact: peer_text(bob.public()),
+                },
+                NodeEvent::MemberPromoted {
+                    group: group_text(&gid),
+                    contact: peer_text(cy.public()),
+                },
+            ]
+        );
     }
 
     #[test]

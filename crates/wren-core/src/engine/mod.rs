@@ -160,6 +160,7 @@ pub(crate) enum Command {
 pub(crate) enum MembershipCommand {
     Add(String),
     Remove(String),
+    Promote(String),
     Leave,
 }
 
@@ -934,6 +935,9 @@ impl Engine {
                     MembershipCommand::Add(contact) => self.add_member(&group, &contact).await,
                     MembershipCommand::Remove(contact) => {
                         self.remove_member(&group, &contact).await
+                    }
+                    MembershipCommand::Promote(contact) => {
+                        self.promote_member(&group, &contact).await
                     }
                     MembershipCommand::Leave => self
                         .leave_group(&group)

@@ -1,6 +1,6 @@
 //! A group's members, beside its conversation: names with admin and "you"
-//! marks; admins add contacts and remove members; everyone can leave
-//! (after a confirmation). The list is the parent's [`GroupInfo`], re-read
+//! marks; admins add contacts, remove members and make members admins;
+//! everyone can leave (after a confirmation). The list is the parent's [`GroupInfo`], re-read
 //! on every membership event, so it follows changes live.
 
 use std::collections::HashMap;
@@ -34,18 +34,28 @@ pub enum Message {
     Add(String),
     /// Remove this member (peer id).
     Remove(String),
+    /// Make this member an admin (peer id).
+    Promote(String),
     /// Ask to leave the group.
     Leave,
     /// Leave for real.
     ConfirmLeave,
     /// Stay after all.
     CancelLeave,
-    /// A member was added or removed (or not).
+    /// A member was added, removed or promoted (or not).
     Changed(Result<GroupInfo, String>),
     /// We left (or not).
     Left(Result<(), String>),
     /// Close the panel.
     Close,
+}
+
+/// A membership change the panel asks the node for.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Add,
+    Remove,
+    Promote,
 }
 
 /// What the parent should do.
@@ -82,17 +92,17 @@ impl Members {
         self.error.as_deref()
     }
 
-    fn change(&mut self, add: bool, contact: String) -> Task<Message> {
+    fn change(&mut self, change: Change, contact: String) -> Task<Message> {
         self.busy = true;
         self.error = None;
         let node = self.node.clone();
         let group = self.group.clone();
         Task::perform(
             async move {
-                let changed = if add {
-                    node.add_member(&group, &contact).await
-                } else {
-                    node.remove_member(&group, &contact).await
+                let changed = match change {
+                    Change::Add => node.add_member(&group, &contact).await,
+                    Change::Remove => node.remove_member(&group, &contact).await,
+                    Change::Promote => node.promote_member(&group, &contact).await,
                 };
                 changed.map_err(|e| e.to_string())
             },
@@ -106,10 +116,15 @@ impl Members {
             Message::Pick => self.picking = !self.picking,
             Message::Add(contact) if !self.busy => {
                 self.picking = false;
-                return (self.change(true, contact), None);
+                return (self.change(Change::Add, contact), None);
             }
-            Message::Remove(contact) if !self.busy => return (self.change(false, contact), None),
-            Message::Add(_) | Message::Remove(_) => {}
+            Message::Remove(contact) if !self.busy => {
+                return (self.change(Change::Remove, contact), None);
+            }
+            Message::Promote(contact) if !self.busy => {
+                return (self.change(Change::Promote, contact), None);
+            }
+            Message::Add(_) | Message::Remove(_) | Message::Promote(_) => {}
             Message::Leave => self.confirm_leave = true,
             Message::CancelLeave => self.confirm_leave = false,
             Message::ConfirmLeave if !self.busy => {
@@ -188,6 +203,15 @@ impl Members {
                 line = line.push(super::sidebar::tag("you"));
             }
             line = line.push(space::horizontal());
+            if admin && !ours && !group.admins.contains(member) {
+                let mut promote = button(text("Make admin").size(11))
+                    .padding([2, 8])
+                    .style(button::secondary);
+                if !self.busy {
+                    promote = promote.on_press(Message::Promote(member.clone()));
+                }
+                line = line.push(promote);
+            }
             if admin && !ours {
                 let mut remove = button(text("Remove").size(11))
                     .padding([2, 8])

@@ -484,7 +484,8 @@ impl Main {
             NodeEvent::StatusChanged { .. } => self.receipts.record(&event),
             NodeEvent::GroupJoined { .. }
             | NodeEvent::MemberAdded { .. }
-            | NodeEvent::MemberRemoved { .. } => {
+            | NodeEvent::MemberRemoved { .. }
+            | NodeEvent::MemberPromoted { .. } => {
                 tasks.push(self.reload_groups());
                 tasks.push(self.reload_conversations());
             }
