@@ -146,6 +146,26 @@ fn has_composer(gui: &Gui) -> bool {
         .is_ok()
 }
 
+/// Types `text` into `gui`'s composer and sends it.
+async fn post(gui: &mut Gui, text: &str) {
+    gui.interact(|ui| {
+        ui.click(selector::id("composer")).unwrap();
+        ui.typewrite(text);
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+}
+
+/// Waits until `gui`'s open conversation shows `text` from `from`.
+async fn until_shown(gui: &mut Gui, text: &str, from: &str) {
+    gui.until(|app| {
+        app.main()
+            .and_then(|m| m.open_conversation())
+            .is_some_and(|c| c.messages().any(|m| m.text == text && m.from == from))
+    })
+    .await;
+}
+
 /// Keeps a picture of `gui`'s window as `name` in `WREN_SNAPSHOTS`, if set.
 fn keep_snapshot(gui: &Gui, name: &str) {
     let Some(dir) = std::env::var_os("WREN_SNAPSHOTS") else {
@@ -265,21 +285,8 @@ async fn a_group_made_in_the_window_reaches_its_members_and_names_its_senders() 
 
     // Bob writes; Ada's window names him above the bubble, and her sidebar
     // previews it with his name.
-    bob.interact(|ui| {
-        ui.click(selector::id("composer")).unwrap();
-        ui.typewrite("hi from Bob");
-        ui.tap_key(Key::Named(Named::Enter));
-    })
-    .await;
-    ada.until(|app| {
-        app.main()
-            .and_then(|m| m.open_conversation())
-            .is_some_and(|c| {
-                c.messages()
-                    .any(|m| m.text == "hi from Bob" && m.from == bob_id)
-            })
-    })
-    .await;
+    post(&mut bob, "hi from Bob").await;
+    until_shown(&mut ada, "hi from Bob", &bob_id).await;
     assert!(shows_in_panel(&ada, "hi from Bob"));
     assert!(shows_in_panel(&ada, "Bob"), "the sender's name");
     ada.until(|app| {
@@ -293,12 +300,7 @@ async fn a_group_made_in_the_window_reaches_its_members_and_names_its_senders() 
     assert!(ada.shows("Bob: hi from Bob"));
 
     // Ada writes; the members' receipts are counted under her bubble.
-    ada.interact(|ui| {
-        ui.click(selector::id("composer")).unwrap();
-        ui.typewrite("hello both");
-        ui.tap_key(Key::Named(Named::Enter));
-    })
-    .await;
+    post(&mut ada, "hello both").await;
     let mine = ada
         .main()
         .open_conversation()
@@ -365,12 +367,7 @@ async fn a_channel_reader_has_no_composer_until_promoted_and_leaving_ends_member
 
     // Ada posts before Bob looks: the channel's unread message counts in
     // Bob's title.
-    ada.interact(|ui| {
-        ui.click(selector::id("composer")).unwrap();
-        ui.typewrite("first news");
-        ui.tap_key(Key::Named(Named::Enter));
-    })
-    .await;
+    post(&mut ada, "first news").await;
     bob.until(|app| {
         app.main().is_some_and(|m| {
             m.conversations()
@@ -434,21 +431,8 @@ async fn a_channel_reader_has_no_composer_until_promoted_and_leaving_ends_member
         simulator(bob.app.view()).find(nth("admin", 2)).is_ok(),
         "Bob's panel marks him too"
     );
-    bob.interact(|ui| {
-        ui.click(selector::id("composer")).unwrap();
-        ui.typewrite("news from Bob");
-        ui.tap_key(Key::Named(Named::Enter));
-    })
-    .await;
-    ada.until(|app| {
-        app.main()
-            .and_then(|m| m.open_conversation())
-            .is_some_and(|c| {
-                c.messages()
-                    .any(|m| m.text == "news from Bob" && m.from == bob_id)
-            })
-    })
-    .await;
+    post(&mut bob, "news from Bob").await;
+    until_shown(&mut ada, "news from Bob", &bob_id).await;
     bob.interact(|ui| {
         ui.click("Leave group").unwrap();
     })
