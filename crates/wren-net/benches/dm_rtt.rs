@@ -181,7 +181,13 @@ fn raw_swarm() -> Result<Swarm<request_response::Behaviour<EchoCodec>>, Box<dyn 
                     request_response::Config::default(),
                 )
             })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+            .with_swarm_config(|c| {
+                // The same lazy negotiation as Wren's swarm (protocol §T2).
+                c.with_idle_connection_timeout(Duration::from_secs(60))
+                    .with_substream_upgrade_protocol_override(
+                        libp2p::core::upgrade::Version::V1Lazy,
+                    )
+            })
             .build(),
     )
 }
