@@ -441,6 +441,13 @@ pub(crate) struct Held {
     frame: Vec<u8>,
 }
 
+/// A topic message's gossipsub verdict, still owed: gossipsub neither
+/// delivers it to other peers nor forwards it until it is reported.
+pub(crate) struct PendingVerdict {
+    message_id: GroupMessageId,
+    source: PeerId,
+}
+
 /// A frame waiting to be published.
 pub(crate) struct Publication {
     group: [u8; 32],
@@ -1589,29 +1596,44 @@ impl Engine {
         topic: String,
         data: Vec<u8>,
     ) {
+        let mut pending = Some(PendingVerdict { message_id, source });
         let verdict = match self.topics.by_name.get(&topic).copied() {
             None => Acceptance::Ignore,
             Some(gid) => {
                 if self.topics.seen_set.contains(&group_message_id(&data)) {
                     Acceptance::Ignore
                 } else {
-                    self.open_group_message(gid, data, true).await
+                    self.open_group_message(gid, data, true, &mut pending).await
                 }
             }
         };
+        if let Some(pending) = pending {
+            self.report_verdict(pending, verdict);
+        }
+    }
+
+    /// Hands a topic message's verdict to gossipsub without waiting.
+    fn report_verdict(&self, pending: PendingVerdict, verdict: Acceptance) {
         let net = self.net.clone();
         tokio::spawn(async move {
-            let _ = net.report_validation(message_id, source, verdict).await;
+            let _ = net
+                .report_validation(pending.message_id, pending.source, verdict)
+                .await;
         });
     }
 
     /// Accepts, decrypts and stores one group frame. `hold`: keep it for
-    /// later if the sender's chain is unknown.
+    /// later if the sender's chain is unknown. `pending`: the gossipsub
+    /// verdict still owed for it, reported *accepted* as soon as the frame
+    /// passed acceptance, before the store commits, so that forwarding to
+    /// the rest of the mesh overlaps our commit (docs/protocol.md §G8);
+    /// left in place otherwise, for the caller to report.
     async fn open_group_message(
         &mut self,
         gid: [u8; 32],
         frame: Vec<u8>,
         hold: bool,
+        pending: &mut Option<PendingVerdict>,
     ) -> Acceptance {
         let Some(entry) = self.groups.get(&gid) else {
             return Acceptance::Ignore;
@@ -1637,6 +1659,9 @@ impl Engine {
                 return Acceptance::Reject;
             }
         };
+        if let Some(pending) = pending.take() {
+            self.report_verdict(pending, Acceptance::Accept);
+        }
         let sender_bytes = sender.to_bytes();
         self.topics.remember(group_message_id(&frame));
         let conversation = entry.record.conversation;
@@ -1782,7 +1807,9 @@ impl Engine {
                 continue;
             }
             let frame = held.frame.clone();
-            let acceptance = self.open_group_message(held.group, frame, false).await;
+            let acceptance = self
+                .open_group_message(held.group, frame, false, &mut None)
+                .await;
             if acceptance == Acceptance::Ignore
                 && self
                     .groups
