@@ -311,6 +311,9 @@ pub(crate) fn event(event: &NodeEvent) -> Option<Value> {
         NodeEvent::MemberPromoted { group, contact } => {
             json!({"event": "member_promoted", "group": group, "contact": contact})
         }
+        NodeEvent::MemberDemoted { group, contact } => {
+            json!({"event": "member_demoted", "group": group, "contact": contact})
+        }
         NodeEvent::GroupMessageRefused { group, reason } => {
             json!({"event": "group_message_refused", "group": group, "reason": reason})
         }
@@ -527,6 +530,15 @@ mod tests {
         assert_eq!(
             promoted,
             json!({"event": "member_promoted", "group": group, "contact": "bob-peer"})
+        );
+        let demoted = event(&NodeEvent::MemberDemoted {
+            group: group.clone(),
+            contact: "bob-peer".to_owned(),
+        })
+        .unwrap();
+        assert_eq!(
+            demoted,
+            json!({"event": "member_demoted", "group": group, "contact": "bob-peer"})
         );
         let refused = event(&NodeEvent::GroupMessageRefused {
             group: group.clone(),

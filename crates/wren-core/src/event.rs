@@ -92,6 +92,17 @@ pub enum NodeEvent {
         /// The member's peer id.
         contact: String,
     },
+    /// A member of one of our groups is no longer an admin but still a
+    /// member: concurrent ops were ordered so that an admin's change no
+    /// longer holds (docs/protocol.md §G4, §G5), for example a promotion
+    /// that sorted after the promoting admin's removal. `contact` is our
+    /// own peer id when it is us. Only a reordering demotes; no op does.
+    MemberDemoted {
+        /// The group id.
+        group: String,
+        /// The member's peer id.
+        contact: String,
+    },
     /// A message on a group's topic was refused (not from a member, not an
     /// admin in a channel, a bad signature, …): it was neither stored nor
     /// forwarded.
@@ -236,6 +247,11 @@ impl std::fmt::Debug for NodeEvent {
                 .finish(),
             Self::MemberPromoted { group, contact } => f
                 .debug_struct("MemberPromoted")
+                .field("group", group)
+                .field("contact", contact)
+                .finish(),
+            Self::MemberDemoted { group, contact } => f
+                .debug_struct("MemberDemoted")
                 .field("group", group)
                 .field("contact", contact)
                 .finish(),

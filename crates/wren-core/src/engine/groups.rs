@@ -192,8 +192,21 @@ fn promoted(before: &GroupState, after: &GroupState) -> Vec<IdentityKey> {
         .collect()
 }
 
+/// The members of `after` that were admins in `before` and are members
+/// but no longer admins in `after`: an admin status undone by the order of
+/// concurrent ops (docs/protocol.md §G4).
+fn demoted(before: &GroupState, after: &GroupState) -> Vec<IdentityKey> {
+    before
+        .admins()
+        .difference(after.admins())
+        .filter(|key| after.is_member(key))
+        .copied()
+        .collect()
+}
+
 /// The events that announce a membership change of group `gid` from
-/// `before` to `after`: members added, removed, and promoted to admin.
+/// `before` to `after`: members added, removed, promoted to admin and
+/// demoted.
 fn membership_events(gid: &[u8; 32], before: &GroupState, after: &GroupState) -> Vec<NodeEvent> {
     let changes: MembershipChange = after.changes_since(before);
     let added = changes.added.iter().map(|key| NodeEvent::MemberAdded {
@@ -210,7 +223,17 @@ fn membership_events(gid: &[u8; 32], before: &GroupState, after: &GroupState) ->
             group: group_text(gid),
             contact: peer_text(&key),
         });
-    added.chain(removed).chain(promoted).collect()
+    let demoted = demoted(before, after)
+        .into_iter()
+        .map(|key| NodeEvent::MemberDemoted {
+            group: group_text(gid),
+            contact: peer_text(&key),
+        });
+    added
+        .chain(removed)
+        .chain(promoted)
+        .chain(demoted)
+        .collect()
 }
 
 /// Stores the frames of ops `ids` that `group` now holds.
@@ -1953,6 +1976,82 @@ mod tests {
         assert!(topics.remember(id(MAX_SEEN_GROUP_MESSAGES)));
         assert_eq!(topics.seen.len(), MAX_SEEN_GROUP_MESSAGES);
         assert!(topics.remember(id(0)), "the oldest was forgotten");
+    }
+
+    #[test]
+    fn a_promotion_undone_by_a_concurrent_removal_is_announced_as_a_demotion() {
+        // Admins Alice and Bob, member Cy (docs/protocol.md §G5): Alice
+        // promotes Cy while Bob removes Alice, on the same heads. A replica
+        // that applied the promotion first learns of the removal later:
+        // the removal sorts first, so the promotion no longer holds.
+        let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+        let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
+        let cy = IdentityKeyPair::from_secret_bytes(&[3; 32]);
+        let mut members = vec![
+            InitialMember {
+                key: *bob.public(),
+                admin: true,
+            },
+            InitialMember {
+                key: *cy.public(),
+                admin: false,
+            },
+        ];
+        members.sort_by_key(|m| m.key.to_bytes());
+        let create = GroupOp::create(
+            &alice,
+            [8; 32],
+            Timestamp::from_millis(0),
+            DisplayName::new("g").unwrap(),
+            false,
+            members,
+        )
+        .unwrap();
+        let mut replica = Group::from_create(create).unwrap();
+        let gid = *replica.id().as_bytes();
+        let at_bob = replica.clone();
+        let promote = replica
+            .sign_op(
+                &alice,
+                Timestamp::from_millis(1),
+                OpBody::Promote {
+                    member: *cy.public(),
+                },
+            )
+            .unwrap();
+        let remove = at_bob
+            .sign_op(
+                &bob,
+                Timestamp::from_millis(1),
+                OpBody::Remove {
+                    member: *alice.public(),
+                },
+            )
+            .unwrap();
+        let before = replica.state().clone();
+        replica.apply(promote).unwrap();
+        assert_eq!(
+            membership_events(&gid, &before, replica.state()),
+            [NodeEvent::MemberPromoted {
+                group: group_text(&gid),
+                contact: peer_text(cy.public()),
+            }]
+        );
+        let before = replica.state().clone();
+        replica.apply(remove).unwrap();
+        assert_eq!(
+            membership_events(&gid, &before, replica.state()),
+            [
+                NodeEvent::MemberRemoved {
+                    group: group_text(&gid),
+                    contact: peer_text(alice.public()),
+                },
+                NodeEvent::MemberDemoted {
+                    group: group_text(&gid),
+                    contact: peer_text(cy.public()),
+                },
+            ]
+        );
     }
 
     #[test]

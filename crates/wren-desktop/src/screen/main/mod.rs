@@ -485,7 +485,8 @@ impl Main {
             NodeEvent::GroupJoined { .. }
             | NodeEvent::MemberAdded { .. }
             | NodeEvent::MemberRemoved { .. }
-            | NodeEvent::MemberPromoted { .. } => {
+            | NodeEvent::MemberPromoted { .. }
+            | NodeEvent::MemberDemoted { .. } => {
                 tasks.push(self.reload_groups());
                 tasks.push(self.reload_conversations());
             }
