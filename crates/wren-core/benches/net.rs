@@ -21,6 +21,11 @@
 //! - (d) in the parent process: one ratchet message (encrypt + decrypt of
 //!   100 bytes with `SessionBook`) and one durable redb commit (one 100-byte
 //!   value) in a database next to the nodes' stores;
+//! - (e) the floor of (b) on this machine, with no engine: a second echo
+//!   server in the peer answers only after a durable one-value commit (as
+//!   a receiver commits before acknowledging), while the parent makes a
+//!   durable one-value commit of its own (as a sender commits its outbox);
+//!   timed until both are done (`WREN_BENCH_LATENCY` round trips);
 //!
 //! then (c) Wren's throughput in one direction: `WREN_BENCH_MESSAGES` texts
 //! of 100 bytes sent as fast as the API takes them (at most
@@ -101,11 +106,14 @@ async fn peer() {
         None => tempfile::tempdir().unwrap(),
     };
     let (bob, mut events) = start_node("Bob", dir.path()).await;
-    let (echo_id, echo_addr) = spawn_echo_server().await;
+    let (echo_id, echo_addr) = spawn_echo_server(None).await;
+    let floor_db = redb::Database::create(dir.path().join("floor.redb")).unwrap();
+    let (floor_id, floor_addr) = spawn_echo_server(Some(floor_db)).await;
     let code = bob.pairing_code().await.unwrap();
     {
         let mut out = io::stdout().lock();
         writeln!(out, "echo {echo_id} {echo_addr}").unwrap();
+        writeln!(out, "floor {floor_id} {floor_addr}").unwrap();
         writeln!(out, "code {code}").unwrap();
         out.flush().unwrap();
     }
@@ -182,7 +190,9 @@ async fn start_node(name: &str, dir: &std::path::Path) -> (Node, mpsc::Receiver<
     (node, events)
 }
 
-async fn spawn_echo_server() -> (PeerId, Multiaddr) {
+/// An echo server; with `commit`, each answer waits for a durable
+/// one-value commit to that database first (the floor series).
+async fn spawn_echo_server(commit: Option<redb::Database>) -> (PeerId, Multiaddr) {
     let mut server = echo_swarm(Negotiation::Lazy);
     server
         .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
@@ -194,6 +204,7 @@ async fn spawn_echo_server() -> (PeerId, Multiaddr) {
     };
     let id = *server.local_peer_id();
     tokio::spawn(async move {
+        let mut key = 0u64;
         loop {
             if let SwarmEvent::Behaviour(request_response::Event::Message {
                 message:
@@ -203,6 +214,10 @@ async fn spawn_echo_server() -> (PeerId, Multiaddr) {
                 ..
             }) = server.select_next_some().await
             {
+                if let Some(db) = &commit {
+                    key += 1;
+                    tokio::task::block_in_place(|| durable_commit(db, key));
+                }
                 let _ = server.behaviour_mut().send_response(channel, request);
             }
         }
@@ -275,6 +290,7 @@ struct Samples {
     delivered: Vec<Duration>,
     commit: Vec<Duration>,
     ratchet: Vec<Duration>,
+    floor: Vec<Duration>,
 }
 
 fn parent() {
@@ -290,8 +306,16 @@ fn parent() {
     let echo = peer.read("echo");
     let echo_id: PeerId = echo[0].parse().unwrap();
     let echo_addr: Multiaddr = echo[1].parse().unwrap();
+    let floor = peer.read("floor");
+    let floor: (PeerId, Multiaddr) = (floor[0].parse().unwrap(), floor[1].parse().unwrap());
     let code = peer.read("code").remove(0);
-    runtime().block_on(measure(&settings, &mut peer, echo_id, echo_addr, code));
+    runtime().block_on(measure(
+        &settings,
+        &mut peer,
+        (echo_id, echo_addr),
+        floor,
+        code,
+    ));
     drop(peer.stdin);
     let _ = peer.child.wait();
 }
@@ -299,8 +323,8 @@ fn parent() {
 async fn measure(
     settings: &Settings,
     peer: &mut Peer,
-    echo_id: PeerId,
-    echo_addr: Multiaddr,
+    (echo_id, echo_addr): (PeerId, Multiaddr),
+    (floor_id, floor_addr): (PeerId, Multiaddr),
     code: String,
 ) {
     let dir = tempfile::tempdir().unwrap();
@@ -324,19 +348,29 @@ async fn measure(
     client.add_peer_address(echo_id, echo_addr.clone());
     let mut client_v1 = echo_swarm(Negotiation::RoundTrip);
     client_v1.add_peer_address(echo_id, echo_addr);
-    let db = redb::Database::create(dir.path().join("commit.redb")).unwrap();
+    let mut client_floor = echo_swarm(Negotiation::Lazy);
+    client_floor.add_peer_address(floor_id, floor_addr);
+    let db = std::sync::Arc::new(redb::Database::create(dir.path().join("commit.redb")).unwrap());
     let mut ratchet = RatchetPair::new();
     let body = "x".repeat(BODY_BYTES);
 
     // Warm-up: connections, caches, first session messages.
     echo_round_trips(&mut client, echo_id, WARM_UP_ECHO).await;
     echo_round_trips(&mut client_v1, echo_id, WARM_UP_ECHO).await;
+    let mut commit_key = 0u64;
+    floor_round_trips(
+        &mut client_floor,
+        floor_id,
+        &db,
+        &mut commit_key,
+        WARM_UP_ECHO,
+    )
+    .await;
     for _ in 0..WARM_UP_MESSAGES {
         send_and_wait(&ada, &mut events, &body).await;
     }
 
     let mut samples = Samples::default();
-    let mut commit_key = 0u64;
     for _ in 0..settings.rounds {
         samples
             .echo
@@ -349,6 +383,16 @@ async fn measure(
             samples.committed.push(committed);
             samples.delivered.push(delivered);
         }
+        samples.floor.extend(
+            floor_round_trips(
+                &mut client_floor,
+                floor_id,
+                &db,
+                &mut commit_key,
+                settings.latency / settings.rounds,
+            )
+            .await,
+        );
         for _ in 0..settings.commits / settings.rounds {
             commit_key += 1;
             samples.commit.push(durable_commit(&db, commit_key));
@@ -613,6 +657,45 @@ async fn echo_round_trips(
     samples
 }
 
+/// The floor of send to Delivered on this machine, with no engine at all:
+/// a request to the durable echo (its answer waits for a one-value durable
+/// commit in the peer process, as a receiver commits before it
+/// acknowledges) while this process makes a one-value durable commit of
+/// its own (as a sender commits its outbox); timed until both are done.
+async fn floor_round_trips(
+    client: &mut Swarm<request_response::Behaviour<EchoCodec>>,
+    server: PeerId,
+    db: &std::sync::Arc<redb::Database>,
+    key: &mut u64,
+    n: usize,
+) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        *key += 1;
+        let start = Instant::now();
+        client
+            .behaviour_mut()
+            .send_request(&server, vec![0xAB; BODY_BYTES]);
+        let (db, key) = (std::sync::Arc::clone(db), *key);
+        let local = tokio::task::spawn_blocking(move || durable_commit(&db, key));
+        loop {
+            match client.select_next_some().await {
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message: request_response::Message::Response { .. },
+                    ..
+                }) => break,
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                    error, ..
+                }) => panic!("durable echo failed: {error}"),
+                _ => {}
+            }
+        }
+        local.await.unwrap();
+        samples.push(start.elapsed());
+    }
+    samples
+}
+
 /// Length-prefixed bytes both ways (at most 64 KiB).
 #[derive(Clone, Copy, Default)]
 struct EchoCodec;
@@ -704,6 +787,7 @@ fn report(settings: &Settings, samples: &mut Samples, rate: f64, elapsed: Durati
         &mut samples.delivered,
         &mut samples.commit,
         &mut samples.ratchet,
+        &mut samples.floor,
     ] {
         series.sort();
     }
@@ -714,6 +798,7 @@ fn report(settings: &Settings, samples: &mut Samples, rate: f64, elapsed: Durati
     let (ratchet50, _) = p(&samples.ratchet);
     let (sent50, sent99) = p(&samples.committed);
     let (wren50, wren99) = p(&samples.delivered);
+    let (floor50, floor99) = p(&samples.floor);
     println!(
         "two processes on 127.0.0.1, TCP + Noise + Yamux, {BODY_BYTES}-byte messages, {} rounds",
         settings.rounds
@@ -730,6 +815,10 @@ fn report(settings: &Settings, samples: &mut Samples, rate: f64, elapsed: Durati
     println!(
         "  (b) send to Delivered                p50 {wren50:>8.1} µs  p99 {wren99:>8.1} µs  ({} messages, one at a time)",
         samples.delivered.len()
+    );
+    println!(
+        "  (e) floor: durable echo ‖ local commit p50 {floor50:>8.1} µs  p99 {floor99:>8.1} µs  ({} round trips; no engine: the echo answers after a one-value durable commit in the peer while this process commits one value)",
+        samples.floor.len()
     );
     println!(
         "  (d) durable redb commit (one value)  p50 {commit50:>8.1} µs  p99 {commit99:>8.1} µs  ({} commits)",
@@ -753,6 +842,11 @@ fn report(settings: &Settings, samples: &mut Samples, rate: f64, elapsed: Durati
         "  (information: Delivered needs two durable commits — the sender's send and the receiver's batch — which share this machine's one disk; echo + 2 × ratchet + 2 × commit = {:.1} µs; Wren / that = {:.2})",
         echo50 + 2.0 * ratchet50 + 2.0 * commit50,
         wren50 / (echo50 + 2.0 * ratchet50 + 2.0 * commit50)
+    );
+    println!(
+        "  (information: the floor (e) is what Delivered costs on this machine with both durable commits and nothing else; target / floor = {:.2}, Wren / floor = {:.2})",
+        target / floor50,
+        wren50 / floor50
     );
     println!(
         "target throughput: {rate:.0} messages/s ≥ 10 000: {}",
