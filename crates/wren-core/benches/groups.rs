@@ -20,8 +20,18 @@
 //!   `send_text(group, 100 bytes)`; timed until the last of the N − 1
 //!   other members emitted `MessageReceived` for it.
 //!
-//! Rounds of (a) and (b) alternate, one message at a time, so that both see
-//! the same load. Setup (starting nodes, pairing, creating the group) is
+//! - (c) the floor of (b) on this machine: raw gossipsub as in (a), but
+//!   every swarm has a redb database of its own (where Wren's stores are),
+//!   the publisher makes a durable one-value commit before it publishes
+//!   (as Wren commits a group text before publishing it) and each receiver
+//!   counts the message as received only once it made a durable one-value
+//!   commit (as a Wren member stores a text before reporting it); the
+//!   verdict goes to gossipsub at once, as in (a) and in Wren. What Wren's
+//!   "nothing lost" costs at the least, with no engine, encryption or
+//!   receipts.
+//!
+//! Rounds of (a), (b) and (c) alternate, one message at a time, so that all
+//! see the same load. Setup (starting nodes, pairing, creating the group) is
 //! timed and printed separately.
 //!
 //! Knobs (environment): `WREN_BENCH_SIZES` (comma-separated group sizes,
@@ -39,6 +49,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -58,6 +69,8 @@ const GUARD: Duration = Duration::from_secs(120);
 /// Gossipsub's first heartbeat (which builds the mesh) comes 5 s after
 /// start; both sides measure with their meshes built.
 const MESH_SETTLE: Duration = Duration::from_secs(6);
+const COMMIT_TABLE: redb::TableDefinition<'static, u64, &[u8]> =
+    redb::TableDefinition::new("bench");
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -195,7 +208,31 @@ fn raw_swarm() -> Swarm<gossipsub::Behaviour> {
 }
 
 /// Starts a raw swarm subscribed to the topic, in its own task.
-async fn spawn_raw(index: usize, events: mpsc::UnboundedSender<RawEvent>) -> RawNode {
+/// A durable one-value commit (the floor series).
+fn durable_commit(db: &redb::Database, key: u64) {
+    let tx = db.begin_write().unwrap();
+    {
+        let mut table = tx.open_table(COMMIT_TABLE).unwrap();
+        table.insert(key, &[0xAB; BODY_BYTES][..]).unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+/// A temporary directory where the nodes' stores go.
+fn store_dir() -> tempfile::TempDir {
+    match std::env::var_os("WREN_BENCH_STORE_DIR") {
+        Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    }
+}
+
+/// A raw swarm; with `durable`, it commits each received message to that
+/// database before reporting it (the floor series).
+async fn spawn_raw(
+    index: usize,
+    events: mpsc::UnboundedSender<RawEvent>,
+    durable: Option<Arc<redb::Database>>,
+) -> RawNode {
     let mut swarm = raw_swarm();
     let topic = gossipsub::IdentTopic::new(RAW_TOPIC);
     swarm
@@ -236,7 +273,18 @@ async fn spawn_raw(index: usize, events: mpsc::UnboundedSender<RawEvent>) -> Raw
                             gossipsub::MessageAcceptance::Accept,
                         );
                         if let Some(round) = round_of(&message.data) {
-                            let _ = events.send(RawEvent::Received(round));
+                            match &durable {
+                                None => {
+                                    let _ = events.send(RawEvent::Received(round));
+                                }
+                                Some(db) => {
+                                    let (db, events) = (Arc::clone(db), events.clone());
+                                    tokio::task::spawn_blocking(move || {
+                                        durable_commit(&db, round);
+                                        let _ = events.send(RawEvent::Received(round));
+                                    });
+                                }
+                            }
                         }
                     }
                     SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) => {
@@ -253,13 +301,28 @@ async fn spawn_raw(index: usize, events: mpsc::UnboundedSender<RawEvent>) -> Raw
 struct RawGroup {
     nodes: Vec<RawNode>,
     events: mpsc::UnboundedReceiver<RawEvent>,
+    /// The publisher's database, for the floor series.
+    durable: Option<Arc<redb::Database>>,
+    _dirs: Vec<tempfile::TempDir>,
 }
 
-async fn raw_group(n: usize) -> RawGroup {
+/// N raw swarms; `durable`: each with a database (the floor series).
+async fn raw_group(n: usize, durable: bool) -> RawGroup {
     let (tx, mut events) = mpsc::unbounded_channel();
     let mut nodes = Vec::new();
+    let mut dirs = Vec::new();
+    let mut publisher = None;
     for index in 0..n {
-        nodes.push(spawn_raw(index, tx.clone()).await);
+        let db = durable.then(|| {
+            let dir = store_dir();
+            let db = Arc::new(redb::Database::create(dir.path().join("floor.redb")).unwrap());
+            dirs.push(dir);
+            db
+        });
+        if index == 0 {
+            publisher.clone_from(&db);
+        }
+        nodes.push(spawn_raw(index, tx.clone(), db).await);
     }
     for i in 0..n {
         for j in (i + 1)..n {
@@ -279,7 +342,12 @@ async fn raw_group(n: usize) -> RawGroup {
         }
     })
     .await;
-    RawGroup { nodes, events }
+    RawGroup {
+        nodes,
+        events,
+        durable: publisher,
+        _dirs: dirs,
+    }
 }
 
 impl RawGroup {
@@ -287,6 +355,12 @@ impl RawGroup {
     async fn round(&mut self, round: u64) -> Duration {
         let n = self.nodes.len();
         let start = Instant::now();
+        if let Some(db) = &self.durable {
+            let db = Arc::clone(db);
+            tokio::task::spawn_blocking(move || durable_commit(&db, round))
+                .await
+                .unwrap();
+        }
         self.nodes[0]
             .commands
             .send(RawCommand::Publish(body(round).into_bytes()))
@@ -344,10 +418,7 @@ async fn wren_group(n: usize) -> WrenGroup {
     let mut nodes = Vec::new();
     let mut streams = Vec::new();
     for index in 0..n {
-        let dir = match std::env::var_os("WREN_BENCH_STORE_DIR") {
-            Some(parent) => tempfile::tempdir_in(parent).unwrap(),
-            None => tempfile::tempdir().unwrap(),
-        };
+        let dir = store_dir();
         Node::init(dir.path(), &alias(index), Unlock::KeyFile)
             .await
             .unwrap();
@@ -500,6 +571,7 @@ struct SizeResult {
     setup: Setup,
     raw: Vec<Duration>,
     wren: Vec<Duration>,
+    floor: Vec<Duration>,
 }
 
 async fn measure(n: usize, rounds: usize, warmup: usize) -> SizeResult {
@@ -513,33 +585,47 @@ async fn measure(n: usize, rounds: usize, warmup: usize) -> SizeResult {
         setup.pair,
         setup.group
     );
-    let mut raw = raw_group(n).await;
+    let mut raw = raw_group(n, false).await;
+    let mut floor = raw_group(n, true).await;
     tokio::time::sleep(MESH_SETTLE).await;
     let mut round = 0u64;
     for _ in 0..warmup {
         round += 1;
         raw.round(round).await;
         wren.round(round).await;
+        floor.round(round).await;
     }
     let mut result = SizeResult {
         n,
         setup,
         raw: Vec::with_capacity(rounds),
         wren: Vec::with_capacity(rounds),
+        floor: Vec::with_capacity(rounds),
     };
     for i in 0..rounds {
         round += 1;
-        // Alternate which side goes first.
-        if i % 2 == 0 {
-            result.raw.push(raw.round(round).await);
-            result.wren.push(wren.round(round).await);
-        } else {
-            result.wren.push(wren.round(round).await);
-            result.raw.push(raw.round(round).await);
+        // Rotate which series goes first.
+        match i % 3 {
+            0 => {
+                result.raw.push(raw.round(round).await);
+                result.wren.push(wren.round(round).await);
+                result.floor.push(floor.round(round).await);
+            }
+            1 => {
+                result.wren.push(wren.round(round).await);
+                result.floor.push(floor.round(round).await);
+                result.raw.push(raw.round(round).await);
+            }
+            _ => {
+                result.floor.push(floor.round(round).await);
+                result.raw.push(raw.round(round).await);
+                result.wren.push(wren.round(round).await);
+            }
         }
     }
     wren.shutdown().await;
     drop(raw);
+    drop(floor);
     result
 }
 
@@ -578,6 +664,29 @@ fn report(results: &[SizeResult], rounds: usize) {
             result.n,
             w99 / r99,
             if ratio <= 1.2 { "met" } else { "NOT met" }
+        );
+    }
+    println!();
+    println!(
+        "(c) the floor: raw gossipsub whose publisher commits before publishing and whose \
+         receivers commit before counting a message (one durable one-value commit each, \
+         one database per swarm)"
+    );
+    println!(
+        "{:>4} | {:>12} {:>12} | Wren / floor p50 (p99)",
+        "N", "floor p50 µs", "floor p99 µs"
+    );
+    for result in results {
+        let (mut floor, mut wren) = (result.floor.clone(), result.wren.clone());
+        floor.sort();
+        wren.sort();
+        let (f50, f99) = (us(quantile(&floor, 0.5)), us(quantile(&floor, 0.99)));
+        let (w50, w99) = (us(quantile(&wren, 0.5)), us(quantile(&wren, 0.99)));
+        println!(
+            "{:>4} | {f50:>12.1} {f99:>12.1} | {:.2} ({:.2})",
+            result.n,
+            w50 / f50,
+            w99 / f99
         );
     }
     for result in results {
