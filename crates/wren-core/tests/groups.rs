@@ -1,8 +1,9 @@
 //! Groups between real nodes on loopback (mDNS off): every message reaches
 //! every other member exactly once, a removed member cannot read what is
 //! sent after its removal, a channel refuses a reader's post until an
-//! admin promotes the reader, and a message from outside the group is
-//! refused, not delivered.
+//! admin promotes the reader (a post that arrives before the promotion is
+//! refused, then delivered once the promotion applies), and a message from
+//! outside the group is refused, not delivered.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
