@@ -105,7 +105,10 @@ pub enum NodeEvent {
     },
     /// A message on a group's topic was refused (not from a member, not an
     /// admin in a channel, a bad signature, …): it was neither stored nor
-    /// forwarded.
+    /// forwarded. One refused only because our view does not admit its
+    /// sender yet is kept for a while (bounded, in memory) and arrives as
+    /// [`NodeEvent::MessageReceived`] if an op admitting the sender comes
+    /// later (docs/protocol.md §G8).
     GroupMessageRefused {
         /// The group id.
         group: String,

@@ -84,6 +84,13 @@ pub const MAX_GROUPS: usize = 1_024;
 /// way (the oldest is dropped first; gossipsub was told *ignore*).
 pub const MAX_HELD_GROUP_MESSAGES: usize = 256;
 
+/// Most group messages held in memory because their sender is not (yet) a
+/// member who may post in our state: the op admitting it (an `Add`, a
+/// `Promote`) may still be on its way. Separate from
+/// [`MAX_HELD_GROUP_MESSAGES`], so that a flood from outsiders cannot push
+/// out messages waiting for a chain; the oldest is dropped first.
+pub const MAX_HELD_UNADMITTED_MESSAGES: usize = 64;
+
 /// Most group messages waiting to be published, all groups together;
 /// `send_text` to a group fails past it.
 pub const MAX_PUBLICATIONS: usize = 4_096;

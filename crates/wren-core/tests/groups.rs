@@ -1,8 +1,9 @@
 //! Groups between real nodes on loopback (mDNS off): every message reaches
 //! every other member exactly once, a removed member cannot read what is
 //! sent after its removal, a channel refuses a reader's post until an
-//! admin promotes the reader, and a message from outside the group is
-//! refused, not delivered.
+//! admin promotes the reader (a post that arrives before the promotion is
+//! refused, then delivered once the promotion applies), and a message from
+//! outside the group is refused, not delivered.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -866,4 +867,124 @@ async fn a_member_added_later_is_introduced_both_ways() {
     joined(&mut nodes[2], &info.id).await;
     everyone_reads_everyone(&mut nodes, &names, &info.id, "hi").await;
     assert_eq!(nodes[2].node.contacts().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_arrives_before_its_senders_promotion_is_delivered_once_it_applies() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, true).await;
+    let (ada_peer, bob_peer) = (nodes[0].peer_id.clone(), nodes[1].peer_id.clone());
+
+    // Cy goes away.
+    let cy = nodes.pop().unwrap();
+    let cy_peer = cy.peer_id.clone();
+    let cy_stopped = cy.stop().await;
+    for node in nodes.iter_mut() {
+        offline(node, &cy_peer).await;
+    }
+    // Ada promotes Bob; her Promote for Cy waits in her outbox, and Ada
+    // goes away too.
+    nodes[0].node.promote_member(&info.id, "bob").await.unwrap();
+    promoted(&mut nodes[1], &info.id, &bob_peer).await;
+    let ada = nodes.remove(0);
+    let ada_stopped = ada.stop().await;
+    offline(&mut nodes[0], &ada_peer).await;
+    let mut bob = nodes.remove(0);
+
+    // Bob posts: Cy is not subscribed as Bob sees it, so it gets a
+    // pairwise copy.
+    let sent = bob
+        .node
+        .send_text(&info.id, "news from a new admin")
+        .await
+        .unwrap();
+
+    // Cy returns before it can know of the promotion: refused, as today.
+    let mut cy = cy_stopped.reopen().await;
+    let group = info.id.clone();
+    let reason = cy
+        .next(|e| match e {
+            NodeEvent::GroupMessageRefused { group: g, reason } if *g == group => {
+                Some(reason.clone())
+            }
+            NodeEvent::MessageReceived { group: Some(_), .. } => {
+                panic!("a reader's post was delivered")
+            }
+            _ => None,
+        })
+        .await;
+    assert!(reason.contains("only admins"), "{reason}");
+
+    // Ada returns: her outbox delivers the Promote, and Cy delivers the
+    // post it held, without refusing it again.
+    let mut ada = ada_stopped.reopen().await;
+    let mut promotion_seen = false;
+    let (group, bob_id) = (info.id.clone(), bob_peer.clone());
+    let (id, from, text) = cy
+        .next(|e| match e {
+            NodeEvent::MemberPromoted { group: g, contact }
+                if *g == group && *contact == bob_id =>
+            {
+                promotion_seen = true;
+                None
+            }
+            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group && promotion_seen => {
+                panic!("refused again once the promotion applied")
+            }
+            NodeEvent::MessageReceived {
+                id,
+                from,
+                text,
+                group: Some(g),
+                ..
+            } if *g == group => Some((id.clone(), from.clone(), text.clone())),
+            _ => None,
+        })
+        .await;
+    assert!(promotion_seen, "delivered only after the promotion");
+    assert_eq!(
+        (id.as_str(), from.as_str(), text.as_str()),
+        (sent.id.as_str(), bob_peer.as_str(), "news from a new admin")
+    );
+    // Bob learns that Cy stored it.
+    let (sent_id, cy_id) = (sent.id.clone(), cy_peer.clone());
+    bob.next(|e| match e {
+        NodeEvent::StatusChanged {
+            id,
+            status: Status::Delivered,
+            member: Some(m),
+            ..
+        } if *id == sent_id && *m == cy_id => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // A later post reaches Cy with no refusal on the way, and Bob's post
+    // is in Cy's history exactly once.
+    ada.node.send_text(&info.id, "welcome back").await.unwrap();
+    let group = info.id.clone();
+    let later = cy
+        .next(|e| match e {
+            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group => {
+                panic!("refused again after its delivery")
+            }
+            NodeEvent::MessageReceived {
+                text,
+                group: Some(g),
+                ..
+            } if *g == group => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(later, "welcome back");
+    let history = cy.node.history(&info.id, None, 100).await.unwrap();
+    assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
+    assert_eq!(history.len(), 2, "{history:?}");
+    // Ada reads it too (her copy came through her outbox).
+    let got = receive(&mut ada, &info.id, 1).await;
+    assert_eq!(
+        got,
+        [(bob_peer.clone(), "news from a new admin".to_owned())]
+    );
 }

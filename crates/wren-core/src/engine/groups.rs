@@ -17,6 +17,8 @@
 //! topic message ─▶ accept (member, may post) ─▶ decrypt with the sender's
 //!                  receiver ─▶ store + delivery receipt ─▶ Accept; or Reject,
 //!                  or Ignore and hold it until the sender's chain arrives
+//!                  (refused because the sender is not admitted yet: Reject,
+//!                  and hold it until a membership change of the group)
 //! pairwise copy ─▶ the same acceptance and decryption (open_frame), stored
 //!                  with its receipt in the pairwise batch's transaction
 //! ```
@@ -54,8 +56,8 @@ use super::{Engine, Internal, alias_of, now_ms};
 use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::limits::{
-    GROUP_PUBLISH_RETRY, GROUP_PUBLISH_WAIT, MAX_GROUPS, MAX_HELD_GROUP_MESSAGES, MAX_PUBLICATIONS,
-    MAX_SEEN_GROUP_MESSAGES,
+    GROUP_PUBLISH_RETRY, GROUP_PUBLISH_WAIT, MAX_GROUPS, MAX_HELD_GROUP_MESSAGES,
+    MAX_HELD_UNADMITTED_MESSAGES, MAX_PUBLICATIONS, MAX_SEEN_GROUP_MESSAGES,
 };
 use crate::types::{GroupInfo, SentMessage, Status};
 
@@ -458,7 +460,8 @@ pub(crate) fn add_sender_key(
     Ok(Some(gid))
 }
 
-/// A group message that waits for its sender's chain.
+/// A group message that waits for its sender's chain, or for the op that
+/// admits its sender.
 pub(crate) struct Held {
     group: [u8; 32],
     frame: Vec<u8>,
@@ -539,6 +542,22 @@ pub(crate) fn open_frame(entry: &GroupEntry, me: &IdentityKey, frame: &[u8]) -> 
     }
 }
 
+/// Whether a refusal is about the sender's place in our state only (not a
+/// member, or a reader in a channel): an op admitting it may still be on
+/// its way (docs/protocol.md §G8), so the frame is held, not forgotten.
+fn refused_for_membership(error: &GroupMessageError) -> bool {
+    matches!(
+        error,
+        GroupMessageError::NotMember | GroupMessageError::NotAllowedToPost
+    )
+}
+
+/// The `sender` field of a group frame (`None` if it does not decode).
+fn sender_of_frame(frame: &[u8]) -> Option<[u8; 32]> {
+    let GroupEnvelope::Message { sender, .. } = GroupEnvelope::from_bytes(frame).ok()?;
+    Some(sender)
+}
+
 /// The group whose topic hash a frame names, among ours (`None` if the
 /// frame does not decode or names no group we know).
 fn group_of_frame(groups: &GroupMap, frame: &[u8]) -> Option<[u8; 32]> {
@@ -569,6 +588,10 @@ pub(crate) struct PairwiseGroupOutput {
     /// Frames whose sender's chain has not arrived: held like topic
     /// messages.
     pub(crate) held: Vec<([u8; 32], Vec<u8>)>,
+    /// Frames from the session's peer refused only because it is not (yet)
+    /// a member who may post in our state: held until a membership change
+    /// of their group (besides being reported in `refused`).
+    pub(crate) unadmitted: Vec<([u8; 32], Vec<u8>)>,
     /// Refusals to report.
     pub(crate) refused: Vec<([u8; 32], String)>,
     /// Delivery receipts queued to the sender.
@@ -647,6 +670,9 @@ pub(crate) fn receive_pairwise(
         FrameOpen::Ignore => return Ok(()),
         FrameOpen::Refused(error) => {
             out.refused.push((gid, error.to_string()));
+            if refused_for_membership(&error) && sender_of_frame(&frame) == Some(from.to_bytes()) {
+                out.unadmitted.push((gid, frame));
+            }
             return Ok(());
         }
     };
@@ -704,6 +730,9 @@ pub(crate) struct Topics {
     queue: VecDeque<Publication>,
     /// Messages waiting for their sender's chain, oldest first.
     held: VecDeque<Held>,
+    /// Messages refused because their sender is not (yet) a member who may
+    /// post, waiting for a membership change of their group, oldest first.
+    unadmitted: VecDeque<Held>,
     /// Ids of the group messages processed lately (deduplication), oldest
     /// first.
     seen: VecDeque<[u8; 32]>,
@@ -720,13 +749,19 @@ impl Topics {
     /// Keeps a message whose sender's chain is not here yet, at most
     /// [`MAX_HELD_GROUP_MESSAGES`] (the oldest goes first).
     fn hold(&mut self, group: [u8; 32], frame: Vec<u8>) {
-        if self.held.iter().any(|h| h.frame == frame) {
-            return;
-        }
-        self.held.push_back(Held { group, frame });
-        while self.held.len() > MAX_HELD_GROUP_MESSAGES {
-            self.held.pop_front();
-        }
+        hold_bounded(&mut self.held, group, frame, MAX_HELD_GROUP_MESSAGES);
+    }
+
+    /// Keeps a message refused because its sender is not (yet) a member
+    /// who may post, at most [`MAX_HELD_UNADMITTED_MESSAGES`] (the oldest
+    /// goes first).
+    fn hold_unadmitted(&mut self, group: [u8; 32], frame: Vec<u8>) {
+        hold_bounded(
+            &mut self.unadmitted,
+            group,
+            frame,
+            MAX_HELD_UNADMITTED_MESSAGES,
+        );
     }
 
     /// Remembers a message id (the last [`MAX_SEEN_GROUP_MESSAGES`]);
@@ -742,6 +777,18 @@ impl Topics {
             }
         }
         true
+    }
+}
+
+/// Appends a frame to a hold unless it is there already, then drops the
+/// oldest past `max`.
+fn hold_bounded(held: &mut VecDeque<Held>, group: [u8; 32], frame: Vec<u8>, max: usize) {
+    if held.iter().any(|h| h.frame == frame) {
+        return;
+    }
+    held.push_back(Held { group, frame });
+    while held.len() > max {
+        held.pop_front();
     }
 }
 
@@ -1175,6 +1222,8 @@ impl Engine {
             Ok(())
         })
         .await?;
+        // Our own op may admit a held sender, or take us out of the group.
+        self.retry_unadmitted(&HashSet::from([gid])).await;
         self.prune_group_peers().await;
         self.group_info(&gid)
             .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
@@ -1646,11 +1695,13 @@ impl Engine {
     }
 
     /// Accepts, decrypts and stores one group frame. `hold`: keep it for
-    /// later if the sender's chain is unknown. `pending`: the gossipsub
-    /// verdict still owed for it, reported *accepted* as soon as the frame
-    /// passed acceptance, before the store commits, so that forwarding to
-    /// the rest of the mesh overlaps our commit (docs/protocol.md §G8);
-    /// left in place otherwise, for the caller to report.
+    /// later if the sender's chain is unknown, or if it is refused because
+    /// the sender is not (yet) admitted (then also reported as refused).
+    /// `pending`: the gossipsub verdict still owed for it, reported
+    /// *accepted* as soon as the frame passed acceptance, before the store
+    /// commits, so that forwarding to the rest of the mesh overlaps our
+    /// commit (docs/protocol.md §G8); left in place otherwise, for the
+    /// caller to report.
     async fn open_group_message(
         &mut self,
         gid: [u8; 32],
@@ -1679,6 +1730,9 @@ impl Engine {
             FrameOpen::Ignore => return Acceptance::Ignore,
             FrameOpen::Refused(error) => {
                 self.refused(gid, &error);
+                if hold && refused_for_membership(&error) {
+                    self.topics.hold_unadmitted(gid, frame);
+                }
                 return Acceptance::Reject;
             }
         };
@@ -1762,7 +1816,7 @@ impl Engine {
     /// After a pairwise batch committed: announces the group texts it
     /// stored (`Payload::GroupMessage`), remembers their ids so that the
     /// topic copy is a duplicate, holds the frames whose chain is missing
-    /// and reports refusals.
+    /// or whose sender is not admitted yet, and reports refusals.
     pub(crate) fn pairwise_group_messages(
         &mut self,
         from: &IdentityKey,
@@ -1774,6 +1828,9 @@ impl Engine {
         }
         for (gid, frame) in output.held {
             self.hold(gid, frame);
+        }
+        for (gid, frame) in output.unadmitted {
+            self.topics.hold_unadmitted(gid, frame);
         }
         for (gid, reason) in output.refused {
             debug!(%reason, "pairwise group message refused");
@@ -1810,8 +1867,11 @@ impl Engine {
         self.topics.hold(group, frame);
     }
 
-    /// New chains arrived for `groups`: opens the messages held for them.
+    /// New chains arrived for `groups`, or their membership changed: tries
+    /// the messages whose sender was not admitted again, then opens the
+    /// messages held for a chain.
     pub(crate) async fn release_held(&mut self, groups: &HashSet<[u8; 32]>) {
+        self.retry_unadmitted(groups).await;
         if self.topics.held.is_empty() {
             return;
         }
@@ -1844,6 +1904,55 @@ impl Engine {
                     .contains(&group_message_id(&held.frame))
             {
                 self.hold(held.group, held.frame);
+            }
+        }
+    }
+
+    /// Tries the messages of `groups` that were refused because their
+    /// sender was not admitted, with the full acceptance (docs/protocol.md
+    /// §G8): one that opens now is stored and announced like any message;
+    /// still refused for membership, it stays held (its refusal was
+    /// reported when it arrived, not again); from a member whose chain is
+    /// missing, it moves to the chain hold. Any other outcome drops it
+    /// silently, and so does our not being a member of the group any more.
+    async fn retry_unadmitted(&mut self, groups: &HashSet<[u8; 32]>) {
+        if self.topics.unadmitted.is_empty() {
+            return;
+        }
+        let (ready, rest): (Vec<Held>, Vec<Held>) = self
+            .topics
+            .unadmitted
+            .drain(..)
+            .partition(|h| groups.contains(&h.group));
+        self.topics.unadmitted = rest.into();
+        for held in ready {
+            if self
+                .topics
+                .seen_set
+                .contains(&group_message_id(&held.frame))
+            {
+                continue;
+            }
+            let Some(entry) = self.groups.get(&held.group) else {
+                continue;
+            };
+            let state = entry.group.state();
+            if state.is_created() && !state.is_member(self.me.public()) {
+                // We left or were removed.
+                continue;
+            }
+            match open_frame(entry, self.me.public(), &held.frame) {
+                // Opened again, with its store and receipt, by the one
+                // path every accepted frame takes.
+                FrameOpen::Text(_) => {
+                    self.open_group_message(held.group, held.frame, false, &mut None)
+                        .await;
+                }
+                FrameOpen::UnknownChain => self.hold(held.group, held.frame),
+                FrameOpen::Refused(error) if refused_for_membership(&error) => {
+                    self.topics.hold_unadmitted(held.group, held.frame);
+                }
+                FrameOpen::Refused(_) | FrameOpen::Ignore => {}
             }
         }
     }
@@ -1959,6 +2068,45 @@ mod tests {
         // The same frame twice is held once.
         topics.hold([1; 32], 5u32.to_be_bytes().to_vec());
         assert_eq!(topics.held.len(), MAX_HELD_GROUP_MESSAGES);
+    }
+
+    #[test]
+    fn unadmitted_messages_stop_at_their_own_limit_oldest_first() {
+        let frame = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes().to_vec();
+        let mut topics = Topics::default();
+        topics.hold([2; 32], frame(1_000_000));
+        for n in 0..=MAX_HELD_UNADMITTED_MESSAGES {
+            topics.hold_unadmitted([1; 32], frame(n));
+        }
+        assert_eq!(topics.unadmitted.len(), MAX_HELD_UNADMITTED_MESSAGES);
+        assert_eq!(
+            topics.unadmitted.front().map(|h| h.frame.clone()),
+            Some(frame(1))
+        );
+        // The same frame twice is held once, and pushes nothing out.
+        topics.hold_unadmitted([1; 32], frame(5));
+        assert_eq!(topics.unadmitted.len(), MAX_HELD_UNADMITTED_MESSAGES);
+        assert_eq!(
+            topics.unadmitted.front().map(|h| h.frame.clone()),
+            Some(frame(1))
+        );
+        // A flood of unadmitted frames leaves the chain hold alone.
+        assert_eq!(topics.held.len(), 1);
+        assert_eq!(
+            topics.held.front().map(|h| h.frame.clone()),
+            Some(frame(1_000_000))
+        );
+    }
+
+    #[test]
+    fn only_membership_refusals_are_held() {
+        assert!(refused_for_membership(&GroupMessageError::NotMember));
+        assert!(refused_for_membership(&GroupMessageError::NotAllowedToPost));
+        assert!(!refused_for_membership(&GroupMessageError::WrongTopic));
+        assert!(!refused_for_membership(&GroupMessageError::NotText));
+        assert!(!refused_for_membership(&GroupMessageError::SenderKey(
+            SenderKeyError::BadSignature
+        )));
     }
 
     #[test]
