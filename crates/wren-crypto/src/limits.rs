@@ -53,8 +53,14 @@ pub const MAX_SENDER_KEY_SKIP: u32 = 2_000;
 /// Most skipped message keys one sender-key receiver keeps; oldest evicted.
 pub const MAX_SENDER_KEY_SKIPPED_KEYS: usize = 2_000;
 
+/// Most iterations a sender key reserves ahead of the stored state (see
+/// `SenderKey::reserve`): the most a crash can make the members skip. Well
+/// below [`MAX_SENDER_KEY_SKIP`], so a member always accepts the jump.
+pub const MAX_RESERVED_SENDER_KEYS: u32 = 64;
+
 /// Most sender-key chains (current and rotated-out) kept per group member,
 /// so late messages from before a rotation still decrypt.
 pub const MAX_SENDER_KEY_CHAINS: usize = 5;
 
 const _: () = assert!(MAX_RESERVED_SENDING_KEYS < MAX_SKIP);
+const _: () = assert!(MAX_RESERVED_SENDER_KEYS < MAX_SENDER_KEY_SKIP);

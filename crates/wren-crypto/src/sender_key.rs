@@ -50,6 +50,10 @@
 //! version (1) = 0x01 ‖ chain id (4) ‖ iteration (4) ‖ chain key (32) ‖ Ed25519 signing seed (32)
 //! ```
 //!
+//! The stored iteration and chain key are those of the end of the
+//! reservation when one is in place ([`SenderKey::reserve`]): a restored
+//! chain never reuses an iteration that may have been published.
+//!
 //! Receiver state v1:
 //!
 //! ```text
@@ -90,7 +94,8 @@ use crate::error::{DecodeError, SenderKeyError};
 use crate::kdf::{CipherKeys, SENDER_KEY_MESSAGE_INFO, cipher_keys, kdf_ck, kdf_ck_peek};
 use crate::keys::{ChainKey, MessageKey};
 use crate::limits::{
-    MAX_PLAINTEXT_BYTES, MAX_SENDER_KEY_CHAINS, MAX_SENDER_KEY_SKIP, MAX_SENDER_KEY_SKIPPED_KEYS,
+    MAX_PLAINTEXT_BYTES, MAX_RESERVED_SENDER_KEYS, MAX_SENDER_KEY_CHAINS, MAX_SENDER_KEY_SKIP,
+    MAX_SENDER_KEY_SKIPPED_KEYS,
 };
 
 /// Version byte of a distribution.
@@ -144,12 +149,22 @@ const SKIPPED_KEY_LEN: usize = 4 + 4 + 32;
 ///
 /// Every [`encrypt`](Self::encrypt) advances the chain: a message key is
 /// used once and forgotten. The chain key and the signing key zeroize on
-/// drop and never appear in `Debug`.
+/// drop and never appear in `Debug`. [`Clone`] copies the exact state
+/// (for encrypting with a copy that replaces the original once stored);
+/// [`to_bytes`](Self::to_bytes) stores it past any reservation.
+#[derive(Clone)]
 pub struct SenderKey {
     chain_id: u32,
     /// The iteration of the next message.
     iteration: u32,
     chain: ChainKey,
+    /// The serialized state starts at `max(iteration, reserved)`:
+    /// iterations below `reserved` may be used before the state recording
+    /// them is stored (see [`SenderKey::reserve`]).
+    reserved: u32,
+    /// The chain key at `reserved` while `reserved > iteration` (computed
+    /// when the reservation grows, so storing costs no KDF steps).
+    reserved_chain: Option<ChainKey>,
     /// Boxed so moving the sender key leaves no copy of the secret behind;
     /// it caches its public half.
     signing: Box<SigningKey>,
@@ -168,8 +183,48 @@ impl SenderKey {
             chain_id,
             iteration: 0,
             chain: ChainKey::from_bytes(&chain),
+            reserved: 0,
+            reserved_chain: None,
             signing: Box::new(SigningKey::from_bytes(&seed)),
         }
+    }
+
+    /// Lets the next `count` messages (at most
+    /// [`MAX_RESERVED_SENDER_KEYS`]) be encrypted and published before the
+    /// state recording them is stored.
+    ///
+    /// From now on [`Self::to_bytes`] stores the chain as if those
+    /// iterations were already used. A node that publishes a message and
+    /// crashes before storing its state then resumes after the reserved
+    /// iterations, so it never encrypts a different message under an
+    /// iteration already used; members see a gap in the counter (skipped
+    /// keys, as for lost messages). Counts from the current iteration; a
+    /// smaller reservation than the one in place changes nothing.
+    pub fn reserve(&mut self, count: u32) {
+        let until = self
+            .iteration
+            .saturating_add(count.min(MAX_RESERVED_SENDER_KEYS));
+        if until <= self.reserved {
+            return;
+        }
+        // Continue from the current reservation's end when there is one, so
+        // each iteration costs one KDF step however often this is called.
+        let (mut at, mut chain) = match &self.reserved_chain {
+            Some(chain) if self.reserved > self.iteration => (self.reserved, chain.clone()),
+            _ => (self.iteration, self.chain.clone()),
+        };
+        while at < until {
+            drop(kdf_ck(&mut chain));
+            at += 1;
+        }
+        self.reserved = until;
+        self.reserved_chain = Some(chain);
+    }
+
+    /// How many more messages the stored state already covers (see
+    /// [`Self::reserve`]).
+    pub fn reserved(&self) -> u32 {
+        self.reserved.saturating_sub(self.iteration)
     }
 
     /// The chain's id (random; names the chain in every message).
@@ -244,13 +299,18 @@ impl SenderKey {
     }
 
     /// Serializes the state, secrets included, for sealed storage (layout in
-    /// the module documentation).
+    /// the module documentation), at the end of the reservation if one is
+    /// in place (see [`Self::reserve`]).
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let (iteration, chain) = match &self.reserved_chain {
+            Some(chain) if self.reserved > self.iteration => (self.reserved, chain),
+            _ => (self.iteration, &self.chain),
+        };
         let mut out = Zeroizing::new(Vec::with_capacity(SENDER_STATE_LEN));
         out.put_u8(SENDER_STATE_VERSION);
         out.put_u32(self.chain_id);
-        out.put_u32(self.iteration);
-        out.put(self.chain.as_bytes());
+        out.put_u32(iteration);
+        out.put(chain.as_bytes());
         out.put(self.signing.as_bytes());
         out
     }
@@ -275,6 +335,8 @@ impl SenderKey {
             chain_id,
             iteration,
             chain,
+            reserved: iteration,
+            reserved_chain: None,
             signing: Box::new(SigningKey::from_bytes(&seed)),
         })
     }
@@ -286,11 +348,14 @@ impl fmt::Debug for SenderKey {
             chain_id,
             iteration,
             chain: _,
+            reserved,
+            reserved_chain: _,
             signing: _,
         } = self;
         f.debug_struct("SenderKey")
             .field("chain_id", chain_id)
             .field("iteration", iteration)
+            .field("reserved", reserved)
             .field("chain_key", &format_args!("[redacted]"))
             .field("signing_key", &format_args!("[redacted]"))
             .finish()

@@ -14,7 +14,8 @@ use std::sync::OnceLock;
 use common::TestRng;
 use ed25519_dalek::{Signer, SigningKey};
 use wren_crypto::limits::{
-    MAX_PLAINTEXT_BYTES, MAX_SENDER_KEY_CHAINS, MAX_SENDER_KEY_SKIP, MAX_SENDER_KEY_SKIPPED_KEYS,
+    MAX_PLAINTEXT_BYTES, MAX_RESERVED_SENDER_KEYS, MAX_SENDER_KEY_CHAINS, MAX_SENDER_KEY_SKIP,
+    MAX_SENDER_KEY_SKIPPED_KEYS,
 };
 use wren_crypto::sender_key::{
     DISTRIBUTION_LEN, MAX_MESSAGE_BYTES, MESSAGE_OVERHEAD, SenderKey, SenderKeyDistribution,
@@ -742,7 +743,7 @@ fn debug_shows_no_secret() {
     assert_eq!(
         format!("{s:?}"),
         format!(
-            "SenderKey {{ chain_id: {id}, iteration: 3, chain_key: [redacted], signing_key: [redacted] }}"
+            "SenderKey {{ chain_id: {id}, iteration: 3, reserved: 0, chain_key: [redacted], signing_key: [redacted] }}"
         )
     );
     assert_eq!(
@@ -828,3 +829,68 @@ const MESSAGE_1_HEX: &str = concat!(
     "0a77f71e92108b86f2f6d65d4fe3d203db10ed7273e013b0480bd66ae14892b8",
     "4d193a29b5b5c66c2b8f640945af84efb1f03f05",
 );
+
+/// Reserving iterations: a state stored after a reservation resumes past
+/// every iteration that may have been used, so a sender that "crashes"
+/// (restores its stored state) never encrypts under an iteration twice,
+/// and members decrypt the messages published before the crash and after
+/// it (skipping the gap).
+#[test]
+fn reserved_iterations_survive_a_crash_without_reuse() {
+    let (_, mut sender, mut receiver) = setup("reserve");
+    assert_eq!(sender.reserved(), 0);
+    sender.reserve(8);
+    assert_eq!(sender.reserved(), 8);
+    // A smaller reservation does not shrink it.
+    sender.reserve(2);
+    assert_eq!(sender.reserved(), 8);
+    let stored = sender.to_bytes();
+    // Three messages leave before anything newer is stored.
+    let before = encrypt_n(&mut sender, 3);
+    assert_eq!(sender.reserved(), 5);
+    // Crash: the sender restarts from the stored state, past the
+    // reservation.
+    let mut restored = SenderKey::from_bytes(&stored).unwrap();
+    assert_eq!(restored.iteration(), 8);
+    assert_eq!(restored.chain_id(), sender.chain_id());
+    assert_eq!(restored.reserved(), 0);
+    let after = restored.encrypt(&GROUP, b"after").unwrap();
+    assert_eq!(receiver.decrypt(&GROUP, &after).unwrap(), b"after");
+    for (i, m) in before.iter().enumerate().rev() {
+        assert_eq!(
+            receiver.decrypt(&GROUP, m).unwrap(),
+            format!("m{i}").as_bytes()
+        );
+    }
+    rejects(&mut receiver, &GROUP, &after, SenderKeyError::Replay);
+    // The live chain reached the reservation's end: stored as it is.
+    encrypt_n(&mut sender, 5);
+    assert_eq!(sender.reserved(), 0);
+    assert_eq!(
+        SenderKey::from_bytes(&sender.to_bytes())
+            .unwrap()
+            .iteration(),
+        8
+    );
+    // The cap.
+    sender.reserve(u32::MAX);
+    assert_eq!(sender.reserved(), MAX_RESERVED_SENDER_KEYS);
+}
+
+/// Without a reservation the stored state is exactly the live one, and a
+/// clone continues the same chain (it encrypts the same next message).
+#[test]
+fn without_a_reservation_the_stored_state_is_the_live_one() {
+    let (_, mut sender, _) = setup("no reserve");
+    encrypt_n(&mut sender, 2);
+    let stored = sender.to_bytes();
+    assert_eq!(*SenderKey::from_bytes(&stored).unwrap().to_bytes(), *stored);
+    sender.reserve(4);
+    let mut copy = sender.clone();
+    assert_eq!(copy.reserved(), 4);
+    assert_eq!(
+        copy.encrypt(&GROUP, b"same").unwrap(),
+        sender.encrypt(&GROUP, b"same").unwrap()
+    );
+    assert_eq!(copy.iteration(), 3);
+}
