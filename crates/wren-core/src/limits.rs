@@ -61,6 +61,13 @@ pub const MAX_ACKED_PENDING: usize = 4_096;
 /// most this many keys (the contact skips them).
 pub const RESERVED_SENDING_KEYS: u32 = 32;
 
+/// Iterations of our sender key reserved ahead whenever a group's chain is
+/// stored: the next this many group texts can be published before the
+/// transaction that records them commits (express publishing,
+/// docs/protocol.md §G8). A crash burns at most this many iterations (the
+/// members skip them).
+pub const RESERVED_SENDER_KEYS: u32 = 32;
+
 /// Most messages returned by one `history` call.
 pub const MAX_HISTORY_PAGE: usize = 1_000;
 
@@ -152,3 +159,4 @@ pub mod reject {
 }
 
 const _: () = assert!(RESERVED_SENDING_KEYS <= wren_crypto::limits::MAX_RESERVED_SENDING_KEYS);
+const _: () = assert!(RESERVED_SENDER_KEYS <= wren_crypto::limits::MAX_RESERVED_SENDER_KEYS);

@@ -988,3 +988,35 @@ async fn a_post_that_arrives_before_its_senders_promotion_is_delivered_once_it_a
         [(bob_peer.clone(), "news from a new admin".to_owned())]
     );
 }
+
+/// Group texts may leave before their commit (express publishing, §G8)
+/// because every stored chain reserves the next iterations: a sender that
+/// restarts resumes past them, so its next text opens on every member
+/// (which skips the gap) and nothing is delivered twice or lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_restarting_after_express_publications_is_read_past_its_reservation() {
+    let names = ["ada", "bob"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    for text in ["one", "two", "three"] {
+        nodes[0].node.send_text(&info.id, text).await.unwrap();
+        let got = receive(&mut nodes[1], &info.id, 1).await;
+        assert_eq!(got[0].1, text);
+    }
+    let ada = nodes.remove(0).restart().await;
+    nodes.insert(0, ada);
+    for text in ["four", "five"] {
+        nodes[0].node.send_text(&info.id, text).await.unwrap();
+        let got = receive(&mut nodes[1], &info.id, 1).await;
+        assert_eq!(got[0].1, text);
+    }
+    let history: Vec<String> = nodes[1]
+        .node
+        .history(&info.id, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(history, ["one", "two", "three", "four", "five"]);
+}

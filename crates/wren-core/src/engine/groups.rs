@@ -57,7 +57,7 @@ use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::limits::{
     GROUP_PUBLISH_RETRY, GROUP_PUBLISH_WAIT, MAX_GROUPS, MAX_HELD_GROUP_MESSAGES,
-    MAX_HELD_UNADMITTED_MESSAGES, MAX_PUBLICATIONS, MAX_SEEN_GROUP_MESSAGES,
+    MAX_HELD_UNADMITTED_MESSAGES, MAX_PUBLICATIONS, MAX_SEEN_GROUP_MESSAGES, RESERVED_SENDER_KEYS,
 };
 use crate::types::{GroupInfo, SentMessage, Status};
 
@@ -1317,9 +1317,17 @@ impl Engine {
         let Some(key) = &entry.sender_key else {
             return Err(NodeError::Unavailable("group key not ready"));
         };
-        // Sealed with a copy: the engine's chain moves only once stored.
-        let mut chain = SenderKey::from_bytes(&key.to_bytes())
-            .map_err(|_| NodeError::Unavailable("group key"))?;
+        // Express publishing (docs/protocol.md §G8): the frame leaves before
+        // its transaction commits when the stored chain already covers its
+        // iteration (reserved by the previous commit), every other member
+        // is seen subscribed (no pairwise copy to queue) and nothing of this
+        // group waits to be published before it.
+        let express = key.reserved() > 0
+            && !self.topics.queue.iter().any(|item| item.group == gid)
+            && self.topic_ready(&gid, Instant::now(), false);
+        // Sealed with a copy: the engine's chain moves only once stored
+        // (or, after an express publication, also if the commit fails).
+        let mut chain = key.clone();
         let id = receive::random_id();
         let text = Text {
             id: MessageId::from(id),
@@ -1332,8 +1340,15 @@ impl Engine {
             .map_err(|_| NodeError::InvalidArgument("text"))?;
         let frame = seal(&mut chain, &state.id(), &me, text)
             .map_err(|_| NodeError::InvalidArgument("text"))?;
+        // The stored chain covers the next messages (express publishing).
+        chain.reserve(RESERVED_SENDER_KEYS);
         let conversation = entry.record.conversation;
         let stored_frame = frame.clone();
+        let advanced = express.then(|| chain.clone());
+        if express {
+            self.topics.remember(group_message_id(&frame));
+            self.publish(gid, id, frame.clone());
+        }
         let my_key = me.to_bytes();
         // Offline catch-up (docs/protocol.md §G9): members we do not see
         // subscribed to the topic get the same frame over their pairwise
@@ -1377,7 +1392,11 @@ impl Engine {
         let (seq, chain, ctx, covered) = match result {
             Ok(done) => done,
             Err(error) => {
-                // The books taken out are read again from the store.
+                // The books taken out are read again from the store. A
+                // frame already published used its iteration: never again.
+                if let (Some(advanced), Some(entry)) = (advanced, self.groups.get_mut(&gid)) {
+                    entry.sender_key = Some(advanced);
+                }
                 return Err(NodeError::Commit(error.to_string()));
             }
         };
@@ -1408,7 +1427,7 @@ impl Engine {
             conversation,
             frame,
             since: Instant::now(),
-            in_flight: false,
+            in_flight: express,
             covered,
         });
         self.try_publish();
@@ -1538,22 +1557,8 @@ impl Engine {
                 continue;
             };
             item.in_flight = true;
-            let Some(entry) = self.groups.get(&item.group) else {
-                continue;
-            };
-            let topic = topic_name(&entry.group.id());
-            let (net, done) = (self.net.clone(), self.internal_tx.clone());
             let (group, message, frame) = (item.group, item.message, item.frame.clone());
-            tokio::spawn(async move {
-                let result = net.publish(topic, frame).await;
-                let _ = done
-                    .send(Internal::Published {
-                        group,
-                        message,
-                        result,
-                    })
-                    .await;
-            });
+            self.publish(group, message, frame);
         }
         self.topics.retry_at = self
             .topics
@@ -1561,6 +1566,26 @@ impl Engine {
             .iter()
             .any(|item| !item.in_flight)
             .then(|| Instant::now() + GROUP_PUBLISH_RETRY);
+    }
+
+    /// Hands a frame of `group` to gossipsub; the outcome comes back as
+    /// [`Internal::Published`].
+    fn publish(&self, group: [u8; 32], message: [u8; 16], frame: Vec<u8>) {
+        let Some(entry) = self.groups.get(&group) else {
+            return;
+        };
+        let topic = topic_name(&entry.group.id());
+        let (net, done) = (self.net.clone(), self.internal_tx.clone());
+        tokio::spawn(async move {
+            let result = net.publish(topic, frame).await;
+            let _ = done
+                .send(Internal::Published {
+                    group,
+                    message,
+                    result,
+                })
+                .await;
+        });
     }
 
     /// A publication finished: published (or already known to gossipsub)
