@@ -3,8 +3,10 @@
 //! exactly once, tagged with the group; the sender's `delivered` statuses
 //! come once per member; after a member's removal (answered once the keys
 //! are rotated) the others go on and the removed member reads nothing more;
-//! the admin promotes a member (`promote_member` answered by
-//! `member_promoted`, which the member also sees), online and offline.
+//! the admin renames the group (`rename_group` answered by `group_renamed`,
+//! which the member also sees; a member who is not an admin is refused)
+//! and promotes a member (`promote_member` answered by `member_promoted`,
+//! which the member also sees), online and offline.
 //!
 //! Five processes and a real `wren-relay`: everyone posts at once, then
 //! one member goes offline while the others post and catches up from its
@@ -161,6 +163,19 @@ fn three_members_chat_in_a_group_and_a_removed_member_reads_no_more() {
     assert_eq!(after["group"], group.as_str());
     assert_eq!(after["from"], bob_id.as_str());
 
+    // Bob, no admin, cannot rename the group; Ada renames it: answered
+    // with the ref, and Bob is told (without one).
+    bob.command(json!({"cmd": "rename_group", "group": group, "name": "Bob's", "ref": "mine"}));
+    answer(&mut bob, "error", "mine");
+    ada.command(json!({"cmd": "rename_group", "group": group, "name": "Book club", "ref": "rn"}));
+    let renamed = answer(&mut ada, "group_renamed", "rn");
+    assert_eq!(renamed["group"], group.as_str());
+    assert_eq!(renamed["name"], "Book club");
+    let told = bob.wait_for("group_renamed", |e| e["event"] == "group_renamed");
+    assert_eq!(told["group"], group.as_str());
+    assert_eq!(told["name"], "Book club");
+    assert!(told.get("ref").is_none(), "{told}");
+
     // Bob cannot make himself an admin; Ada makes him one: answered with
     // the ref, and Bob is told (without one).
     bob.command(json!({"cmd": "promote_member", "group": group, "contact": bob_id, "ref": "self"}));
@@ -213,7 +228,7 @@ fn three_members_chat_in_a_group_and_a_removed_member_reads_no_more() {
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["group"], group.as_str());
-    assert_eq!(listed[0]["name"], "Friends");
+    assert_eq!(listed[0]["name"], "Book club");
     assert_eq!(listed[0]["channel"], false);
     let members: BTreeSet<&str> = listed[0]["members"]
         .as_array()
@@ -261,6 +276,20 @@ fn three_members_chat_in_a_group_and_a_removed_member_reads_no_more() {
             .as_array()
             .unwrap()
             .contains(&json!(bob_id))
+    );
+    // Renamed offline too; an empty name is refused.
+    assert_eq!(
+        cli(&ada_home, &["groups", "rename", later, "Later news"]),
+        ""
+    );
+    let error = cli_fails(&ada_home, &["groups", "rename", later, ""]);
+    assert!(error.contains("group name"), "{error}");
+    let listed = cli(&ada_home, &["groups", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(later) && l.contains("\tLater news\tchannel\t")),
+        "{listed}"
     );
 }
 

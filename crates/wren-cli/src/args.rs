@@ -140,6 +140,13 @@ pub(crate) enum GroupsCommand {
         /// An alias or a member's peer id.
         contact: String,
     },
+    /// Renames a group (an admin only); every member sees the new name.
+    Rename {
+        /// The group id.
+        group: String,
+        /// The new name (1 to 64 bytes, no control characters).
+        name: String,
+    },
     /// Leaves a group (its history stays).
     Leave {
         /// The group id.

@@ -294,6 +294,7 @@ async fn groups(home: &std::path::Path, command: GroupsCommand) -> Result<()> {
         GroupsCommand::Promote { group, contact } => {
             node.promote_member(&group, &contact).await.map(drop)
         }
+        GroupsCommand::Rename { group, name } => node.rename_group(&group, &name).await.map(drop),
         GroupsCommand::Leave { group } => node.leave_group(&group).await,
     };
     node.shutdown().await.ok();

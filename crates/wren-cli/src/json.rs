@@ -98,6 +98,13 @@ pub(crate) enum JsonCommand {
         #[serde(rename = "ref", default)]
         reference: Option<Value>,
     },
+    /// Renames a group (an admin only).
+    RenameGroup {
+        group: String,
+        name: String,
+        #[serde(rename = "ref", default)]
+        reference: Option<Value>,
+    },
     /// Leaves a group.
     LeaveGroup {
         group: String,
@@ -123,6 +130,7 @@ impl JsonCommand {
             | Self::AddMember { reference, .. }
             | Self::RemoveMember { reference, .. }
             | Self::PromoteMember { reference, .. }
+            | Self::RenameGroup { reference, .. }
             | Self::LeaveGroup { reference, .. } => reference.as_ref(),
         }
     }
@@ -212,6 +220,12 @@ pub(crate) fn group(group: &GroupInfo) -> Value {
         "member": group.member,
         "names": group.names,
     })
+}
+
+/// A `group_renamed` line (the event, and without its `ref` the answer
+/// to `rename_group`): the group's id and its new name.
+pub(crate) fn renamed(group: &str, name: &str) -> Value {
+    json!({"event": "group_renamed", "group": group, "name": name})
 }
 
 /// A relay object (`relays list --json`, the `relays` answer).
@@ -314,6 +328,7 @@ pub(crate) fn event(event: &NodeEvent) -> Option<Value> {
         NodeEvent::MemberDemoted { group, contact } => {
             json!({"event": "member_demoted", "group": group, "contact": contact})
         }
+        NodeEvent::GroupRenamed { group, name } => renamed(group, name),
         NodeEvent::GroupMessageRefused { group, reason } => {
             json!({"event": "group_message_refused", "group": group, "reason": reason})
         }
@@ -422,6 +437,23 @@ mod tests {
         );
         assert_eq!(promote.reference(), Some(&json!(2)));
         assert!(parse_command(r#"{"cmd":"promote_member","group":"ab"}"#).is_err());
+        let rename =
+            parse_command(r#"{"cmd":"rename_group","group":"ab","name":"Book club","ref":"r"}"#)
+                .unwrap();
+        assert!(
+            matches!(&rename, JsonCommand::RenameGroup { group, name, .. }
+            if group == "ab" && name == "Book club")
+        );
+        assert_eq!(rename.reference(), Some(&json!("r")));
+        let unreferenced =
+            parse_command(r#"{"cmd":"rename_group","group":"ab","name":"x"}"#).unwrap();
+        assert_eq!(unreferenced.reference(), None);
+        assert!(parse_command(r#"{"cmd":"rename_group","group":"ab"}"#).is_err());
+        assert!(parse_command(r#"{"cmd":"rename_group","name":"x"}"#).is_err());
+        assert!(
+            parse_command(r#"{"cmd":"rename_group","group":"ab","name":"x","to":"y"}"#).is_err(),
+            "unknown fields are refused"
+        );
         assert!(parse_command(r#"{"cmd":"create_group","name":"x"}"#).is_err());
     }
 
@@ -539,6 +571,20 @@ mod tests {
         assert_eq!(
             demoted,
             json!({"event": "member_demoted", "group": group, "contact": "bob-peer"})
+        );
+        let renamed_event = event(&NodeEvent::GroupRenamed {
+            group: group.clone(),
+            name: "Book club".to_owned(),
+        })
+        .unwrap();
+        assert_eq!(
+            renamed_event,
+            json!({"event": "group_renamed", "group": group, "name": "Book club"})
+        );
+        // The answer to `rename_group` is the same line with its `ref`.
+        assert_eq!(
+            with_ref(renamed(&group, "Book club"), Some(&json!(4))),
+            json!({"event": "group_renamed", "group": group, "name": "Book club", "ref": 4})
         );
         let refused = event(&NodeEvent::GroupMessageRefused {
             group: group.clone(),

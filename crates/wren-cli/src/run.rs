@@ -366,6 +366,15 @@ async fn execute(node: &Node, out: &mpsc::Sender<Output>, command: JsonCommand) 
                 Err(error) => Output::Line(json::error(error, reference.as_ref())),
             }
         }
+        JsonCommand::RenameGroup { group, name, .. } => {
+            match node.rename_group(&group, &name).await {
+                Ok(info) => Output::Line(json::with_ref(
+                    json::renamed(&info.id, &info.name),
+                    reference.as_ref(),
+                )),
+                Err(error) => Output::Line(json::error(error, reference.as_ref())),
+            }
+        }
         JsonCommand::LeaveGroup { group, .. } => {
             let id = group_named(node, &group)
                 .await

@@ -103,6 +103,18 @@ pub enum NodeEvent {
         /// The member's peer id.
         contact: String,
     },
+    /// One of our groups has a new name: an admin renamed it, or
+    /// concurrent renames were ordered so that another one holds (the one
+    /// with the larger op id, docs/protocol.md §G4, §G5). Emitted on every
+    /// member when its view of the name changes, the renamer's included;
+    /// `name` is the name [`GroupInfo::name`](crate::GroupInfo::name) and
+    /// the group's conversation title show from then on.
+    GroupRenamed {
+        /// The group id.
+        group: String,
+        /// The new name.
+        name: String,
+    },
     /// A message on a group's topic was refused (not from a member, not an
     /// admin in a channel, a bad signature, …): it was neither stored nor
     /// forwarded. One refused only because our view does not admit its
@@ -257,6 +269,11 @@ impl std::fmt::Debug for NodeEvent {
                 .debug_struct("MemberDemoted")
                 .field("group", group)
                 .field("contact", contact)
+                .finish(),
+            Self::GroupRenamed { group, name } => f
+                .debug_struct("GroupRenamed")
+                .field("group", group)
+                .field("name", name)
                 .finish(),
             Self::GroupMessageRefused { group, reason } => f
                 .debug_struct("GroupMessageRefused")

@@ -365,6 +365,28 @@ impl Node {
         .await
     }
 
+    /// Renames `group` (an admin only) to `name`, a display name: 1 to 64
+    /// bytes, no control characters. Returns once the `Rename` op is
+    /// committed and queued to every other member over the pairwise
+    /// sessions (like a `Promote`); every member, us included, sees
+    /// [`NodeEvent::GroupRenamed`] when its view of the name changes, and
+    /// [`GroupInfo::name`] and the group's conversation title show the new
+    /// name. Concurrent renames by two admins settle on the same name
+    /// everywhere (the one with the larger op id, docs/protocol.md §G5).
+    /// Fails with [`NodeError::UnknownGroup`], [`NodeError::NotAllowed`]
+    /// (we are not an admin, or not a member any more) or
+    /// [`NodeError::InvalidArgument`] (not a valid name, or the name the
+    /// group already has: renaming to the current name signs nothing).
+    pub async fn rename_group(&self, group: &str, name: &str) -> Result<GroupInfo, NodeError> {
+        let (group, name) = (group.to_owned(), name.to_owned());
+        self.call(|reply| Command::Membership {
+            group,
+            change: MembershipCommand::Rename(name),
+            reply,
+        })
+        .await
+    }
+
     /// Leaves `group`: the `Leave` op goes to the members, our sender key
     /// and the members' keys are deleted, the topic is left. The history
     /// stays.

@@ -2,8 +2,9 @@
 //! every other member exactly once, a removed member cannot read what is
 //! sent after its removal, a channel refuses a reader's post until an
 //! admin promotes the reader (a post that arrives before the promotion is
-//! refused, then delivered once the promotion applies), and a message from
-//! outside the group is refused, not delivered.
+//! refused, then delivered once the promotion applies), only an admin
+//! renames a group and every member sees the new name (after a restart
+//! too), and a message from outside the group is refused, not delivered.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -357,6 +358,99 @@ async fn a_promoted_reader_posts_in_the_channel_and_only_an_admin_promotes() {
         Err(NodeError::NotAllowed(_))
     ));
     assert!(!admins(&nodes[2], &info.id).await.contains(&cy));
+}
+
+/// Waits until `node` learns that `group` has a new name; the name.
+async fn renamed(node: &mut TestNode, group: &str) -> String {
+    let group = group.to_owned();
+    node.next(|e| match e {
+        NodeEvent::GroupRenamed { group: g, name } if *g == group => Some(name.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// The name of `group` as `node` sees it: in `groups()` and as its
+/// conversation's title (both must agree).
+async fn name_of(node: &TestNode, group: &str) -> String {
+    let groups = node.node.groups().await.unwrap();
+    let info = groups.into_iter().find(|g| g.id == group).unwrap();
+    let conversations = node.node.conversations().await.unwrap();
+    let conversation = conversations
+        .into_iter()
+        .find(|c| c.group.as_deref() == Some(group))
+        .expect("the group's conversation is listed");
+    assert_eq!(
+        conversation.title, info.name,
+        "groups() and the title agree"
+    );
+    info.name
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_renames_the_group_and_every_member_sees_it_after_a_restart_too() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+
+    // Bob is no admin: refused, and nothing is sent (the first rename the
+    // others hear of below is Ada's).
+    assert!(matches!(
+        nodes[1].node.rename_group(&info.id, "Bob's").await,
+        Err(NodeError::NotAllowed(_))
+    ));
+    // Ada's invalid names are refused: empty, over 64 bytes, a control
+    // character, the current name; an unknown group too.
+    let too_long = "é".repeat(32) + "x";
+    assert_eq!(too_long.len(), 65);
+    for bad in ["", too_long.as_str(), "two\nlines", "Friends"] {
+        assert!(
+            matches!(
+                nodes[0].node.rename_group(&info.id, bad).await,
+                Err(NodeError::InvalidArgument(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        nodes[0].node.rename_group(&"0".repeat(64), "Any").await,
+        Err(NodeError::UnknownGroup(_))
+    ));
+    for node in &nodes {
+        assert_eq!(name_of(node, &info.id).await, "Friends");
+    }
+
+    // Ada renames: her answer has the new name, and every member, Ada
+    // included, is told.
+    let after = nodes[0]
+        .node
+        .rename_group(&info.id, "Book club")
+        .await
+        .unwrap();
+    assert_eq!(after.name, "Book club");
+    assert_eq!(after.members.len(), 3);
+    for (i, node) in nodes.iter_mut().enumerate() {
+        assert_eq!(renamed(node, &info.id).await, "Book club", "{}", names[i]);
+        assert_eq!(name_of(node, &info.id).await, "Book club", "{}", names[i]);
+    }
+
+    // Bob restarts: the name comes back from the ops in his store.
+    let bob = nodes.remove(1).restart().await;
+    nodes.insert(1, bob);
+    assert_eq!(name_of(&nodes[1], &info.id).await, "Book club");
+
+    // A name of exactly 64 bytes is taken, and reaches the restarted Bob.
+    let longest = "é".repeat(32);
+    nodes[0]
+        .node
+        .rename_group(&info.id, &longest)
+        .await
+        .unwrap();
+    assert_eq!(renamed(&mut nodes[1], &info.id).await, longest);
+    assert_eq!(name_of(&nodes[1], &info.id).await, longest);
+    // The group still carries messages under its new name.
+    nodes[1].node.send_text(&info.id, "renamed").await.unwrap();
+    assert_eq!(receive(&mut nodes[0], &info.id, 1).await[0].1, "renamed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,10 @@
 //! Groups and channels in the GUI, against real nodes on temporary homes
 //! (the harness of tests/common): a group made in the "New group" panel
 //! reaches its members, a member's message shows its sender's name, our
-//! own message counts the members' receipts, an admin removes a member in
-//! the members panel; a channel's reader gets no composer until the admin
+//! own message counts the members' receipts, an admin renames the group
+//! in the members panel (an empty or over-long name is refused there, and
+//! every member's sidebar and header follow) and removes a member; a
+//! channel's reader gets no composer until the admin
 //! makes it an admin in the members panel, and leaving takes the composer
 //! away and updates the admin's member list.
 //!
@@ -20,7 +22,7 @@ mod common;
 use std::path::Path;
 
 use common::{Gui, guard};
-use iced::keyboard::{Key, key::Named};
+use iced::keyboard::{self, Key, Modifiers, key::Named};
 use iced_test::selector::{self, Candidate, Target};
 use iced_test::{Simulator, simulator};
 use tokio::sync::mpsc;
@@ -164,6 +166,22 @@ async fn until_shown(gui: &mut Gui, text: &str, from: &str) {
             .is_some_and(|c| c.messages().any(|m| m.text == text && m.from == from))
     })
     .await;
+}
+
+/// Selects everything in the focused text field (Ctrl+A).
+fn select_all(ui: &mut Simulator<'_, wren_desktop::Message>) {
+    let ctrl = |modifiers| iced::Event::Keyboard(keyboard::Event::ModifiersChanged(modifiers));
+    ui.simulate([ctrl(Modifiers::CTRL)]);
+    ui.tap_key(Key::Character("a".into()));
+    ui.simulate([ctrl(Modifiers::empty())]);
+}
+
+/// Whether `gui`'s sidebar lists conversation `group` under `title`.
+fn listed_as(gui: &Gui, group: &str, title: &str) -> bool {
+    gui.main()
+        .conversations()
+        .iter()
+        .any(|c| c.contact == group && c.title == title)
 }
 
 /// Keeps a picture of `gui`'s window as `name` in `WREN_SNAPSHOTS`, if set.
@@ -327,6 +345,87 @@ async fn a_group_made_in_the_window_reaches_its_members_and_names_its_senders() 
     assert!(ada.shows("admin"));
     assert!(ada.shows("Leave group"));
     keep_snapshot(&ada, "group-members");
+
+    // Ada renames the group. An empty name and one over 64 bytes are
+    // refused in the panel, and nothing changes.
+    ada.interact(|ui| {
+        ui.click("Rename").unwrap();
+    })
+    .await;
+    assert_eq!(
+        ada.main().members_panel().and_then(|m| m.rename_error()),
+        Some("Give the group a name.")
+    );
+    let too_long = "x".repeat(65);
+    ada.interact(|ui| {
+        ui.click(selector::id("group-rename")).unwrap();
+        ui.typewrite(&too_long);
+        ui.click("Rename").unwrap();
+    })
+    .await;
+    assert_eq!(
+        ada.main().members_panel().and_then(|m| m.rename_error()),
+        Some("At most 64 bytes; this name has 65.")
+    );
+    assert!(ada.shows("At most 64 bytes; this name has 65."));
+    assert_eq!(ada.main().groups()[&group].name, "Friends");
+    // She replaces it with a good one and presses Enter: her header shows
+    // it at once, her sidebar once the node announces it.
+    ada.interact(|ui| {
+        ui.click(selector::id("group-rename")).unwrap();
+        select_all(ui);
+        ui.typewrite("Book club");
+        ui.tap_key(Key::Named(Named::Enter));
+    })
+    .await;
+    assert_eq!(
+        ada.main().members_panel().and_then(|m| m.rename_error()),
+        None
+    );
+    assert_eq!(ada.main().groups()[&group].name, "Book club");
+    assert!(shows_in_panel(&ada, "Book club"), "the header");
+    ada.until(|app| {
+        app.main()
+            .is_some_and(|m| m.conversations().iter().any(|c| c.title == "Book club"))
+    })
+    .await;
+    assert!(listed_as(&ada, &group, "Book club"));
+    assert!(!ada.shows("Friends"), "the old name is gone");
+    keep_snapshot(&ada, "group-renamed");
+    // Every member is told: Cy's node, and Bob's window (its sidebar and
+    // the open conversation's header).
+    next(&mut cy_events, |e| {
+        matches!(e, NodeEvent::GroupRenamed { group: g, name } if *g == group && name == "Book club")
+    })
+    .await;
+    bob.until(|app| {
+        app.main().is_some_and(|m| {
+            m.groups()
+                .get(&group)
+                .is_some_and(|g| g.name == "Book club")
+                && m.conversations().iter().any(|c| c.title == "Book club")
+        })
+    })
+    .await;
+    assert!(listed_as(&bob, &group, "Book club"));
+    assert!(shows_in_panel(&bob, "Book club"), "Bob's header");
+    assert!(!bob.shows("Friends"));
+    // Bob is no admin: his members panel has no rename.
+    bob.interact(|ui| {
+        ui.click("Members").unwrap();
+    })
+    .await;
+    assert!(bob.main().members_panel().is_some());
+    assert!(
+        !bob.shows("Rename"),
+        "a member who is no admin renames nothing"
+    );
+    assert!(
+        simulator(bob.app.view())
+            .find(selector::id("group-rename"))
+            .is_err()
+    );
+
     // Sorted: Ada first (no Remove for herself), then Bob, then Cy.
     ada.interact(|ui| {
         ui.click(nth("Remove", 2)).unwrap();

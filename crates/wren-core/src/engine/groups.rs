@@ -3,10 +3,10 @@
 //! group messages on their topics and accepting the ones that arrive.
 //!
 //! ```text
-//! create/add/remove/promote/leave ─▶ sign op, apply, store ─┬─▶ ops to members (pairwise outbox)
-//!                                                           └─▶ reconcile: rotate our chain when the
-//!                                                               epoch moved, send it to every member
-//!                                                               that lacks it (pairwise outbox)
+//! create/add/remove/promote/rename/leave ─▶ sign op, apply, store ─┬─▶ ops to members (pairwise outbox)
+//!                                                                  └─▶ reconcile: rotate our chain when the
+//!                                                                      epoch moved, send it to every member
+//!                                                                      that lacks it (pairwise outbox)
 //! pairwise batch ─▶ GroupOp / GroupSenderKey applied in the batch's transaction
 //!                   (receive.rs) ─▶ reconcile in the next transaction
 //! send_text(group) ─▶ seal with our chain, store message + chain + frame
@@ -206,9 +206,18 @@ fn demoted(before: &GroupState, after: &GroupState) -> Vec<IdentityKey> {
         .collect()
 }
 
+/// The name of `after` if it differs from the name of `before`, an
+/// earlier state of the same group that was already created: a rename
+/// that took effect, or concurrent renames reordered so that another one
+/// holds (docs/protocol.md §G4, §G5). The creation itself is no rename.
+fn renamed<'s>(before: &GroupState, after: &'s GroupState) -> Option<&'s DisplayName> {
+    let old = before.name()?;
+    after.name().filter(|new| *new != old)
+}
+
 /// The events that announce a membership change of group `gid` from
 /// `before` to `after`: members added, removed, promoted to admin and
-/// demoted.
+/// demoted, and the group's new name.
 fn membership_events(gid: &[u8; 32], before: &GroupState, after: &GroupState) -> Vec<NodeEvent> {
     let changes: MembershipChange = after.changes_since(before);
     let added = changes.added.iter().map(|key| NodeEvent::MemberAdded {
@@ -231,10 +240,15 @@ fn membership_events(gid: &[u8; 32], before: &GroupState, after: &GroupState) ->
             group: group_text(gid),
             contact: peer_text(&key),
         });
+    let renamed = renamed(before, after).map(|name| NodeEvent::GroupRenamed {
+        group: group_text(gid),
+        name: name.as_str().to_owned(),
+    });
     added
         .chain(removed)
         .chain(promoted)
         .chain(demoted)
+        .chain(renamed)
         .collect()
 }
 
@@ -792,11 +806,13 @@ fn hold_bounded(held: &mut VecDeque<Held>, group: [u8; 32], frame: Vec<u8>, max:
     }
 }
 
-/// The checked arguments of a membership change.
+/// The checked arguments of a membership change (or of a rename, which
+/// travels and commits the same way).
 enum Change {
     Add(IdentityKey),
     Remove(IdentityKey),
     Promote(IdentityKey),
+    Rename(DisplayName),
     Leave,
 }
 
@@ -1080,10 +1096,10 @@ impl Engine {
             .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
     }
 
-    /// `add_member`, `remove_member`, `promote_member` and `leave_group`:
-    /// signs the op, applies and stores it, sends it to the members (a new
-    /// member also gets the whole history, a removed one the removal), and
-    /// reconciles (a removal or a leave rotates our chain
+    /// `add_member`, `remove_member`, `promote_member`, `rename_group` and
+    /// `leave_group`: signs the op, applies and stores it, sends it to the
+    /// members (a new member also gets the whole history, a removed one
+    /// the removal), and reconciles (a removal or a leave rotates our chain
     /// and sends it to the remaining members) — all in one transaction, so
     /// when this returns the change is committed and our key rotated.
     async fn change_membership(
@@ -1133,6 +1149,17 @@ impl Engine {
                     return Err(NodeError::InvalidArgument("already an admin"));
                 }
                 OpBody::Promote { member: *key }
+            }
+            Change::Rename(name) => {
+                if !state.is_admin(&me) {
+                    return Err(NodeError::NotAllowed("only admins rename the group"));
+                }
+                if state.name() == Some(name) {
+                    return Err(NodeError::InvalidArgument(
+                        "the group already has this name",
+                    ));
+                }
+                OpBody::Rename { name: name.clone() }
             }
             Change::Leave => OpBody::Leave,
         };
@@ -1212,7 +1239,7 @@ impl Engine {
                     to.push(gone);
                     send_op(tx, ctx, &frame, to)?;
                 }
-                Change::Promote(_) | Change::Leave => {
+                Change::Promote(_) | Change::Rename(_) | Change::Leave => {
                     let to: Vec<IdentityKey> = state.members().iter().copied().collect();
                     send_op(tx, ctx, &frame, to)?;
                 }
@@ -1276,6 +1303,20 @@ impl Engine {
         let gid = self.resolve_group(group)?;
         let key = self.member_key(contact)?;
         self.change_membership(gid, Change::Promote(key)).await
+    }
+
+    /// `rename_group`: `name` must be a display name (1 to 64 bytes, no
+    /// control characters) other than the group's current one.
+    pub(crate) async fn rename_group(
+        &mut self,
+        group: &str,
+        name: &str,
+    ) -> Result<GroupInfo, NodeError> {
+        let gid = self.resolve_group(group)?;
+        let name = DisplayName::new(name).map_err(|_| {
+            NodeError::InvalidArgument("group name (1 to 64 bytes, no control characters)")
+        })?;
+        self.change_membership(gid, Change::Rename(name)).await
     }
 
     /// `leave_group`.
@@ -2149,6 +2190,134 @@ mod tests {
         assert!(topics.remember(id(MAX_SEEN_GROUP_MESSAGES)));
         assert_eq!(topics.seen.len(), MAX_SEEN_GROUP_MESSAGES);
         assert!(topics.remember(id(0)), "the oldest was forgotten");
+    }
+
+    /// A group of Alice (admin) with `others` (admins or not), named "g".
+    fn group_with(alice: &IdentityKeyPair, others: &[(&IdentityKeyPair, bool)]) -> Group {
+        let mut members: Vec<InitialMember> = others
+            .iter()
+            .map(|(key, admin)| InitialMember {
+                key: *key.public(),
+                admin: *admin,
+            })
+            .collect();
+        members.sort_by_key(|m| m.key.to_bytes());
+        let create = GroupOp::create(
+            alice,
+            [9; 32],
+            Timestamp::from_millis(0),
+            DisplayName::new("g").unwrap(),
+            false,
+            members,
+        )
+        .unwrap();
+        Group::from_create(create).unwrap()
+    }
+
+    /// A `Rename` body.
+    fn rename(name: &str) -> OpBody {
+        OpBody::Rename {
+            name: DisplayName::new(name).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_rename_is_announced_with_the_new_name_and_a_readers_is_not() {
+        let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+        let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
+        let mut group = group_with(&alice, &[(&bob, false)]);
+        let gid = *group.id().as_bytes();
+        let announced = |group: &mut Group, author: &IdentityKeyPair, at: u64, body: OpBody| {
+            let before = group.state().clone();
+            let op = group
+                .sign_op(author, Timestamp::from_millis(at), body)
+                .unwrap();
+            group.apply(op).unwrap();
+            membership_events(&gid, &before, group.state())
+        };
+        assert_eq!(
+            announced(&mut group, &alice, 1, rename("Friends")),
+            [NodeEvent::GroupRenamed {
+                group: group_text(&gid),
+                name: "Friends".to_owned(),
+            }]
+        );
+        // Bob is no admin: his rename is kept but has no effect.
+        assert_eq!(announced(&mut group, &bob, 2, rename("Mine")), []);
+        assert_eq!(
+            group.state().name().map(DisplayName::as_str),
+            Some("Friends")
+        );
+        // Nor does a rename to the name the group has change anything.
+        assert_eq!(announced(&mut group, &alice, 3, rename("Friends")), []);
+        // The creation is no rename.
+        let empty = Group::new(group.id());
+        assert_eq!(renamed(empty.state(), group.state()), None);
+    }
+
+    #[test]
+    fn concurrent_renames_announce_the_winner_where_the_loser_was_applied_first() {
+        // Admins Alice and Bob rename on the same heads (docs/protocol.md
+        // §G5): the rename with the larger op id sorts last and wins on
+        // every replica, whatever the order it arrived in.
+        let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+        let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
+        let created = group_with(&alice, &[(&bob, true)]);
+        let gid = *created.id().as_bytes();
+        let by_alice = created
+            .sign_op(&alice, Timestamp::from_millis(1), rename("Ada's"))
+            .unwrap();
+        let by_bob = created
+            .sign_op(&bob, Timestamp::from_millis(1), rename("Bob's"))
+            .unwrap();
+        let (winner, loser, winning_name) = if by_alice.id() > by_bob.id() {
+            (by_alice, by_bob, "Ada's")
+        } else {
+            (by_bob, by_alice, "Bob's")
+        };
+        let renamed_to = |name: &str| {
+            [NodeEvent::GroupRenamed {
+                group: group_text(&gid),
+                name: name.to_owned(),
+            }]
+        };
+        let losing_name = if winning_name == "Ada's" {
+            "Bob's"
+        } else {
+            "Ada's"
+        };
+
+        // The loser first: announced, then the winner, announced too.
+        let mut replica = created.clone();
+        let before = replica.state().clone();
+        replica.apply(loser.clone()).unwrap();
+        assert_eq!(
+            membership_events(&gid, &before, replica.state()),
+            renamed_to(losing_name)
+        );
+        let before = replica.state().clone();
+        replica.apply(winner.clone()).unwrap();
+        assert_eq!(
+            membership_events(&gid, &before, replica.state()),
+            renamed_to(winning_name)
+        );
+
+        // The winner first: announced; the loser changes nothing.
+        let mut other = created;
+        let before = other.state().clone();
+        other.apply(winner).unwrap();
+        assert_eq!(
+            membership_events(&gid, &before, other.state()),
+            renamed_to(winning_name)
+        );
+        let before = other.state().clone();
+        other.apply(loser).unwrap();
+        assert_eq!(membership_events(&gid, &before, other.state()), []);
+        assert_eq!(
+            other.state().name().map(DisplayName::as_str),
+            Some(winning_name)
+        );
+        assert_eq!(replica.state().name(), other.state().name());
     }
 
     #[test]

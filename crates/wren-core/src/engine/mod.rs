@@ -161,6 +161,8 @@ pub(crate) enum MembershipCommand {
     Add(String),
     Remove(String),
     Promote(String),
+    /// The group's new name.
+    Rename(String),
     Leave,
 }
 
@@ -939,6 +941,7 @@ impl Engine {
                     MembershipCommand::Promote(contact) => {
                         self.promote_member(&group, &contact).await
                     }
+                    MembershipCommand::Rename(name) => self.rename_group(&group, &name).await,
                     MembershipCommand::Leave => self
                         .leave_group(&group)
                         .await

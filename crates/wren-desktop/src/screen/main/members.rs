@@ -1,11 +1,12 @@
 //! A group's members, beside its conversation: names with admin and "you"
-//! marks; admins add contacts, remove members and make members admins;
-//! everyone can leave (after a confirmation). The list is the parent's [`GroupInfo`], re-read
-//! on every membership event, so it follows changes live.
+//! marks; admins rename the group, add contacts, remove members and make
+//! members admins; everyone can leave (after a confirmation). The list is
+//! the parent's [`GroupInfo`], re-read on every membership event (and on
+//! a rename), so it follows changes live.
 
 use std::collections::HashMap;
 
-use iced::widget::{button, column, container, row, scrollable, space, text};
+use iced::widget::{button, column, container, row, scrollable, space, text, text_input};
 use iced::{Alignment, Element, Length, Task};
 use wren_core::{ContactInfo, GroupInfo, Node};
 
@@ -13,6 +14,10 @@ use crate::theme;
 
 /// The panel's width.
 const WIDTH: f32 = 280.0;
+
+/// The longest group name the node takes, in UTF-8 bytes (a display name,
+/// docs/protocol.md §W4.4): a longer one is refused here, before asking.
+pub const MAX_GROUP_NAME_BYTES: usize = 64;
 
 /// The members panel of one group.
 #[derive(Debug)]
@@ -23,6 +28,10 @@ pub struct Members {
     confirm_leave: bool,
     busy: bool,
     error: Option<String>,
+    /// The new name being typed (admins only).
+    new_name: String,
+    /// Why the last rename was refused, shown under the name field.
+    rename_error: Option<String>,
 }
 
 /// The panel's input.
@@ -36,6 +45,12 @@ pub enum Message {
     Remove(String),
     /// Make this member an admin (peer id).
     Promote(String),
+    /// The new name field changed.
+    NameInput(String),
+    /// Rename the group to the name in the field.
+    Rename,
+    /// The group was renamed (or not).
+    Renamed(Result<GroupInfo, String>),
     /// Ask to leave the group.
     Leave,
     /// Leave for real.
@@ -79,6 +94,8 @@ impl Members {
             confirm_leave: false,
             busy: false,
             error: None,
+            new_name: String::new(),
+            rename_error: None,
         }
     }
 
@@ -90,6 +107,39 @@ impl Members {
     /// The error shown, if any.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    /// Why the last rename was refused, if it was.
+    pub fn rename_error(&self) -> Option<&str> {
+        self.rename_error.as_deref()
+    }
+
+    /// Checks the typed name and asks the node to rename the group.
+    fn rename(&mut self) -> Task<Message> {
+        let name = self.new_name.trim().to_owned();
+        if name.is_empty() {
+            self.rename_error = Some("Give the group a name.".into());
+            return Task::none();
+        }
+        if name.len() > MAX_GROUP_NAME_BYTES {
+            self.rename_error = Some(format!(
+                "At most {MAX_GROUP_NAME_BYTES} bytes; this name has {}.",
+                name.len()
+            ));
+            return Task::none();
+        }
+        self.busy = true;
+        self.rename_error = None;
+        let node = self.node.clone();
+        let group = self.group.clone();
+        Task::perform(
+            async move {
+                node.rename_group(&group, &name)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+            Message::Renamed,
+        )
     }
 
     fn change(&mut self, change: Change, contact: String) -> Task<Message> {
@@ -125,6 +175,21 @@ impl Members {
                 return (self.change(Change::Promote, contact), None);
             }
             Message::Add(_) | Message::Remove(_) | Message::Promote(_) => {}
+            Message::NameInput(name) => {
+                self.new_name = name;
+                self.rename_error = None;
+            }
+            Message::Rename if !self.busy => return (self.rename(), None),
+            Message::Rename => {}
+            Message::Renamed(Ok(group)) => {
+                self.busy = false;
+                self.new_name.clear();
+                return (Task::none(), Some(Event::Changed(group)));
+            }
+            Message::Renamed(Err(error)) => {
+                self.busy = false;
+                self.rename_error = Some(error);
+            }
             Message::Leave => self.confirm_leave = true,
             Message::CancelLeave => self.confirm_leave = false,
             Message::ConfirmLeave if !self.busy => {
@@ -224,7 +289,11 @@ impl Members {
             list = list.push(line);
         }
 
-        let mut panel = column![heading, list].spacing(12);
+        let mut panel = column![heading].spacing(12);
+        if admin {
+            panel = panel.push(self.rename_view(group));
+        }
+        panel = panel.push(list);
         if admin {
             let mut add = button(text("Add member").size(12)).padding([4, 10]);
             if !self.busy {
@@ -300,5 +369,27 @@ impl Members {
             .height(Length::Fill)
             .style(theme::sidebar)
             .into()
+    }
+
+    /// An admin's rename field: the current name as the placeholder, and
+    /// why the last attempt was refused.
+    fn rename_view<'a>(&'a self, group: &'a GroupInfo) -> Element<'a, Message> {
+        let mut input = text_input(&group.name, &self.new_name)
+            .id("group-rename")
+            .size(13)
+            .padding(6);
+        let mut rename = button(text("Rename").size(12)).padding([4, 10]);
+        if !self.busy {
+            input = input
+                .on_input(Message::NameInput)
+                .on_submit(Message::Rename);
+            rename = rename.on_press(Message::Rename);
+        }
+        let mut field =
+            column![row![input, rename].spacing(6).align_y(Alignment::Center)].spacing(4);
+        if let Some(error) = &self.rename_error {
+            field = field.push(text(error).size(12).style(theme::danger));
+        }
+        field.into()
     }
 }

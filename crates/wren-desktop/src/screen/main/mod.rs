@@ -486,7 +486,8 @@ impl Main {
             | NodeEvent::MemberAdded { .. }
             | NodeEvent::MemberRemoved { .. }
             | NodeEvent::MemberPromoted { .. }
-            | NodeEvent::MemberDemoted { .. } => {
+            | NodeEvent::MemberDemoted { .. }
+            | NodeEvent::GroupRenamed { .. } => {
                 tasks.push(self.reload_groups());
                 tasks.push(self.reload_conversations());
             }
