@@ -1114,3 +1114,85 @@ async fn a_sender_restarting_after_express_publications_is_read_past_its_reserva
         .collect();
     assert_eq!(history, ["one", "two", "three", "four", "five"]);
 }
+
+/// The `Add` counterpart of the promotion case above: a member added while
+/// Cy was away posts before Cy could learn of the addition (the admin is
+/// away too). Cy refuses the post as a non-member's, holds it, and
+/// delivers it once the admin's `Add` arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_from_a_member_added_while_we_were_away_is_delivered_once_the_add_arrives() {
+    let names = ["ada", "cy", "dan"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes[..2], &names[..2], false).await;
+    let (ada_peer, dan_peer) = (nodes[0].peer_id.clone(), nodes[2].peer_id.clone());
+
+    // Cy goes away; Ada adds Dan (her Add for Cy waits in her outbox), then
+    // Ada goes away too.
+    let cy = nodes.remove(1);
+    let cy_peer = cy.peer_id.clone();
+    let cy_stopped = cy.stop().await;
+    for node in nodes.iter_mut() {
+        offline(node, &cy_peer).await;
+    }
+    nodes[0].node.add_member(&info.id, "dan").await.unwrap();
+    joined(&mut nodes[1], &info.id).await;
+    let ada_stopped = nodes.remove(0).stop().await;
+    let mut dan = nodes.remove(0);
+    offline(&mut dan, &ada_peer).await;
+
+    // Dan posts: nobody is subscribed, so Cy (and Ada) get pairwise copies
+    // after Dan's chain, and the topic copy waits for a subscriber; Cy may
+    // get either first, and both are held.
+    let sent = dan
+        .node
+        .send_text(&info.id, "hello, I am new")
+        .await
+        .unwrap();
+
+    // Cy returns: Dan is no member in its view yet.
+    let mut cy = cy_stopped.reopen().await;
+    let group = info.id.clone();
+    let reason = cy
+        .next(|e| match e {
+            NodeEvent::GroupMessageRefused { group: g, reason } if *g == group => {
+                Some(reason.clone())
+            }
+            NodeEvent::MessageReceived { group: Some(_), .. } => {
+                panic!("a non-member's post was delivered")
+            }
+            _ => None,
+        })
+        .await;
+    assert!(reason.contains("non-member"), "{reason}");
+
+    // Ada returns: her Add reaches Cy, which then delivers the held post.
+    let _ada = ada_stopped.reopen().await;
+    let mut added = false;
+    let (group, dan_id) = (info.id.clone(), dan_peer.clone());
+    let (id, from, text) = cy
+        .next(|e| match e {
+            NodeEvent::MemberAdded { group: g, contact } if *g == group && *contact == dan_id => {
+                added = true;
+                None
+            }
+            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group && added => {
+                panic!("refused again once the addition applied")
+            }
+            NodeEvent::MessageReceived {
+                id,
+                from,
+                text,
+                group: Some(g),
+                ..
+            } if *g == group => Some((id.clone(), from.clone(), text.clone())),
+            _ => None,
+        })
+        .await;
+    assert!(added, "delivered only after the addition");
+    assert_eq!(
+        (id.as_str(), from.as_str(), text.as_str()),
+        (sent.id.as_str(), dan_peer.as_str(), "hello, I am new")
+    );
+    let history = cy.node.history(&info.id, None, 100).await.unwrap();
+    assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
+}
