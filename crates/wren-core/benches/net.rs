@@ -640,21 +640,26 @@ async fn echo_round_trips(
         client
             .behaviour_mut()
             .send_request(&server, vec![0xAB; BODY_BYTES]);
-        loop {
-            match client.select_next_some().await {
-                SwarmEvent::Behaviour(request_response::Event::Message {
-                    message: request_response::Message::Response { .. },
-                    ..
-                }) => break,
-                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
-                    error, ..
-                }) => panic!("echo failed: {error}"),
-                _ => {}
-            }
-        }
+        response(client).await;
         samples.push(start.elapsed());
     }
     samples
+}
+
+/// Drives the client's swarm until the response to its request arrives.
+async fn response(client: &mut Swarm<request_response::Behaviour<EchoCodec>>) {
+    loop {
+        match client.select_next_some().await {
+            SwarmEvent::Behaviour(request_response::Event::Message {
+                message: request_response::Message::Response { .. },
+                ..
+            }) => return,
+            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
+                panic!("echo failed: {error}")
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The floor of send to Delivered on this machine, with no engine at all:
@@ -678,18 +683,7 @@ async fn floor_round_trips(
             .send_request(&server, vec![0xAB; BODY_BYTES]);
         let (db, key) = (std::sync::Arc::clone(db), *key);
         let local = tokio::task::spawn_blocking(move || durable_commit(&db, key));
-        loop {
-            match client.select_next_some().await {
-                SwarmEvent::Behaviour(request_response::Event::Message {
-                    message: request_response::Message::Response { .. },
-                    ..
-                }) => break,
-                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
-                    error, ..
-                }) => panic!("durable echo failed: {error}"),
-                _ => {}
-            }
-        }
+        response(client).await;
         local.await.unwrap();
         samples.push(start.elapsed());
     }

@@ -2194,6 +2194,15 @@ mod tests {
 
     /// A group of Alice (admin) with `others` (admins or not), named "g".
     fn group_with(alice: &IdentityKeyPair, others: &[(&IdentityKeyPair, bool)]) -> Group {
+        group_of_kind(alice, others, false)
+    }
+
+    /// As [`group_with`], a channel if `channel`.
+    fn group_of_kind(
+        alice: &IdentityKeyPair,
+        others: &[(&IdentityKeyPair, bool)],
+        channel: bool,
+    ) -> Group {
         let mut members: Vec<InitialMember> = others
             .iter()
             .map(|(key, admin)| InitialMember {
@@ -2207,7 +2216,7 @@ mod tests {
             [9; 32],
             Timestamp::from_millis(0),
             DisplayName::new("g").unwrap(),
-            false,
+            channel,
             members,
         )
         .unwrap();
@@ -2329,27 +2338,7 @@ mod tests {
         let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
         let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
         let cy = IdentityKeyPair::from_secret_bytes(&[3; 32]);
-        let mut members = vec![
-            InitialMember {
-                key: *bob.public(),
-                admin: true,
-            },
-            InitialMember {
-                key: *cy.public(),
-                admin: false,
-            },
-        ];
-        members.sort_by_key(|m| m.key.to_bytes());
-        let create = GroupOp::create(
-            &alice,
-            [8; 32],
-            Timestamp::from_millis(0),
-            DisplayName::new("g").unwrap(),
-            false,
-            members,
-        )
-        .unwrap();
-        let mut replica = Group::from_create(create).unwrap();
+        let mut replica = group_with(&alice, &[(&bob, true), (&cy, false)]);
         let gid = *replica.id().as_bytes();
         let at_bob = replica.clone();
         let promote = replica
@@ -2401,27 +2390,7 @@ mod tests {
         let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
         let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
         let cy = IdentityKeyPair::from_secret_bytes(&[3; 32]);
-        let mut members = vec![
-            InitialMember {
-                key: *bob.public(),
-                admin: false,
-            },
-            InitialMember {
-                key: *cy.public(),
-                admin: false,
-            },
-        ];
-        members.sort_by_key(|m| m.key.to_bytes());
-        let create = GroupOp::create(
-            &alice,
-            [7; 32],
-            Timestamp::from_millis(0),
-            DisplayName::new("g").unwrap(),
-            true,
-            members,
-        )
-        .unwrap();
-        let mut group = Group::from_create(create).unwrap();
+        let mut group = group_of_kind(&alice, &[(&bob, false), (&cy, false)], true);
         let gid = *group.id().as_bytes();
         let announced = |group: &mut Group, author: &IdentityKeyPair, at: u64, body: OpBody| {
             let before = group.state().clone();
@@ -2472,16 +2441,7 @@ mod tests {
     fn stored_ops_rebuild_the_state_in_any_order() {
         let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
         let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
-        let create = GroupOp::create(
-            &alice,
-            [7; 32],
-            Timestamp::from_millis(0),
-            DisplayName::new("g").unwrap(),
-            false,
-            vec![],
-        )
-        .unwrap();
-        let mut group = Group::from_create(create).unwrap();
+        let mut group = group_with(&alice, &[]);
         let add = group
             .sign_op(
                 &alice,
