@@ -525,6 +525,10 @@ impl std::fmt::Debug for HeldFrame {
     }
 }
 
+/// One stored held frame as listed: its group, its message id (SHA-256 of
+/// the frame), and the frame, or why it did not open.
+pub type HeldRow = ([u8; 32], [u8; 32], Result<HeldFrame>);
+
 #[derive(Serialize, Deserialize)]
 struct HeldRecord {
     hold: HoldKind,
@@ -563,7 +567,7 @@ impl ReadTx<'_> {
     /// Every held group frame, by group then message id (SHA-256 of the
     /// frame); a record that does not open is reported in its place, with
     /// its key so that it can be removed.
-    pub fn group_held(&self) -> Result<Vec<([u8; 32], [u8; 32], Result<HeldFrame>)>> {
+    pub fn group_held(&self) -> Result<Vec<HeldRow>> {
         let table = match self.txn.open_table(schema::GROUP_HELD) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),

@@ -148,7 +148,7 @@ mod tx;
 
 pub use error::{Corruption, Result, StoreError};
 pub use groups::{
-    GroupIncoming, GroupOutgoing, GroupRecord, HeldFrame, HoldKind, MAX_HELD_GROUP_FRAMES,
+    GroupIncoming, GroupOutgoing, GroupRecord, HeldFrame, HeldRow, HoldKind, MAX_HELD_GROUP_FRAMES,
     QueuedPublication,
 };
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
