@@ -1083,6 +1083,123 @@ async fn a_post_that_arrives_before_its_senders_promotion_is_delivered_once_it_a
     );
 }
 
+/// The promotion case above with a restart in between: Cy refuses Bob's
+/// post (its pairwise copy was acknowledged, and the topic copy is not sent
+/// again), then restarts while Ada is still away. The held post was stored
+/// with the batch that carried it, so Cy still delivers it, once, when
+/// Ada's `Promote` arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_held_for_a_promotion_survives_a_restart_and_is_delivered_once() {
+    let names = ["ada", "bob", "cy"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, true).await;
+    let (ada_peer, bob_peer) = (nodes[0].peer_id.clone(), nodes[1].peer_id.clone());
+
+    // Cy goes away; Ada promotes Bob (her Promote for Cy waits in her
+    // outbox) and goes away too.
+    let cy = nodes.pop().unwrap();
+    let cy_peer = cy.peer_id.clone();
+    let cy_stopped = cy.stop().await;
+    for node in nodes.iter_mut() {
+        offline(node, &cy_peer).await;
+    }
+    nodes[0].node.promote_member(&info.id, "bob").await.unwrap();
+    promoted(&mut nodes[1], &info.id, &bob_peer).await;
+    let ada_stopped = nodes.remove(0).stop().await;
+    offline(&mut nodes[0], &ada_peer).await;
+    let mut bob = nodes.remove(0);
+
+    let sent = bob
+        .node
+        .send_text(&info.id, "news from a new admin")
+        .await
+        .unwrap();
+
+    // Cy returns and refuses the post (it cannot know of the promotion).
+    let mut cy = cy_stopped.reopen().await;
+    let group = info.id.clone();
+    let reason = cy
+        .next(|e| match e {
+            NodeEvent::GroupMessageRefused { group: g, reason } if *g == group => {
+                Some(reason.clone())
+            }
+            NodeEvent::MessageReceived { group: Some(_), .. } => {
+                panic!("a reader's post was delivered")
+            }
+            _ => None,
+        })
+        .await;
+    assert!(reason.contains("only admins"), "{reason}");
+    // Bob's topic copy went out too (Cy was subscribed): nothing will
+    // bring the post to Cy again.
+    let sent_id = sent.id.clone();
+    bob.next(|e| match e {
+        NodeEvent::StatusChanged {
+            id,
+            status: Status::Sent,
+            ..
+        } if *id == sent_id => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // Cy restarts while Ada is still away.
+    let mut cy = cy.restart().await;
+
+    // Ada returns: Cy applies the Promote and delivers the held post.
+    let ada = ada_stopped.reopen().await;
+    let mut promotion_seen = false;
+    let (group, bob_id) = (info.id.clone(), bob_peer.clone());
+    let (id, from, text) = cy
+        .next(|e| match e {
+            NodeEvent::MemberPromoted { group: g, contact }
+                if *g == group && *contact == bob_id =>
+            {
+                promotion_seen = true;
+                None
+            }
+            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group && promotion_seen => {
+                panic!("refused again once the promotion applied")
+            }
+            NodeEvent::MessageReceived {
+                id,
+                from,
+                text,
+                group: Some(g),
+                ..
+            } if *g == group => Some((id.clone(), from.clone(), text.clone())),
+            _ => None,
+        })
+        .await;
+    assert!(promotion_seen, "delivered only after the promotion");
+    assert_eq!(
+        (id.as_str(), from.as_str(), text.as_str()),
+        (sent.id.as_str(), bob_peer.as_str(), "news from a new admin")
+    );
+
+    // A later post arrives after it, and Bob's post is in Cy's history
+    // exactly once.
+    ada.node.send_text(&info.id, "welcome back").await.unwrap();
+    let (group, first) = (info.id.clone(), sent.id.clone());
+    let later = cy
+        .next(|e| match e {
+            NodeEvent::MessageReceived {
+                id, group: Some(g), ..
+            } if *g == group && *id == first => panic!("delivered twice"),
+            NodeEvent::MessageReceived {
+                text,
+                group: Some(g),
+                ..
+            } if *g == group => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(later, "welcome back");
+    let history = cy.node.history(&info.id, None, 100).await.unwrap();
+    assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
+    assert_eq!(history.len(), 2, "{history:?}");
+}
+
 /// Group texts may leave before their commit (express publishing, §G8)
 /// because every stored chain reserves the next iterations: a sender that
 /// restarts resumes past them, so its next text opens on every member

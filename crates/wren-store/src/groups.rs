@@ -1,17 +1,18 @@
 //! Groups (docs/protocol.md Part VIII): each group's record, its op frames,
 //! our sending chain, the receivers kept for the other members, group
-//! messages in the history, and the frames waiting to be published.
+//! messages in the history, the frames waiting to be published, and the
+//! received frames the engine holds until they can be opened.
 //!
 //! Every write here goes through the caller's [`WriteTx`], so a step of the
 //! group protocol (ops applied, a chain rotated, a message sealed and
 //! queued for publication) commits in one transaction with the rest of it.
 //!
-//! What is sealed: the group record, op frames, our chain and the
-//! receivers. Not sealed: the publication queue, whose frames are
+//! What is sealed: the group record, op frames, our chain, the receivers
+//! and the held frames. Not sealed: the publication queue, whose frames are
 //! sender-key ciphertext, exactly the bytes published on the topic (like
 //! the outbox, see [`schema::OUTBOX`]).
 
-use redb::{ReadableTable, TableHandle};
+use redb::{ReadableTable, ReadableTableMetadata, TableHandle};
 use serde::{Deserialize, Serialize};
 use wren_crypto::sender_key::{SenderKey, SenderKeyReceiver};
 use wren_proto::codec;
@@ -474,5 +475,153 @@ impl WriteTx<'_> {
     pub fn group_publications(&self) -> Result<Vec<QueuedPublication>> {
         let table = self.raw().open_table(schema::GROUP_PUBLISH)?;
         publications(&table)
+    }
+}
+
+/// Most rows of [`schema::GROUP_HELD`]: the engine's two holds together
+/// (256 frames waiting for a chain and 64 waiting for the op admitting
+/// their sender, docs/protocol.md §G10). The engine keeps its holds within
+/// their own bounds and removes what it drops; this cap only keeps a
+/// table that an engine bug left behind from growing.
+pub const MAX_HELD_GROUP_FRAMES: usize = 320;
+
+/// Largest encoded held-frame record: one group envelope frame and a few
+/// fixed fields.
+const HELD_LIMIT: usize = PUBLISH_LIMIT + 64;
+
+/// Which hold a held group frame is in (docs/protocol.md §G8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HoldKind {
+    /// Its sender is a member, but the sender's chain has not arrived.
+    Chain,
+    /// Refused because its sender is not (yet) a member who may post: it
+    /// waits for the op admitting the sender.
+    Unadmitted,
+}
+
+/// A group frame the engine holds, as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HeldFrame {
+    /// The group whose topic the frame names.
+    pub group: [u8; 32],
+    /// Which hold it is in.
+    pub hold: HoldKind,
+    /// When it was put in that hold (Unix milliseconds): holds are
+    /// refilled oldest first at start.
+    pub held_at: u64,
+    /// The group envelope frame, as it arrived (at most
+    /// `MAX_ENVELOPE_BYTES`).
+    pub frame: Vec<u8>,
+}
+
+/// Lengths only: the frame is ciphertext, but it stays out of logs.
+impl std::fmt::Debug for HeldFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldFrame")
+            .field("hold", &self.hold)
+            .field("held_at", &self.held_at)
+            .field("frame_len", &self.frame.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One stored held frame as listed: its group, its message id (SHA-256 of
+/// the frame), and the frame, or why it did not open.
+pub type HeldRow = ([u8; 32], [u8; 32], Result<HeldFrame>);
+
+#[derive(Serialize, Deserialize)]
+struct HeldRecord {
+    hold: HoldKind,
+    held_at: u64,
+    frame: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum HeldRecordVersions {
+    V1(HeldRecord),
+}
+
+fn open_held(
+    key: &StorageKey,
+    group: &[u8; 32],
+    id: &[u8; 32],
+    sealed: &[u8],
+) -> Result<HeldFrame> {
+    let plaintext = seal::open(key, schema::GROUP_HELD.name(), &key_pair(group, id), sealed)
+        .map_err(corrupt("group_held"))?;
+    let HeldRecordVersions::V1(record) =
+        codec::decode::<HeldRecordVersions, HELD_LIMIT>(&plaintext)
+            .map_err(|error| corrupt("group_held")(Corruption::Decode(error)))?;
+    if record.frame.len() > PUBLISH_LIMIT {
+        return Err(key_material("group_held"));
+    }
+    Ok(HeldFrame {
+        group: *group,
+        hold: record.hold,
+        held_at: record.held_at,
+        frame: record.frame,
+    })
+}
+
+impl ReadTx<'_> {
+    /// Every held group frame, by group then message id (SHA-256 of the
+    /// frame); a record that does not open is reported in its place, with
+    /// its key so that it can be removed.
+    pub fn group_held(&self) -> Result<Vec<HeldRow>> {
+        let table = match self.txn.open_table(schema::GROUP_HELD) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(error.into()),
+        };
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let (group, id) = k.value();
+            out.push((group, id, open_held(self.key, &group, &id, v.value())));
+        }
+        Ok(out)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Stores a held group frame under its group and message id (SHA-256
+    /// of the frame), replacing the row of the same frame (it moved to the
+    /// other hold). A new frame is not stored once the table holds
+    /// [`MAX_HELD_GROUP_FRAMES`] rows. Returns whether it was stored.
+    pub fn put_group_held(&mut self, held: &HeldFrame) -> Result<bool> {
+        if held.frame.len() > PUBLISH_LIMIT {
+            return Err(StoreError::FieldTooLong {
+                field: "held group frame",
+            });
+        }
+        let id = wren_proto::group::group_message_id(&held.frame);
+        let mut table = self.raw().open_table(schema::GROUP_HELD)?;
+        if table.get((held.group, id))?.is_none() && table.len()? >= MAX_HELD_GROUP_FRAMES as u64 {
+            return Ok(false);
+        }
+        let record = HeldRecordVersions::V1(HeldRecord {
+            hold: held.hold,
+            held_at: held.held_at,
+            frame: held.frame.clone(),
+        });
+        let plaintext = codec::encode(&record).map_err(StoreError::Encode)?;
+        let sealed = seal::seal(
+            self.storage_key(),
+            schema::GROUP_HELD.name(),
+            &key_pair(&held.group, &id),
+            &plaintext,
+        );
+        table.insert((held.group, id), sealed.as_slice())?;
+        Ok(true)
+    }
+
+    /// Removes a held group frame (it left its hold: opened, dropped or
+    /// pushed out). Returns whether it was stored.
+    pub fn remove_group_held(&mut self, group: &[u8; 32], id: &[u8; 32]) -> Result<bool> {
+        Ok(self
+            .raw()
+            .open_table(schema::GROUP_HELD)?
+            .remove((*group, *id))?
+            .is_some())
     }
 }

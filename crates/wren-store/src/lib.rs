@@ -97,6 +97,11 @@
 //! [`ReadTx::group_page`] reads a group's history in the order every
 //! member shows. Direct messages are not indexed.
 //!
+//! Received group frames that cannot be opened yet (their sender's chain,
+//! or the op admitting their sender, is still on its way) are kept too
+//! ([`schema::GROUP_HELD`], sealed, at most [`MAX_HELD_GROUP_FRAMES`]), so
+//! that a frame already acknowledged to its sender survives a restart.
+//!
 //! Each member's delivery and read receipt of our group messages is kept
 //! too ([`schema::GROUP_RECEIPTS`], written in the transaction that
 //! processes the receipt): [`ReadTx::group_receipt_counts`] gives a page's
@@ -142,7 +147,10 @@ mod store;
 mod tx;
 
 pub use error::{Corruption, Result, StoreError};
-pub use groups::{GroupIncoming, GroupOutgoing, GroupRecord, QueuedPublication};
+pub use groups::{
+    GroupIncoming, GroupOutgoing, GroupRecord, HeldFrame, HeldRow, HoldKind, MAX_HELD_GROUP_FRAMES,
+    QueuedPublication,
+};
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
 pub use order::MAX_LAST_SENT_SCAN;
 pub use page::{MessagePage, MessageView};

@@ -147,6 +147,22 @@ pub const GROUP_PEERS: TableDefinition<'static, [u8; 32], &[u8]> =
 pub const GROUP_RECEIPTS: TableDefinition<'static, ([u8; 16], [u8; 32]), u8> =
     TableDefinition::new("group_receipts");
 
+/// Held group frames (docs/protocol.md §G8, *Receiving*): (group id,
+/// message id = SHA-256 of the frame) → sealed held-frame record (which
+/// hold it is in, when it was held, the group envelope frame as it
+/// arrived). A frame waits here while its sender's chain or the op
+/// admitting its sender is on its way, so that a frame already
+/// acknowledged to its sender survives a restart; it is removed when it
+/// leaves its hold. At most
+/// [`MAX_HELD_GROUP_FRAMES`](crate::MAX_HELD_GROUP_FRAMES) rows. Added
+/// without a schema version bump, like [`GROUP_PEERS`]: created with the
+/// other tables and by the first write in an older version 4 store;
+/// readers treat a missing table as empty. Sealed: the frame itself is
+/// sender-key ciphertext, but it names its sender's identity key, which
+/// the other tables do not show next to a group.
+pub const GROUP_HELD: TableDefinition<'static, ([u8; 32], [u8; 32]), &[u8]> =
+    TableDefinition::new("group_held");
+
 /// Key of the schema version in [`META`].
 pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";
 /// Key of the wrapped storage key in [`META`].

@@ -47,8 +47,8 @@ use wren_proto::{
     Versioned,
 };
 use wren_store::{
-    ConversationKind, GroupIncoming, GroupOutgoing, GroupRecord, IncomingOutcome, MessageStatus,
-    NewMessage, ReadTx, StoreError, WriteTx,
+    ConversationKind, GroupIncoming, GroupOutgoing, GroupRecord, HeldFrame, HoldKind,
+    IncomingOutcome, MessageStatus, NewMessage, ReadTx, StoreError, WriteTx,
 };
 
 use super::receive::{self, Queued};
@@ -474,11 +474,38 @@ pub(crate) fn add_sender_key(
     Ok(Some(gid))
 }
 
+// The store keeps every frame of both holds (docs/protocol.md §G8).
+const _: () = assert!(
+    MAX_HELD_GROUP_MESSAGES + MAX_HELD_UNADMITTED_MESSAGES <= wren_store::MAX_HELD_GROUP_FRAMES
+);
+
 /// A group message that waits for its sender's chain, or for the op that
-/// admits its sender.
+/// admits its sender. Each is also stored ([`HeldFrame`]), so that it
+/// survives a restart.
 pub(crate) struct Held {
     group: [u8; 32],
     frame: Vec<u8>,
+}
+
+/// A held frame whose hold may have changed, with the hold its stored row
+/// names (`None`: no row): [`Engine::store_holds`] makes the row follow.
+type HoldChange = (Held, Option<HoldKind>);
+
+/// Stores a frame put in a hold, in the caller's transaction.
+fn store_held(
+    tx: &mut WriteTx<'_>,
+    group: [u8; 32],
+    hold: HoldKind,
+    frame: &[u8],
+    now: u64,
+) -> Result<(), StoreError> {
+    tx.put_group_held(&HeldFrame {
+        group,
+        hold,
+        held_at: now,
+        frame: frame.to_vec(),
+    })?;
+    Ok(())
 }
 
 /// A topic message's gossipsub verdict, still owed: gossipsub neither
@@ -600,11 +627,12 @@ pub(crate) struct PairwiseGroupOutput {
     /// Message ids processed (for the topic path's deduplication).
     pub(crate) seen: Vec<[u8; 32]>,
     /// Frames whose sender's chain has not arrived: held like topic
-    /// messages.
+    /// messages (already stored in the batch's transaction).
     pub(crate) held: Vec<([u8; 32], Vec<u8>)>,
     /// Frames from the session's peer refused only because it is not (yet)
     /// a member who may post in our state: held until a membership change
-    /// of their group (besides being reported in `refused`).
+    /// of their group (besides being reported in `refused`; already stored
+    /// in the batch's transaction).
     pub(crate) unadmitted: Vec<([u8; 32], Vec<u8>)>,
     /// Refusals to report.
     pub(crate) refused: Vec<([u8; 32], String)>,
@@ -678,6 +706,8 @@ pub(crate) fn receive_pairwise(
             (sender, text, receiver)
         }
         FrameOpen::UnknownChain => {
+            // Stored with the batch, before it is acknowledged.
+            store_held(tx, gid, HoldKind::Chain, &frame, now)?;
             out.held.push((gid, frame));
             return Ok(());
         }
@@ -685,6 +715,7 @@ pub(crate) fn receive_pairwise(
         FrameOpen::Refused(error) => {
             out.refused.push((gid, error.to_string()));
             if refused_for_membership(&error) && sender_of_frame(&frame) == Some(from.to_bytes()) {
+                store_held(tx, gid, HoldKind::Unadmitted, &frame, now)?;
                 out.unadmitted.push((gid, frame));
             }
             return Ok(());
@@ -761,21 +792,41 @@ pub(crate) struct Topics {
 
 impl Topics {
     /// Keeps a message whose sender's chain is not here yet, at most
-    /// [`MAX_HELD_GROUP_MESSAGES`] (the oldest goes first).
-    fn hold(&mut self, group: [u8; 32], frame: Vec<u8>) {
-        hold_bounded(&mut self.held, group, frame, MAX_HELD_GROUP_MESSAGES);
+    /// [`MAX_HELD_GROUP_MESSAGES`] (the oldest goes first). Returns the
+    /// messages pushed out.
+    fn hold(&mut self, group: [u8; 32], frame: Vec<u8>) -> Vec<Held> {
+        hold_bounded(&mut self.held, group, frame, MAX_HELD_GROUP_MESSAGES)
     }
 
     /// Keeps a message refused because its sender is not (yet) a member
     /// who may post, at most [`MAX_HELD_UNADMITTED_MESSAGES`] (the oldest
-    /// goes first).
-    fn hold_unadmitted(&mut self, group: [u8; 32], frame: Vec<u8>) {
+    /// goes first). Returns the messages pushed out.
+    fn hold_unadmitted(&mut self, group: [u8; 32], frame: Vec<u8>) -> Vec<Held> {
         hold_bounded(
             &mut self.unadmitted,
             group,
             frame,
             MAX_HELD_UNADMITTED_MESSAGES,
-        );
+        )
+    }
+
+    /// Puts a frame in the hold `kind`; returns the frames pushed out.
+    fn hold_in(&mut self, kind: HoldKind, group: [u8; 32], frame: Vec<u8>) -> Vec<Held> {
+        match kind {
+            HoldKind::Chain => self.hold(group, frame),
+            HoldKind::Unadmitted => self.hold_unadmitted(group, frame),
+        }
+    }
+
+    /// The hold a frame is in now (the chain hold first), if any.
+    fn held_in(&self, frame: &[u8]) -> Option<HoldKind> {
+        if self.held.iter().any(|h| h.frame == frame) {
+            Some(HoldKind::Chain)
+        } else if self.unadmitted.iter().any(|h| h.frame == frame) {
+            Some(HoldKind::Unadmitted)
+        } else {
+            None
+        }
     }
 
     /// Remembers a message id (the last [`MAX_SEEN_GROUP_MESSAGES`]);
@@ -795,15 +846,22 @@ impl Topics {
 }
 
 /// Appends a frame to a hold unless it is there already, then drops the
-/// oldest past `max`.
-fn hold_bounded(held: &mut VecDeque<Held>, group: [u8; 32], frame: Vec<u8>, max: usize) {
+/// oldest past `max`; returns the frames dropped.
+fn hold_bounded(
+    held: &mut VecDeque<Held>,
+    group: [u8; 32],
+    frame: Vec<u8>,
+    max: usize,
+) -> Vec<Held> {
+    let mut dropped = Vec::new();
     if held.iter().any(|h| h.frame == frame) {
-        return;
+        return dropped;
     }
     held.push_back(Held { group, frame });
     while held.len() > max {
-        held.pop_front();
+        dropped.extend(held.pop_front());
     }
+    dropped
 }
 
 /// The checked arguments of a membership change (or of a rename, which
@@ -1022,7 +1080,105 @@ impl Engine {
         for gid in ids {
             self.reconcile_group(gid).await;
         }
+        let held = self.load_held().await;
+        self.release_held(&held).await;
         self.try_publish();
+    }
+
+    /// Whether we were a member of a group and are no more (we left or
+    /// were removed).
+    fn left_group(&self, gid: &[u8; 32]) -> bool {
+        self.groups.get(gid).is_some_and(|entry| {
+            let state = entry.group.state();
+            state.is_created() && !state.is_member(self.me.public())
+        })
+    }
+
+    /// At start: puts the stored held frames back in their holds, oldest
+    /// first (docs/protocol.md §G8). Rows that do not open, and rows of a
+    /// group we do not know or left, are removed, and so are frames pushed
+    /// out at the bounds. Returns the groups that have held frames.
+    async fn load_held(&mut self) -> HashSet<[u8; 32]> {
+        let rows = match self.store.read(|tx| tx.group_held()).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                warn!(%error, "reading the held group messages failed");
+                return HashSet::new();
+            }
+        };
+        let mut frames = Vec::new();
+        let mut stale = Vec::new();
+        for (group, id, frame) in rows {
+            match frame {
+                Ok(frame) if self.groups.contains_key(&group) && !self.left_group(&group) => {
+                    frames.push(frame);
+                }
+                _ => stale.push((group, id)),
+            }
+        }
+        frames.sort_by_key(|frame| frame.held_at);
+        let mut groups = HashSet::new();
+        let mut changes = Vec::new();
+        for HeldFrame {
+            group, hold, frame, ..
+        } in frames
+        {
+            groups.insert(group);
+            let dropped = self.topics.hold_in(hold, group, frame);
+            changes.extend(dropped.into_iter().map(|held| (held, Some(hold))));
+        }
+        self.store_holds(changes, stale).await;
+        groups
+    }
+
+    /// Makes the stored held frames follow the holds (docs/protocol.md
+    /// §G8), in one transaction: each frame of `changes` that is in a hold
+    /// is stored with that hold (unless its row names it already), one in
+    /// neither hold is removed; the rows `stale` are removed too.
+    async fn store_holds(&mut self, changes: Vec<HoldChange>, stale: Vec<([u8; 32], [u8; 32])>) {
+        let now = now_ms();
+        let mut puts = Vec::new();
+        let mut removes = stale;
+        for (held, before) in changes {
+            match self.topics.held_in(&held.frame) {
+                Some(hold) if before == Some(hold) => {}
+                Some(hold) => puts.push(HeldFrame {
+                    group: held.group,
+                    hold,
+                    held_at: now,
+                    frame: held.frame,
+                }),
+                None => removes.push((held.group, group_message_id(&held.frame))),
+            }
+        }
+        if puts.is_empty() && removes.is_empty() {
+            return;
+        }
+        let stored = self
+            .store
+            .write(move |tx| {
+                for held in &puts {
+                    tx.put_group_held(held)?;
+                }
+                for (group, id) in &removes {
+                    tx.remove_group_held(group, id)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(error) = stored {
+            warn!(%error, "storing the held group messages failed");
+        }
+    }
+
+    /// Holds a topic message (docs/protocol.md §G8) and stores it, with
+    /// the removal of what it pushed out, in a transaction of its own.
+    async fn hold_topic_message(&mut self, hold: HoldKind, gid: [u8; 32], frame: Vec<u8>) {
+        let dropped = self.topics.hold_in(hold, gid, frame.clone());
+        let mut changes: Vec<HoldChange> =
+            dropped.into_iter().map(|held| (held, Some(hold))).collect();
+        changes.push((Held { group: gid, frame }, None));
+        self.store_holds(changes, Vec::new()).await;
     }
 
     /// Runs [`reconcile`] for one group in a transaction of its own.
@@ -1249,8 +1405,9 @@ impl Engine {
             Ok(())
         })
         .await?;
-        // Our own op may admit a held sender, or take us out of the group.
-        self.retry_unadmitted(&HashSet::from([gid])).await;
+        // Our own op may admit a held sender, or take us out of the group
+        // (its held messages are dropped then).
+        self.release_held(&HashSet::from([gid])).await;
         self.prune_group_peers().await;
         self.group_info(&gid)
             .ok_or_else(|| NodeError::UnknownGroup(group_text(&gid)))
@@ -1762,7 +1919,9 @@ impl Engine {
 
     /// Accepts, decrypts and stores one group frame. `hold`: keep it for
     /// later if the sender's chain is unknown, or if it is refused because
-    /// the sender is not (yet) admitted (then also reported as refused).
+    /// the sender is not (yet) admitted (then also reported as refused),
+    /// and store it held; without `hold` the frame comes out of a hold, and
+    /// its stored row is removed in the transaction that stores its text.
     /// `pending`: the gossipsub verdict still owed for it, reported
     /// *accepted* as soon as the frame passed acceptance, before the store
     /// commits, so that forwarding to the rest of the mesh overlaps our
@@ -1789,7 +1948,11 @@ impl Engine {
             }
             FrameOpen::UnknownChain => {
                 if hold {
-                    self.hold(gid, frame);
+                    // The verdict goes out before the hold is stored.
+                    if let Some(pending) = pending.take() {
+                        self.report_verdict(pending, Acceptance::Ignore);
+                    }
+                    self.hold_topic_message(HoldKind::Chain, gid, frame).await;
                 }
                 return Acceptance::Ignore;
             }
@@ -1797,7 +1960,11 @@ impl Engine {
             FrameOpen::Refused(error) => {
                 self.refused(gid, &error);
                 if hold && refused_for_membership(&error) {
-                    self.topics.hold_unadmitted(gid, frame);
+                    if let Some(pending) = pending.take() {
+                        self.report_verdict(pending, Acceptance::Reject);
+                    }
+                    self.hold_topic_message(HoldKind::Unadmitted, gid, frame)
+                        .await;
                 }
                 return Acceptance::Reject;
             }
@@ -1806,7 +1973,8 @@ impl Engine {
             self.report_verdict(pending, Acceptance::Accept);
         }
         let sender_bytes = sender.to_bytes();
-        self.topics.remember(group_message_id(&frame));
+        let message_id = group_message_id(&frame);
+        self.topics.remember(message_id);
         let conversation = entry.record.conversation;
         let now = now_ms();
         let content = match Payload::Text(text.clone()).to_bytes() {
@@ -1841,6 +2009,9 @@ impl Engine {
                     },
                 };
                 let (outcome, queued) = store_group_text(tx, incoming, book.as_mut(), now)?;
+                if !hold {
+                    tx.remove_group_held(&gid, &message_id)?;
+                }
                 Ok((outcome, receiver, book, queued, text))
             })
             .await;
@@ -1883,7 +2054,9 @@ impl Engine {
     /// stored (`Payload::GroupMessage`), remembers their ids so that the
     /// topic copy is a duplicate, holds the frames whose chain is missing
     /// or whose sender is not admitted yet, and reports refusals.
-    pub(crate) fn pairwise_group_messages(
+    /// The held frames were stored with the batch; the rows of frames
+    /// they pushed out of a hold are removed here.
+    pub(crate) async fn pairwise_group_messages(
         &mut self,
         from: &IdentityKey,
         alias: Option<String>,
@@ -1892,11 +2065,14 @@ impl Engine {
         for id in output.seen {
             self.topics.remember(id);
         }
+        let mut changes: Vec<HoldChange> = Vec::new();
         for (gid, frame) in output.held {
-            self.hold(gid, frame);
+            let dropped = self.topics.hold(gid, frame);
+            changes.extend(dropped.into_iter().map(|h| (h, Some(HoldKind::Chain))));
         }
         for (gid, frame) in output.unadmitted {
-            self.topics.hold_unadmitted(gid, frame);
+            let dropped = self.topics.hold_unadmitted(gid, frame);
+            changes.extend(dropped.into_iter().map(|h| (h, Some(HoldKind::Unadmitted))));
         }
         for (gid, reason) in output.refused {
             debug!(%reason, "pairwise group message refused");
@@ -1917,6 +2093,7 @@ impl Engine {
                 group: Some(group_text(&text.group)),
             });
         }
+        self.store_holds(changes, Vec::new()).await;
     }
 
     /// Reports a refused group message.
@@ -1928,14 +2105,12 @@ impl Engine {
         });
     }
 
-    /// Keeps a message whose sender's chain is not here yet.
-    fn hold(&mut self, group: [u8; 32], frame: Vec<u8>) {
-        self.topics.hold(group, frame);
-    }
-
     /// New chains arrived for `groups`, or their membership changed: tries
     /// the messages whose sender was not admitted again, then opens the
-    /// messages held for a chain.
+    /// messages held for a chain. Messages of a group we left are dropped.
+    /// The stored held frames follow (docs/protocol.md §G8): an opened
+    /// one's row goes with the transaction that stores its text, the rows
+    /// of the others that left the hold in one transaction after.
     pub(crate) async fn release_held(&mut self, groups: &HashSet<[u8; 32]>) {
         self.retry_unadmitted(groups).await;
         if self.topics.held.is_empty() {
@@ -1947,18 +2122,25 @@ impl Engine {
             .drain(..)
             .partition(|h| groups.contains(&h.group));
         self.topics.held = rest.into();
+        let mut changes: Vec<HoldChange> = Vec::new();
         for held in ready {
             if self
                 .topics
                 .seen_set
                 .contains(&group_message_id(&held.frame))
+                || self.left_group(&held.group)
             {
+                changes.push((held, Some(HoldKind::Chain)));
                 continue;
             }
             let frame = held.frame.clone();
             let acceptance = self
                 .open_group_message(held.group, frame, false, &mut None)
                 .await;
+            if acceptance == Acceptance::Accept {
+                // Stored, and its row removed with it.
+                continue;
+            }
             if acceptance == Acceptance::Ignore
                 && self
                     .groups
@@ -1969,9 +2151,12 @@ impl Engine {
                     .seen_set
                     .contains(&group_message_id(&held.frame))
             {
-                self.hold(held.group, held.frame);
+                let dropped = self.topics.hold(held.group, held.frame.clone());
+                changes.extend(dropped.into_iter().map(|h| (h, Some(HoldKind::Chain))));
             }
+            changes.push((held, Some(HoldKind::Chain)));
         }
+        self.store_holds(changes, Vec::new()).await;
     }
 
     /// Tries the messages of `groups` that were refused because their
@@ -1981,6 +2166,7 @@ impl Engine {
     /// reported when it arrived, not again); from a member whose chain is
     /// missing, it moves to the chain hold. Any other outcome drops it
     /// silently, and so does our not being a member of the group any more.
+    /// The stored held frames follow, as in [`Engine::release_held`].
     async fn retry_unadmitted(&mut self, groups: &HashSet<[u8; 32]>) {
         if self.topics.unadmitted.is_empty() {
             return;
@@ -1991,36 +2177,47 @@ impl Engine {
             .drain(..)
             .partition(|h| groups.contains(&h.group));
         self.topics.unadmitted = rest.into();
+        let mut changes: Vec<HoldChange> = Vec::new();
         for held in ready {
             if self
                 .topics
                 .seen_set
                 .contains(&group_message_id(&held.frame))
+                || self.left_group(&held.group)
             {
+                changes.push((held, Some(HoldKind::Unadmitted)));
                 continue;
             }
             let Some(entry) = self.groups.get(&held.group) else {
+                changes.push((held, Some(HoldKind::Unadmitted)));
                 continue;
             };
-            let state = entry.group.state();
-            if state.is_created() && !state.is_member(self.me.public()) {
-                // We left or were removed.
-                continue;
-            }
-            match open_frame(entry, self.me.public(), &held.frame) {
+            let hold = match open_frame(entry, self.me.public(), &held.frame) {
                 // Opened again, with its store and receipt, by the one
                 // path every accepted frame takes.
                 FrameOpen::Text(_) => {
-                    self.open_group_message(held.group, held.frame, false, &mut None)
+                    let acceptance = self
+                        .open_group_message(held.group, held.frame.clone(), false, &mut None)
                         .await;
+                    if acceptance == Acceptance::Accept {
+                        // Stored, and its row removed with it.
+                        continue;
+                    }
+                    None
                 }
-                FrameOpen::UnknownChain => self.hold(held.group, held.frame),
+                FrameOpen::UnknownChain => Some(HoldKind::Chain),
                 FrameOpen::Refused(error) if refused_for_membership(&error) => {
-                    self.topics.hold_unadmitted(held.group, held.frame);
+                    Some(HoldKind::Unadmitted)
                 }
-                FrameOpen::Refused(_) | FrameOpen::Ignore => {}
+                FrameOpen::Refused(_) | FrameOpen::Ignore => None,
+            };
+            if let Some(hold) = hold {
+                let dropped = self.topics.hold_in(hold, held.group, held.frame.clone());
+                changes.extend(dropped.into_iter().map(|h| (h, Some(hold))));
             }
+            changes.push((held, Some(HoldKind::Unadmitted)));
         }
+        self.store_holds(changes, Vec::new()).await;
     }
 
     /// After a pairwise batch committed: reconciles the groups it changed,
@@ -2122,17 +2319,23 @@ mod tests {
     #[test]
     fn held_messages_stop_at_the_limit_oldest_first() {
         let mut topics = Topics::default();
+        let mut dropped = Vec::new();
         for n in 0..=MAX_HELD_GROUP_MESSAGES {
             let frame = u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes().to_vec();
-            topics.hold([1; 32], frame);
+            dropped.extend(topics.hold([1; 32], frame));
         }
         assert_eq!(topics.held.len(), MAX_HELD_GROUP_MESSAGES);
         assert_eq!(
             topics.held.front().map(|h| h.frame.clone()),
             Some(1u32.to_be_bytes().to_vec())
         );
+        // The one pushed out is returned, so that its stored row goes too.
+        let dropped: Vec<Vec<u8>> = dropped.into_iter().map(|h| h.frame).collect();
+        assert_eq!(dropped, [0u32.to_be_bytes().to_vec()]);
+        assert_eq!(topics.held_in(&0u32.to_be_bytes()), None);
+        assert_eq!(topics.held_in(&1u32.to_be_bytes()), Some(HoldKind::Chain));
         // The same frame twice is held once.
-        topics.hold([1; 32], 5u32.to_be_bytes().to_vec());
+        assert!(topics.hold([1; 32], 5u32.to_be_bytes().to_vec()).is_empty());
         assert_eq!(topics.held.len(), MAX_HELD_GROUP_MESSAGES);
     }
 

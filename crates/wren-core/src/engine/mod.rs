@@ -1381,7 +1381,8 @@ impl Engine {
         for queued in std::mem::take(&mut group_messages.queued) {
             self.push_queued(key, queued);
         }
-        self.pairwise_group_messages(&sender, alias, group_messages);
+        self.pairwise_group_messages(&sender, alias, group_messages)
+            .await;
         self.after_introductions(&sender, output.intro).await;
         if !output.groups_touched.is_empty() || !output.group_keys.is_empty() {
             self.after_batch(output.groups_touched, output.group_keys)
