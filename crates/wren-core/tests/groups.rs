@@ -16,8 +16,8 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{TestNode, guard, pair, start};
-use wren_core::{GroupInfo, NodeError, NodeEvent, Status};
+use common::{Stopped, TestNode, guard, pair, start};
+use wren_core::{GroupInfo, NodeError, NodeEvent, SentMessage, Status};
 use wren_crypto::IdentityKeyPair;
 use wren_crypto::sender_key::SenderKey;
 use wren_net::{NetConfig, NetEvent, PeerId};
@@ -963,68 +963,80 @@ async fn a_member_added_later_is_introduced_both_ways() {
     assert_eq!(nodes[2].node.contacts().await.unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_post_that_arrives_before_its_senders_promotion_is_delivered_once_it_applies() {
+/// A channel of Ada (admin) with readers Bob and Cy, where Cy went away,
+/// Ada promoted Bob (her `Promote` for Cy waits in her outbox) and went
+/// away too, and Bob then posted: Cy does not see him subscribed, so the
+/// post waits for Cy as a pairwise copy (and on the topic).
+struct PromotedWhileAway {
+    info: GroupInfo,
+    ada: Stopped,
+    bob: TestNode,
+    cy: Stopped,
+    bob_peer: String,
+    cy_peer: String,
+    sent: SentMessage,
+}
+
+async fn promoted_while_away(text: &str) -> PromotedWhileAway {
     let names = ["ada", "bob", "cy"];
     let mut nodes = contacts(&names).await;
     let info = group_of(&mut nodes, &names, true).await;
     let (ada_peer, bob_peer) = (nodes[0].peer_id.clone(), nodes[1].peer_id.clone());
-
-    // Cy goes away.
     let cy = nodes.pop().unwrap();
     let cy_peer = cy.peer_id.clone();
-    let cy_stopped = cy.stop().await;
+    let cy = cy.stop().await;
     for node in nodes.iter_mut() {
         offline(node, &cy_peer).await;
     }
-    // Ada promotes Bob; her Promote for Cy waits in her outbox, and Ada
-    // goes away too.
     nodes[0].node.promote_member(&info.id, "bob").await.unwrap();
     promoted(&mut nodes[1], &info.id, &bob_peer).await;
-    let ada = nodes.remove(0);
-    let ada_stopped = ada.stop().await;
+    let ada = nodes.remove(0).stop().await;
     offline(&mut nodes[0], &ada_peer).await;
-    let mut bob = nodes.remove(0);
+    let bob = nodes.remove(0);
+    let sent = bob.node.send_text(&info.id, text).await.unwrap();
+    PromotedWhileAway {
+        info,
+        ada,
+        bob,
+        cy,
+        bob_peer,
+        cy_peer,
+        sent,
+    }
+}
 
-    // Bob posts: Cy is not subscribed as Bob sees it, so it gets a
-    // pairwise copy.
-    let sent = bob
-        .node
-        .send_text(&info.id, "news from a new admin")
-        .await
-        .unwrap();
+/// Waits for `node` to refuse a post in `group`; its reason. Fails if a
+/// post of the group is delivered first.
+async fn refused_first(node: &mut TestNode, group: &str) -> String {
+    let group = group.to_owned();
+    node.next(|e| match e {
+        NodeEvent::GroupMessageRefused { group: g, reason } if *g == group => Some(reason.clone()),
+        NodeEvent::MessageReceived { group: Some(g), .. } if *g == group => {
+            panic!("the post was delivered before it could be admitted")
+        }
+        _ => None,
+    })
+    .await
+}
 
-    // Cy returns before it can know of the promotion: refused, as today.
-    let mut cy = cy_stopped.reopen().await;
-    let group = info.id.clone();
-    let reason = cy
+/// Waits for `node` to deliver a post of `group` (id, sender, text),
+/// which must come after the event `admits` picks (the op admitting its
+/// sender), with no refusal in `group` after that op.
+async fn delivered_once_admitted(
+    node: &mut TestNode,
+    group: &str,
+    admits: impl Fn(&NodeEvent) -> bool,
+) -> (String, String, String) {
+    let group = group.to_owned();
+    let mut admitted = false;
+    let delivered = node
         .next(|e| match e {
-            NodeEvent::GroupMessageRefused { group: g, reason } if *g == group => {
-                Some(reason.clone())
-            }
-            NodeEvent::MessageReceived { group: Some(_), .. } => {
-                panic!("a reader's post was delivered")
-            }
-            _ => None,
-        })
-        .await;
-    assert!(reason.contains("only admins"), "{reason}");
-
-    // Ada returns: her outbox delivers the Promote, and Cy delivers the
-    // post it held, without refusing it again.
-    let mut ada = ada_stopped.reopen().await;
-    let mut promotion_seen = false;
-    let (group, bob_id) = (info.id.clone(), bob_peer.clone());
-    let (id, from, text) = cy
-        .next(|e| match e {
-            NodeEvent::MemberPromoted { group: g, contact }
-                if *g == group && *contact == bob_id =>
-            {
-                promotion_seen = true;
+            e if admits(e) => {
+                admitted = true;
                 None
             }
-            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group && promotion_seen => {
-                panic!("refused again once the promotion applied")
+            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group && admitted => {
+                panic!("refused again once its sender was admitted")
             }
             NodeEvent::MessageReceived {
                 id,
@@ -1036,7 +1048,36 @@ async fn a_post_that_arrives_before_its_senders_promotion_is_delivered_once_it_a
             _ => None,
         })
         .await;
-    assert!(promotion_seen, "delivered only after the promotion");
+    assert!(admitted, "delivered only after its sender was admitted");
+    delivered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_arrives_before_its_senders_promotion_is_delivered_once_it_applies() {
+    let PromotedWhileAway {
+        info,
+        ada,
+        mut bob,
+        cy,
+        bob_peer,
+        cy_peer,
+        sent,
+    } = promoted_while_away("news from a new admin").await;
+
+    // Cy returns before it can know of the promotion: refused, as today.
+    let mut cy = cy.reopen().await;
+    let reason = refused_first(&mut cy, &info.id).await;
+    assert!(reason.contains("only admins"), "{reason}");
+
+    // Ada returns: her outbox delivers the Promote, and Cy delivers the
+    // post it held, without refusing it again.
+    let mut ada = ada.reopen().await;
+    let (group, bob_id) = (info.id.clone(), bob_peer.clone());
+    let (id, from, text) = delivered_once_admitted(&mut cy, &info.id, |e| {
+        matches!(e, NodeEvent::MemberPromoted { group: g, contact }
+            if *g == group && *contact == bob_id)
+    })
+    .await;
     assert_eq!(
         (id.as_str(), from.as_str(), text.as_str()),
         (sent.id.as_str(), bob_peer.as_str(), "news from a new admin")
@@ -1090,45 +1131,19 @@ async fn a_post_that_arrives_before_its_senders_promotion_is_delivered_once_it_a
 /// Ada's `Promote` arrives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_held_for_a_promotion_survives_a_restart_and_is_delivered_once() {
-    let names = ["ada", "bob", "cy"];
-    let mut nodes = contacts(&names).await;
-    let info = group_of(&mut nodes, &names, true).await;
-    let (ada_peer, bob_peer) = (nodes[0].peer_id.clone(), nodes[1].peer_id.clone());
-
-    // Cy goes away; Ada promotes Bob (her Promote for Cy waits in her
-    // outbox) and goes away too.
-    let cy = nodes.pop().unwrap();
-    let cy_peer = cy.peer_id.clone();
-    let cy_stopped = cy.stop().await;
-    for node in nodes.iter_mut() {
-        offline(node, &cy_peer).await;
-    }
-    nodes[0].node.promote_member(&info.id, "bob").await.unwrap();
-    promoted(&mut nodes[1], &info.id, &bob_peer).await;
-    let ada_stopped = nodes.remove(0).stop().await;
-    offline(&mut nodes[0], &ada_peer).await;
-    let mut bob = nodes.remove(0);
-
-    let sent = bob
-        .node
-        .send_text(&info.id, "news from a new admin")
-        .await
-        .unwrap();
+    let PromotedWhileAway {
+        info,
+        ada,
+        mut bob,
+        cy,
+        bob_peer,
+        sent,
+        ..
+    } = promoted_while_away("news from a new admin").await;
 
     // Cy returns and refuses the post (it cannot know of the promotion).
-    let mut cy = cy_stopped.reopen().await;
-    let group = info.id.clone();
-    let reason = cy
-        .next(|e| match e {
-            NodeEvent::GroupMessageRefused { group: g, reason } if *g == group => {
-                Some(reason.clone())
-            }
-            NodeEvent::MessageReceived { group: Some(_), .. } => {
-                panic!("a reader's post was delivered")
-            }
-            _ => None,
-        })
-        .await;
+    let mut cy = cy.reopen().await;
+    let reason = refused_first(&mut cy, &info.id).await;
     assert!(reason.contains("only admins"), "{reason}");
     // Bob's topic copy went out too (Cy was subscribed): nothing will
     // bring the post to Cy again.
@@ -1147,31 +1162,13 @@ async fn a_post_held_for_a_promotion_survives_a_restart_and_is_delivered_once() 
     let mut cy = cy.restart().await;
 
     // Ada returns: Cy applies the Promote and delivers the held post.
-    let ada = ada_stopped.reopen().await;
-    let mut promotion_seen = false;
+    let ada = ada.reopen().await;
     let (group, bob_id) = (info.id.clone(), bob_peer.clone());
-    let (id, from, text) = cy
-        .next(|e| match e {
-            NodeEvent::MemberPromoted { group: g, contact }
-                if *g == group && *contact == bob_id =>
-            {
-                promotion_seen = true;
-                None
-            }
-            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group && promotion_seen => {
-                panic!("refused again once the promotion applied")
-            }
-            NodeEvent::MessageReceived {
-                id,
-                from,
-                text,
-                group: Some(g),
-                ..
-            } if *g == group => Some((id.clone(), from.clone(), text.clone())),
-            _ => None,
-        })
-        .await;
-    assert!(promotion_seen, "delivered only after the promotion");
+    let (id, from, text) = delivered_once_admitted(&mut cy, &info.id, |e| {
+        matches!(e, NodeEvent::MemberPromoted { group: g, contact }
+            if *g == group && *contact == bob_id)
+    })
+    .await;
     assert_eq!(
         (id.as_str(), from.as_str(), text.as_str()),
         (sent.id.as_str(), bob_peer.as_str(), "news from a new admin")
@@ -1268,44 +1265,17 @@ async fn a_post_from_a_member_added_while_we_were_away_is_delivered_once_the_add
 
     // Cy returns: Dan is no member in its view yet.
     let mut cy = cy_stopped.reopen().await;
-    let group = info.id.clone();
-    let reason = cy
-        .next(|e| match e {
-            NodeEvent::GroupMessageRefused { group: g, reason } if *g == group => {
-                Some(reason.clone())
-            }
-            NodeEvent::MessageReceived { group: Some(_), .. } => {
-                panic!("a non-member's post was delivered")
-            }
-            _ => None,
-        })
-        .await;
+    let reason = refused_first(&mut cy, &info.id).await;
     assert!(reason.contains("non-member"), "{reason}");
 
     // Ada returns: her Add reaches Cy, which then delivers the held post.
     let _ada = ada_stopped.reopen().await;
-    let mut added = false;
     let (group, dan_id) = (info.id.clone(), dan_peer.clone());
-    let (id, from, text) = cy
-        .next(|e| match e {
-            NodeEvent::MemberAdded { group: g, contact } if *g == group && *contact == dan_id => {
-                added = true;
-                None
-            }
-            NodeEvent::GroupMessageRefused { group: g, .. } if *g == group && added => {
-                panic!("refused again once the addition applied")
-            }
-            NodeEvent::MessageReceived {
-                id,
-                from,
-                text,
-                group: Some(g),
-                ..
-            } if *g == group => Some((id.clone(), from.clone(), text.clone())),
-            _ => None,
-        })
-        .await;
-    assert!(added, "delivered only after the addition");
+    let (id, from, text) = delivered_once_admitted(&mut cy, &info.id, |e| {
+        matches!(e, NodeEvent::MemberAdded { group: g, contact }
+            if *g == group && *contact == dan_id)
+    })
+    .await;
     assert_eq!(
         (id.as_str(), from.as_str(), text.as_str()),
         (sent.id.as_str(), dan_peer.as_str(), "hello, I am new")

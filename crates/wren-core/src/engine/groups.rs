@@ -2113,26 +2113,8 @@ impl Engine {
     /// of the others that left the hold in one transaction after.
     pub(crate) async fn release_held(&mut self, groups: &HashSet<[u8; 32]>) {
         self.retry_unadmitted(groups).await;
-        if self.topics.held.is_empty() {
-            return;
-        }
-        let (ready, rest): (Vec<Held>, Vec<Held>) = self
-            .topics
-            .held
-            .drain(..)
-            .partition(|h| groups.contains(&h.group));
-        self.topics.held = rest.into();
-        let mut changes: Vec<HoldChange> = Vec::new();
+        let (ready, mut changes) = self.take_ready(HoldKind::Chain, groups);
         for held in ready {
-            if self
-                .topics
-                .seen_set
-                .contains(&group_message_id(&held.frame))
-                || self.left_group(&held.group)
-            {
-                changes.push((held, Some(HoldKind::Chain)));
-                continue;
-            }
             let frame = held.frame.clone();
             let acceptance = self
                 .open_group_message(held.group, frame, false, &mut None)
@@ -2159,6 +2141,38 @@ impl Engine {
         self.store_holds(changes, Vec::new()).await;
     }
 
+    /// Takes the frames of `groups` out of the hold `kind`: those to try
+    /// again, and (as changes for [`Engine::store_holds`]) those that need
+    /// no try: already processed, or of a group we left.
+    fn take_ready(
+        &mut self,
+        kind: HoldKind,
+        groups: &HashSet<[u8; 32]>,
+    ) -> (Vec<Held>, Vec<HoldChange>) {
+        let hold = match kind {
+            HoldKind::Chain => &mut self.topics.held,
+            HoldKind::Unadmitted => &mut self.topics.unadmitted,
+        };
+        let (taken, rest): (Vec<Held>, Vec<Held>) =
+            hold.drain(..).partition(|h| groups.contains(&h.group));
+        *hold = rest.into();
+        let mut ready = Vec::new();
+        let mut done = Vec::new();
+        for held in taken {
+            if self
+                .topics
+                .seen_set
+                .contains(&group_message_id(&held.frame))
+                || self.left_group(&held.group)
+            {
+                done.push((held, Some(kind)));
+            } else {
+                ready.push(held);
+            }
+        }
+        (ready, done)
+    }
+
     /// Tries the messages of `groups` that were refused because their
     /// sender was not admitted, with the full acceptance (docs/protocol.md
     /// §G8): one that opens now is stored and announced like any message;
@@ -2168,26 +2182,8 @@ impl Engine {
     /// silently, and so does our not being a member of the group any more.
     /// The stored held frames follow, as in [`Engine::release_held`].
     async fn retry_unadmitted(&mut self, groups: &HashSet<[u8; 32]>) {
-        if self.topics.unadmitted.is_empty() {
-            return;
-        }
-        let (ready, rest): (Vec<Held>, Vec<Held>) = self
-            .topics
-            .unadmitted
-            .drain(..)
-            .partition(|h| groups.contains(&h.group));
-        self.topics.unadmitted = rest.into();
-        let mut changes: Vec<HoldChange> = Vec::new();
+        let (ready, mut changes) = self.take_ready(HoldKind::Unadmitted, groups);
         for held in ready {
-            if self
-                .topics
-                .seen_set
-                .contains(&group_message_id(&held.frame))
-                || self.left_group(&held.group)
-            {
-                changes.push((held, Some(HoldKind::Unadmitted)));
-                continue;
-            }
             let Some(entry) = self.groups.get(&held.group) else {
                 changes.push((held, Some(HoldKind::Unadmitted)));
                 continue;
