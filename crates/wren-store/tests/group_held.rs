@@ -24,7 +24,7 @@ fn held(group: [u8; 32], hold: HoldKind, held_at: u64, frame: &[u8]) -> HeldFram
 }
 
 /// Every held frame, as (group, id, hold, held_at, frame).
-async fn listed(store: &Store) -> Vec<([u8; 32], [u8; 32], HoldKind, u64, Vec<u8>)> {
+async fn listed(store: &Store) -> Vec<Row> {
     store
         .read(|tx| tx.group_held())
         .await
@@ -36,6 +36,20 @@ async fn listed(store: &Store) -> Vec<([u8; 32], [u8; 32], HoldKind, u64, Vec<u8
             (group, id, frame.hold, frame.held_at, frame.frame)
         })
         .collect()
+}
+
+/// A row of [`listed`].
+type Row = ([u8; 32], [u8; 32], HoldKind, u64, Vec<u8>);
+
+/// A listed row: group, frame id, hold, when held, frame.
+fn row(group: [u8; 32], frame: &[u8], hold: HoldKind, held_at: u64) -> Row {
+    (
+        group,
+        group_message_id(frame),
+        hold,
+        held_at,
+        frame.to_vec(),
+    )
 }
 
 #[tokio::test]
@@ -58,27 +72,9 @@ async fn held_frames_are_put_moved_removed_and_survive_a_reopen() {
 
     let store = open_keyfile(dir.path()).await;
     let mut expected = vec![
-        (
-            GROUP,
-            group_message_id(b"first"),
-            HoldKind::Chain,
-            10,
-            b"first".to_vec(),
-        ),
-        (
-            GROUP,
-            group_message_id(b"second"),
-            HoldKind::Unadmitted,
-            11,
-            b"second".to_vec(),
-        ),
-        (
-            OTHER,
-            group_message_id(b"third"),
-            HoldKind::Chain,
-            12,
-            b"third".to_vec(),
-        ),
+        row(GROUP, b"first", HoldKind::Chain, 10),
+        row(GROUP, b"second", HoldKind::Unadmitted, 11),
+        row(OTHER, b"third", HoldKind::Chain, 12),
     ];
     expected.sort_by_key(|row| (row.0, row.1));
     assert_eq!(listed(&store).await, expected);
@@ -100,20 +96,8 @@ async fn held_frames_are_put_moved_removed_and_survive_a_reopen() {
 
     let store = open_keyfile(dir.path()).await;
     let mut expected = vec![
-        (
-            GROUP,
-            group_message_id(b"second"),
-            HoldKind::Chain,
-            20,
-            b"second".to_vec(),
-        ),
-        (
-            OTHER,
-            group_message_id(b"third"),
-            HoldKind::Chain,
-            12,
-            b"third".to_vec(),
-        ),
+        row(GROUP, b"second", HoldKind::Chain, 20),
+        row(OTHER, b"third", HoldKind::Chain, 12),
     ];
     expected.sort_by_key(|row| (row.0, row.1));
     assert_eq!(listed(&store).await, expected);

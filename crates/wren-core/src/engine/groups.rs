@@ -2391,6 +2391,30 @@ mod tests {
         assert!(topics.remember(id(0)), "the oldest was forgotten");
     }
 
+    /// The event announcing that `who` was removed from (or left) `gid`.
+    fn removed_event(gid: &[u8; 32], who: &IdentityKeyPair) -> NodeEvent {
+        NodeEvent::MemberRemoved {
+            group: group_text(gid),
+            contact: peer_text(who.public()),
+        }
+    }
+
+    /// The event announcing that `who` became an admin of `gid`.
+    fn promoted_event(gid: &[u8; 32], who: &IdentityKeyPair) -> NodeEvent {
+        NodeEvent::MemberPromoted {
+            group: group_text(gid),
+            contact: peer_text(who.public()),
+        }
+    }
+
+    /// The event announcing that `who` is no longer an admin of `gid`.
+    fn demoted_event(gid: &[u8; 32], who: &IdentityKeyPair) -> NodeEvent {
+        NodeEvent::MemberDemoted {
+            group: group_text(gid),
+            contact: peer_text(who.public()),
+        }
+    }
+
     /// A group of Alice (admin) with `others` (admins or not), named "g".
     fn group_with(alice: &IdentityKeyPair, others: &[(&IdentityKeyPair, bool)]) -> Group {
         group_of_kind(alice, others, false)
@@ -2562,25 +2586,13 @@ mod tests {
         replica.apply(promote).unwrap();
         assert_eq!(
             membership_events(&gid, &before, replica.state()),
-            [NodeEvent::MemberPromoted {
-                group: group_text(&gid),
-                contact: peer_text(cy.public()),
-            }]
+            [promoted_event(&gid, &cy)]
         );
         let before = replica.state().clone();
         replica.apply(remove).unwrap();
         assert_eq!(
             membership_events(&gid, &before, replica.state()),
-            [
-                NodeEvent::MemberRemoved {
-                    group: group_text(&gid),
-                    contact: peer_text(alice.public()),
-                },
-                NodeEvent::MemberDemoted {
-                    group: group_text(&gid),
-                    contact: peer_text(cy.public()),
-                },
-            ]
+            [removed_event(&gid, &alice), demoted_event(&gid, &cy),]
         );
     }
 
@@ -2604,10 +2616,7 @@ mod tests {
         };
         assert_eq!(
             announced(&mut group, &alice, 1, promote),
-            [NodeEvent::MemberPromoted {
-                group: group_text(&gid),
-                contact: peer_text(bob.public()),
-            }]
+            [promoted_event(&gid, &bob)]
         );
         // Bob removes Alice, then leaves: Cy, the one left, becomes the
         // admin; a removal announces no promotion of the removed.
@@ -2616,23 +2625,11 @@ mod tests {
         };
         assert_eq!(
             announced(&mut group, &bob, 2, remove),
-            [NodeEvent::MemberRemoved {
-                group: group_text(&gid),
-                contact: peer_text(alice.public()),
-            }]
+            [removed_event(&gid, &alice)]
         );
         assert_eq!(
             announced(&mut group, &bob, 3, OpBody::Leave),
-            [
-                NodeEvent::MemberRemoved {
-                    group: group_text(&gid),
-                    contact: peer_text(bob.public()),
-                },
-                NodeEvent::MemberPromoted {
-                    group: group_text(&gid),
-                    contact: peer_text(cy.public()),
-                },
-            ]
+            [removed_event(&gid, &bob), promoted_event(&gid, &cy),]
         );
     }
 
