@@ -1,6 +1,7 @@
 //! How to open a node.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use wren_net::Multiaddr;
 use wren_store::Unlock;
@@ -17,6 +18,11 @@ pub struct NodeConfig {
     /// Discover Wren nodes on the local network with mDNS (and be
     /// discoverable). Switch off for privacy.
     pub mdns: bool,
+    /// How long a group text we published waits for a member's delivery
+    /// receipt before that member is sent a pairwise copy
+    /// ([`GROUP_RECEIPT_WAIT`](crate::limits::GROUP_RECEIPT_WAIT) by
+    /// default).
+    pub group_receipt_wait: Duration,
 }
 
 impl NodeConfig {
@@ -28,6 +34,7 @@ impl NodeConfig {
             unlock: Unlock::KeyFile,
             listen: Vec::new(),
             mdns: true,
+            group_receipt_wait: crate::limits::GROUP_RECEIPT_WAIT,
         }
     }
 

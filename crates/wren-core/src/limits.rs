@@ -61,6 +61,18 @@ pub const MAX_ACKED_PENDING: usize = 4_096;
 /// most this many keys (the contact skips them).
 pub const RESERVED_SENDING_KEYS: u32 = 32;
 
+/// How long a group text we published waits for the delivery receipt of
+/// each member that was subscribed when it was sent before that member is
+/// sent a pairwise copy (docs/protocol.md §G9): covers a member that
+/// dropped before the topic message reached it, or crashed before storing
+/// it. The default of [`NodeConfig::group_receipt_wait`](crate::NodeConfig).
+pub const GROUP_RECEIPT_WAIT: Duration = Duration::from_secs(30);
+
+/// Most published group texts waiting for receipts at once (each keeps its
+/// frame); past it the oldest is settled at once (copies to the members
+/// that have not confirmed it).
+pub const MAX_WATCHED_PUBLICATIONS: usize = 256;
+
 /// Iterations of our sender key reserved ahead whenever a group's chain is
 /// stored: the next this many group texts can be published before the
 /// transaction that records them commits (express publishing,

@@ -15,9 +15,10 @@
 mod common;
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use common::{Stopped, TestNode, guard, pair, start};
-use wren_core::{GroupInfo, NodeError, NodeEvent, SentMessage, Status};
+use wren_core::{GroupInfo, NodeError, NodeEvent, SentMessage, Status, Unlock};
 use wren_crypto::IdentityKeyPair;
 use wren_crypto::sender_key::SenderKey;
 use wren_net::{NetConfig, NetEvent, PeerId};
@@ -1281,5 +1282,126 @@ async fn a_post_from_a_member_added_while_we_were_away_is_delivered_once_the_add
         (sent.id.as_str(), dan_peer.as_str(), "hello, I am new")
     );
     let history = cy.node.history(&info.id, None, 100).await.unwrap();
+    assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
+}
+
+/// A member that Ada sees subscribed but that never stores her text (here
+/// an impostor with Bob's identity takes the topic message while Bob's
+/// node is down, as if Bob had crashed before storing it) is sent a
+/// pairwise copy once its receipt has not come within the receipt wait
+/// (§G9): Bob gets the text when he is back, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
+    let names = ["ada", "bob"];
+    let mut nodes = contacts(&names).await;
+    let info = group_of(&mut nodes, &names, false).await;
+    let group: GroupId = info.id.parse().unwrap();
+    let topic = topic_name(&group);
+
+    // Bob stops; Ada restarts with a short receipt wait.
+    let bob = nodes.pop().unwrap().stop().await;
+    let mut ada = nodes
+        .pop()
+        .unwrap()
+        .stop()
+        .await
+        .reopen_configured(|config| config.group_receipt_wait = Duration::from_millis(200))
+        .await;
+    let ada_peer: PeerId = ada.peer_id.parse().unwrap();
+
+    // Bob's identity, read from his store while his node is down.
+    let store = wren_store::Store::open(&bob.home, Unlock::KeyFile)
+        .await
+        .unwrap();
+    let (bob_key, _) = store.read(|tx| tx.identity()).await.unwrap().unwrap();
+    store.close().await.unwrap();
+
+    // The impostor joins the topic next to Ada.
+    let mut config = NetConfig::new(bob_key.to_libp2p_keypair());
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.mdns = false;
+    let (net, mut events) = wren_net::spawn(config).unwrap();
+    net.subscribe(topic.clone()).await.unwrap();
+    net.add_addresses(ada_peer, vec![ada.listen.clone()])
+        .await
+        .unwrap();
+    net.dial(ada_peer).await.unwrap();
+    guard(async {
+        loop {
+            match events.recv().await.unwrap() {
+                NetEvent::GroupPeerSubscribed { peer, topic: t }
+                    if peer == ada_peer && t == topic =>
+                {
+                    return;
+                }
+                _ => continue,
+            }
+        }
+    })
+    .await;
+    // Once Ada refuses a junk frame it sent, her engine has seen its
+    // subscription too (gossipsub hands over subscriptions before
+    // messages): Bob counts as subscribed for her next text.
+    let outsider = IdentityKeyPair::generate(&mut rand::rng());
+    let junk = Text {
+        id: MessageId::from([7; 16]),
+        sent_at: Timestamp::from_millis(1),
+        body: "junk".into(),
+        reply_to: None,
+    };
+    let frame = seal(
+        &mut SenderKey::generate(&mut rand::rng()),
+        &group,
+        outsider.public(),
+        junk,
+    )
+    .unwrap();
+    net.publish(topic.clone(), frame).await.unwrap();
+    refused_first(&mut ada, &info.id).await;
+
+    // Ada's text goes to the topic only (no pairwise copy at send time),
+    // and the impostor takes it.
+    let sent = ada
+        .node
+        .send_text(&info.id, "did you get this?")
+        .await
+        .unwrap();
+    guard(async {
+        loop {
+            if let NetEvent::GroupMessage { topic: t, .. } = events.recv().await.unwrap()
+                && t == topic
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    // No receipt comes, so after the wait Ada sends "Bob" one pairwise
+    // envelope: the copy (nothing else is queued for him). The impostor
+    // cannot answer it and leaves.
+    let copies = guard(async {
+        loop {
+            if let NetEvent::DirectRequest {
+                peer, envelopes, ..
+            } = events.recv().await.unwrap()
+                && peer == ada_peer
+            {
+                return envelopes.len();
+            }
+        }
+    })
+    .await;
+    assert_eq!(copies, 1);
+    net.shutdown().await.unwrap();
+    drop(events);
+
+    // Bob returns: the copy reaches him (it is retried until he has it),
+    // and Ada learns he has it.
+    let mut bob = bob.reopen().await;
+    let got = receive(&mut bob, &info.id, 1).await;
+    assert_eq!(got, [(ada.peer_id.clone(), "did you get this?".to_owned())]);
+    let delivered = delivered_to(&mut ada, &sent.id, 1).await;
+    assert!(delivered.contains(&bob.peer_id));
+    let history = bob.node.history(&info.id, None, 100).await.unwrap();
     assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
 }

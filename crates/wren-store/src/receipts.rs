@@ -154,6 +154,13 @@ impl WriteTx<'_> {
         Ok(true)
     }
 
+    /// Whether `member` confirmed our group message `message` (a delivery
+    /// or a read receipt; sees this transaction's writes).
+    pub fn has_group_receipt(&self, message: &[u8; 16], member: &[u8; 32]) -> Result<bool> {
+        let table = self.raw().open_table(schema::GROUP_RECEIPTS)?;
+        Ok(table.get((*message, *member))?.is_some())
+    }
+
     /// The receipt counts of one of our group messages (sees this
     /// transaction's writes).
     pub fn group_receipts(&self, message: &[u8; 16]) -> Result<ReceiptCounts> {

@@ -57,7 +57,8 @@ use crate::error::NodeError;
 use crate::event::NodeEvent;
 use crate::limits::{
     GROUP_PUBLISH_RETRY, GROUP_PUBLISH_WAIT, MAX_GROUPS, MAX_HELD_GROUP_MESSAGES,
-    MAX_HELD_UNADMITTED_MESSAGES, MAX_PUBLICATIONS, MAX_SEEN_GROUP_MESSAGES, RESERVED_SENDER_KEYS,
+    MAX_HELD_UNADMITTED_MESSAGES, MAX_PUBLICATIONS, MAX_SEEN_GROUP_MESSAGES,
+    MAX_WATCHED_PUBLICATIONS, RESERVED_SENDER_KEYS,
 };
 use crate::types::{GroupInfo, SentMessage, Status};
 
@@ -528,6 +529,21 @@ pub(crate) struct Publication {
     /// Every member not subscribed when it was sent got a pairwise copy
     /// (§G9): the topic need not wait for them.
     covered: bool,
+    /// The members expected to get it over the topic: once published, any
+    /// of them that has not confirmed it after the receipt wait gets a
+    /// pairwise copy (§G9).
+    watch: Vec<[u8; 32]>,
+}
+
+/// A published group text waiting for the receipts of the members that
+/// were to get it over the topic.
+pub(crate) struct Watch {
+    message: [u8; 16],
+    frame: Vec<u8>,
+    /// Those that have not confirmed it yet.
+    members: Vec<[u8; 32]>,
+    /// When the rest get a pairwise copy.
+    due: Instant,
 }
 
 /// What opening one group frame against our replica gave (docs/protocol.md
@@ -788,6 +804,9 @@ pub(crate) struct Topics {
     last_sent: HashMap<[u8; 32], u64>,
     /// When to try the publication queue again.
     pub(crate) retry_at: Option<Instant>,
+    /// Published texts waiting for receipts, oldest (and first due) first,
+    /// at most [`MAX_WATCHED_PUBLICATIONS`].
+    watched: VecDeque<Watch>,
 }
 
 impl Topics {
@@ -827,6 +846,50 @@ impl Topics {
         } else {
             None
         }
+    }
+
+    /// Starts waiting for the receipts of a published text; past
+    /// [`MAX_WATCHED_PUBLICATIONS`] the oldest is due at once.
+    fn watch(&mut self, watch: Watch) {
+        self.watched.push_back(watch);
+        if self.watched.len() > MAX_WATCHED_PUBLICATIONS
+            && let Some(oldest) = self.watched.front_mut()
+        {
+            oldest.due = Instant::now();
+        }
+    }
+
+    /// `member` confirmed our text `message` (a delivery or read receipt):
+    /// no copy for it.
+    pub(crate) fn confirmed(&mut self, message: &[u8; 16], member: &[u8; 32]) {
+        if let Some(index) = self.watched.iter().position(|w| w.message == *message) {
+            if let Some(watch) = self.watched.get_mut(index) {
+                watch.members.retain(|m| m != member);
+                if !watch.members.is_empty() {
+                    return;
+                }
+            }
+            self.watched.remove(index);
+        }
+    }
+
+    /// When the first watched text is due.
+    pub(crate) fn next_settle(&self) -> Option<Instant> {
+        self.watched.front().map(|w| w.due)
+    }
+
+    /// Takes the watched texts that are due (or past the bound).
+    fn take_due(&mut self, now: Instant) -> Vec<Watch> {
+        let mut due = Vec::new();
+        while let Some(front) = self.watched.front() {
+            if front.due > now && self.watched.len() <= MAX_WATCHED_PUBLICATIONS {
+                break;
+            }
+            if let Some(watch) = self.watched.pop_front() {
+                due.push(watch);
+            }
+        }
+        due
     }
 
     /// Remembers a message id (the last [`MAX_SEEN_GROUP_MESSAGES`]);
@@ -1553,6 +1616,7 @@ impl Engine {
         // session, through the outbox (retried, and deposited in their
         // relay mailbox while they are offline), in this transaction.
         let absent = self.members_off_topic(&gid);
+        let watch = self.members_on_topic(&gid, &absent);
         let mut ctx = StepCtx {
             me: Arc::clone(&self.me),
             now,
@@ -1627,6 +1691,7 @@ impl Engine {
             since: Instant::now(),
             in_flight: express,
             covered,
+            watch,
         });
         self.try_publish();
         Ok(SentMessage {
@@ -1678,10 +1743,29 @@ impl Engine {
                 since: Instant::now(),
                 in_flight: false,
                 // Which members got a pairwise copy is not stored: wait as
-                // before.
+                // before, and watch every other member's receipt.
                 covered: false,
+                watch: self.members_on_topic(&item.group, &[]),
             });
         }
+    }
+
+    /// The other members of a group, but `absent`: those expected to get
+    /// what we publish over the topic.
+    fn members_on_topic(&self, gid: &[u8; 32], absent: &[[u8; 32]]) -> Vec<[u8; 32]> {
+        let Some(entry) = self.groups.get(gid) else {
+            return Vec::new();
+        };
+        let me = self.me.public();
+        entry
+            .group
+            .state()
+            .members()
+            .iter()
+            .filter(|member| *member != me)
+            .map(IdentityKey::to_bytes)
+            .filter(|member| !absent.contains(member))
+            .collect()
     }
 
     /// The other members of a group we do not see subscribed to its topic
@@ -1786,6 +1870,66 @@ impl Engine {
         });
     }
 
+    /// The published texts whose receipt wait is over (docs/protocol.md
+    /// §G9): each member expected over the topic that has not confirmed
+    /// one gets a pairwise copy, queued in one transaction. A member that
+    /// got it over the topic after all stores it once (deduplicated).
+    pub(crate) async fn settle_publications(&mut self) {
+        let due = self.topics.take_due(Instant::now());
+        if due.is_empty() {
+            return;
+        }
+        let members: HashSet<[u8; 32]> = due.iter().flat_map(|w| w.members.clone()).collect();
+        let mut ctx = StepCtx {
+            me: Arc::clone(&self.me),
+            now: now_ms(),
+            books: self.take_books(members),
+            queued: Vec::new(),
+            events: Vec::new(),
+        };
+        let result = self
+            .store
+            .write(move |tx| {
+                let mut copies = 0usize;
+                for watch in &due {
+                    let copy = Payload::GroupMessage {
+                        envelope: watch.frame.clone(),
+                    };
+                    for member in &watch.members {
+                        if tx.has_group_receipt(&watch.message, member)? {
+                            continue;
+                        }
+                        if queue_payload(tx, &mut ctx, member, &copy)? {
+                            copies += 1;
+                        }
+                    }
+                }
+                Ok((ctx, copies, due))
+            })
+            .await;
+        match result {
+            Ok((ctx, copies, due)) => {
+                if copies > 0 {
+                    debug!(
+                        copies,
+                        texts = due.len(),
+                        "pairwise copies for unconfirmed group texts"
+                    );
+                }
+                for (key, book) in ctx.books {
+                    if let Some(book) = book {
+                        self.books.insert(key, book);
+                    }
+                }
+                for (key, queued) in ctx.queued {
+                    self.push_queued(key, queued);
+                }
+            }
+            // The books taken out are read again from the store.
+            Err(error) => warn!(%error, "queuing copies of unconfirmed group texts failed"),
+        }
+    }
+
     /// A publication finished: published (or already known to gossipsub)
     /// → out of the queue, status sent; otherwise it waits for the next
     /// try.
@@ -1805,9 +1949,17 @@ impl Engine {
         };
         match result {
             Ok(_) | Err(PublishError::Duplicate) => {
-                let Some(item) = self.topics.queue.remove(index) else {
+                let Some(mut item) = self.topics.queue.remove(index) else {
                     return;
                 };
+                if !item.watch.is_empty() {
+                    self.topics.watch(Watch {
+                        message,
+                        frame: item.frame.clone(),
+                        members: std::mem::take(&mut item.watch),
+                        due: Instant::now() + self.receipt_wait,
+                    });
+                }
                 let stored = self
                     .store
                     .write(move |tx| {
@@ -2372,6 +2524,35 @@ mod tests {
         assert!(!refused_for_membership(&GroupMessageError::SenderKey(
             SenderKeyError::BadSignature
         )));
+    }
+
+    #[test]
+    fn watched_texts_settle_past_the_limit_and_leave_once_confirmed() {
+        let later = Instant::now() + std::time::Duration::from_secs(3_600);
+        let watch = |n: usize| Watch {
+            message: [n as u8; 16],
+            frame: vec![n as u8],
+            members: vec![[1; 32], [2; 32]],
+            due: later,
+        };
+        let mut topics = Topics::default();
+        for n in 0..MAX_WATCHED_PUBLICATIONS {
+            topics.watch(watch(n));
+        }
+        assert!(topics.take_due(Instant::now()).is_empty());
+        assert_eq!(topics.next_settle(), Some(later));
+        // One more: the oldest is settled at once.
+        topics.watch(watch(MAX_WATCHED_PUBLICATIONS));
+        let due = topics.take_due(Instant::now());
+        assert_eq!(due.len(), 1);
+        assert_eq!(due.first().map(|w| w.message), Some([0; 16]));
+        assert_eq!(topics.watched.len(), MAX_WATCHED_PUBLICATIONS);
+        // Receipts: a text confirmed by every member needs no copy.
+        topics.confirmed(&[1; 16], &[1; 32]);
+        assert_eq!(topics.watched.len(), MAX_WATCHED_PUBLICATIONS);
+        topics.confirmed(&[1; 16], &[2; 32]);
+        assert_eq!(topics.watched.len(), MAX_WATCHED_PUBLICATIONS - 1);
+        assert!(topics.watched.iter().all(|w| w.message != [1; 16]));
     }
 
     #[test]

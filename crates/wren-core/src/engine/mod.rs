@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -437,7 +437,16 @@ pub(crate) async fn start(config: NodeConfig) -> Result<Started, NodeError> {
             return Err(error.into());
         }
     };
-    match open_with(store.clone(), loaded, config.listen, config.mdns).await {
+    let receipt_wait = config.group_receipt_wait;
+    match open_with(
+        store.clone(),
+        loaded,
+        config.listen,
+        config.mdns,
+        receipt_wait,
+    )
+    .await
+    {
         Ok(started) => Ok(started),
         Err(error) => {
             let _ = store.close().await;
@@ -451,6 +460,7 @@ async fn open_with(
     loaded: Loaded,
     listen: Vec<Multiaddr>,
     mdns: bool,
+    receipt_wait: Duration,
 ) -> Result<Started, NodeError> {
     let Loaded {
         me,
@@ -552,6 +562,7 @@ async fn open_with(
         groups,
         group_peers,
         topics: groups::Topics::default(),
+        receipt_wait,
     };
     tokio::spawn(engine.run());
     Ok(Started {
@@ -598,6 +609,9 @@ pub(crate) enum Internal {
 
 /// The engine: owns every piece of mutable state.
 pub(crate) struct Engine {
+    /// How long a published group text waits for members' receipts
+    /// before pairwise copies go to those that did not confirm it.
+    pub(crate) receipt_wait: Duration,
     pub(crate) store: Store,
     pub(crate) net: Net,
     pub(crate) me: Arc<IdentityKeyPair>,
@@ -673,6 +687,7 @@ impl Engine {
             let flush = self.acked.deadline();
             let poll = (!self.relays_up.is_empty()).then_some(self.next_poll);
             let publish = self.topics.retry_at;
+            let settle = self.topics.next_settle();
             let flow = tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.command(command).await,
@@ -700,6 +715,10 @@ impl Engine {
                 }
                 () = sleep_until(publish), if publish.is_some() => {
                     self.try_publish();
+                    Flow::Continue
+                }
+                () = sleep_until(settle), if settle.is_some() => {
+                    self.settle_publications().await;
                     Flow::Continue
                 }
             };
@@ -1361,6 +1380,9 @@ impl Engine {
             self.outbox.wake(&key);
         }
         for mark in output.delivered {
+            if let Some((_, member)) = mark.group {
+                self.topics.confirmed(&mark.id, &member);
+            }
             if mark.visible {
                 self.emit(NodeEvent::StatusChanged {
                     group: mark.group.map(|(g, _)| groups::group_text(&g)),
@@ -1374,6 +1396,11 @@ impl Engine {
                     status: crate::Status::Delivered,
                     detail: None,
                 });
+            }
+        }
+        for mark in &output.read {
+            if let Some((_, member)) = mark.group {
+                self.topics.confirmed(&mark.id, &member);
             }
         }
         self.read_applied(output.read);

@@ -53,9 +53,19 @@ pub(crate) async fn start(name: &str) -> TestNode {
 
 /// Opens an existing home listening on `listen`, and waits until it listens.
 pub(crate) async fn open(home: &Path, listen: Multiaddr) -> TestNode {
+    open_configured(home, listen, |_| ()).await
+}
+
+/// As [`open`], with `configure` applied to the node's configuration.
+pub(crate) async fn open_configured(
+    home: &Path,
+    listen: Multiaddr,
+    configure: impl FnOnce(&mut NodeConfig),
+) -> TestNode {
     let mut config = NodeConfig::new(home);
     config.listen = vec![listen];
     config.mdns = false;
+    configure(&mut config);
     let (node, mut events) = Node::open(config).await.unwrap();
     let listen = guard(async {
         loop {
@@ -117,7 +127,16 @@ pub(crate) struct Stopped {
 impl Stopped {
     /// Opens the home again on the same address.
     pub(crate) async fn reopen(self) -> TestNode {
-        let mut node = open(&self.home, self.listen).await;
+        self.reopen_configured(|_| ()).await
+    }
+
+    /// As [`Stopped::reopen`], with `configure` applied to the node's
+    /// configuration.
+    pub(crate) async fn reopen_configured(
+        self,
+        configure: impl FnOnce(&mut NodeConfig),
+    ) -> TestNode {
+        let mut node = open_configured(&self.home, self.listen, configure).await;
         node._dir = self.dir;
         node
     }
