@@ -1041,13 +1041,7 @@ impl Engine {
             .iter()
             .map(IdentityKey::to_bytes)
             .collect();
-        let ctx = StepCtx {
-            me: Arc::clone(&self.me),
-            now: now_ms(),
-            books: self.take_books(keys),
-            queued: Vec::new(),
-            events: Vec::new(),
-        };
+        let ctx = self.step_ctx(keys, now_ms());
         let result = self
             .store
             .write(move |tx| {
@@ -1071,8 +1065,22 @@ impl Engine {
         }
     }
 
-    /// Books back, envelopes out, events, subscription, publication.
-    fn after_step(&mut self, gid: [u8; 32], ctx: StepCtx) {
+    /// A step context for `now` holding the cached session books of `keys`
+    /// (out of the cache until [`Engine::end_step`] puts them back; a
+    /// failed transaction drops them and the store is read again).
+    fn step_ctx(&mut self, keys: impl IntoIterator<Item = [u8; 32]>, now: u64) -> StepCtx {
+        StepCtx {
+            me: Arc::clone(&self.me),
+            now,
+            books: self.take_books(keys),
+            queued: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// After a step committed: its books back into the cache, its queued
+    /// envelopes to the outbox (its events are the caller's).
+    fn end_step(&mut self, ctx: StepCtx) {
         for (key, book) in ctx.books {
             if let Some(book) = book {
                 self.books.insert(key, book);
@@ -1081,7 +1089,13 @@ impl Engine {
         for (key, queued) in ctx.queued {
             self.push_queued(key, queued);
         }
-        for event in ctx.events {
+    }
+
+    /// Books back, envelopes out, events, subscription, publication.
+    fn after_step(&mut self, gid: [u8; 32], mut ctx: StepCtx) {
+        let events = std::mem::take(&mut ctx.events);
+        self.end_step(ctx);
+        for event in events {
             self.emit(event);
         }
         self.follow_membership(gid);
@@ -1617,13 +1631,7 @@ impl Engine {
         // relay mailbox while they are offline), in this transaction.
         let absent = self.members_off_topic(&gid);
         let watch = self.members_on_topic(&gid, &absent);
-        let mut ctx = StepCtx {
-            me: Arc::clone(&self.me),
-            now,
-            books: self.take_books(absent.iter().copied()),
-            queued: Vec::new(),
-            events: Vec::new(),
-        };
+        let mut ctx = self.step_ctx(absent.iter().copied(), now);
         let copy = Payload::GroupMessage {
             envelope: frame.clone(),
         };
@@ -1666,14 +1674,7 @@ impl Engine {
             entry.sender_key = Some(chain);
         }
         self.topics.last_sent.insert(gid, sent_at);
-        for (key, book) in ctx.books {
-            if let Some(book) = book {
-                self.books.insert(key, book);
-            }
-        }
-        for (key, queued) in ctx.queued {
-            self.push_queued(key, queued);
-        }
+        self.end_step(ctx);
         self.topics.remember(group_message_id(&frame));
         self.emit(NodeEvent::StatusChanged {
             id: hex::encode(id),
@@ -1880,13 +1881,7 @@ impl Engine {
             return;
         }
         let members: HashSet<[u8; 32]> = due.iter().flat_map(|w| w.members.clone()).collect();
-        let mut ctx = StepCtx {
-            me: Arc::clone(&self.me),
-            now: now_ms(),
-            books: self.take_books(members),
-            queued: Vec::new(),
-            events: Vec::new(),
-        };
+        let mut ctx = self.step_ctx(members, now_ms());
         let result = self
             .store
             .write(move |tx| {
@@ -1916,14 +1911,7 @@ impl Engine {
                         "pairwise copies for unconfirmed group texts"
                     );
                 }
-                for (key, book) in ctx.books {
-                    if let Some(book) = book {
-                        self.books.insert(key, book);
-                    }
-                }
-                for (key, queued) in ctx.queued {
-                    self.push_queued(key, queued);
-                }
+                self.end_step(ctx);
             }
             // The books taken out are read again from the store.
             Err(error) => warn!(%error, "queuing copies of unconfirmed group texts failed"),
@@ -2413,13 +2401,7 @@ impl Engine {
                 by_sender.entry(*sender).or_default().push(*id);
             }
         }
-        let mut ctx = StepCtx {
-            me: Arc::clone(&self.me),
-            now: now_ms(),
-            books: self.take_books(by_sender.keys().copied()),
-            queued: Vec::new(),
-            events: Vec::new(),
-        };
+        let mut ctx = self.step_ctx(by_sender.keys().copied(), now_ms());
         let result = self
             .store
             .write(move |tx| {
@@ -2441,14 +2423,7 @@ impl Engine {
                 Ok(ctx)
             })
             .await?;
-        for (key, book) in result.books {
-            if let Some(book) = book {
-                self.books.insert(key, book);
-            }
-        }
-        for (key, queued) in result.queued {
-            self.push_queued(key, queued);
-        }
+        self.end_step(result);
         Ok(count)
     }
 
