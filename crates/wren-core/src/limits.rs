@@ -61,6 +61,11 @@ pub const MAX_ACKED_PENDING: usize = 4_096;
 /// most this many keys (the contact skips them).
 pub const RESERVED_SENDING_KEYS: u32 = 32;
 
+/// Longest name a node takes for a group (and for its user), in UTF-8
+/// bytes: a display name (docs/protocol.md §W4.4), so that a front end can
+/// refuse a longer one before asking.
+pub const MAX_NAME_BYTES: usize = wren_proto::limits::MAX_DISPLAY_NAME_BYTES;
+
 /// How long a group text we published waits for the delivery receipt of
 /// each member that was subscribed when it was sent before that member is
 /// sent a pairwise copy (docs/protocol.md §G9): covers a member that

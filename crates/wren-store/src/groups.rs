@@ -568,10 +568,8 @@ impl ReadTx<'_> {
     /// frame); a record that does not open is reported in its place, with
     /// its key so that it can be removed.
     pub fn group_held(&self) -> Result<Vec<HeldRow>> {
-        let table = match self.txn.open_table(schema::GROUP_HELD) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(error.into()),
+        let Some(table) = self.optional_table(schema::GROUP_HELD)? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for row in table.iter()? {

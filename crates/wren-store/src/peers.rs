@@ -63,10 +63,8 @@ impl ReadTx<'_> {
     /// Every group peer, by identity key; a record that does not open is
     /// reported in its place.
     pub fn group_peers(&self) -> Result<Vec<([u8; 32], Result<GroupPeer>)>> {
-        let table = match self.txn.open_table(schema::GROUP_PEERS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(error.into()),
+        let Some(table) = self.optional_table(schema::GROUP_PEERS)? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for row in table.iter()? {

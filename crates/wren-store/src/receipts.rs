@@ -104,12 +104,8 @@ impl ReadTx<'_> {
     /// page); at most [`MAX_RECEIPT_BATCH`] ids are counted, the rest read
     /// as zero.
     pub fn group_receipt_counts(&self, messages: &[[u8; 16]]) -> Result<Vec<ReceiptCounts>> {
-        let table = match self.txn.open_table(schema::GROUP_RECEIPTS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => {
-                return Ok(vec![ReceiptCounts::default(); messages.len()]);
-            }
-            Err(error) => return Err(error.into()),
+        let Some(table) = self.optional_table(schema::GROUP_RECEIPTS)? else {
+            return Ok(vec![ReceiptCounts::default(); messages.len()]);
         };
         messages
             .iter()

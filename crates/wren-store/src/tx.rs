@@ -305,6 +305,19 @@ pub struct ReadTx<'a> {
 }
 
 impl ReadTx<'_> {
+    /// Opens a table that a store written before the table existed lacks
+    /// (added without a schema version bump): `None` then, read as empty.
+    pub(crate) fn optional_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        table: redb::TableDefinition<'static, K, V>,
+    ) -> Result<Option<redb::ReadOnlyTable<K, V>>> {
+        match self.txn.open_table(table) {
+            Ok(table) => Ok(Some(table)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// A conversation's summary.
     pub fn conversation(&self, id: u64) -> Result<Option<Conversation>> {
         let table = self.txn.open_table(schema::CONVERSATIONS)?;

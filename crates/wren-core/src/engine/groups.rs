@@ -1522,9 +1522,7 @@ impl Engine {
         group: &str,
         contact: &str,
     ) -> Result<GroupInfo, NodeError> {
-        let gid = self.resolve_group(group)?;
-        let key = self.member_key(contact)?;
-        self.change_membership(gid, Change::Remove(key)).await
+        self.change_member(group, contact, Change::Remove).await
     }
 
     /// `promote_member`: `contact` is a contact's alias or any member's
@@ -1534,9 +1532,20 @@ impl Engine {
         group: &str,
         contact: &str,
     ) -> Result<GroupInfo, NodeError> {
+        self.change_member(group, contact, Change::Promote).await
+    }
+
+    /// A membership change aimed at one member, named as in
+    /// [`Engine::member_key`].
+    async fn change_member(
+        &mut self,
+        group: &str,
+        contact: &str,
+        change: fn(IdentityKey) -> Change,
+    ) -> Result<GroupInfo, NodeError> {
         let gid = self.resolve_group(group)?;
         let key = self.member_key(contact)?;
-        self.change_membership(gid, Change::Promote(key)).await
+        self.change_membership(gid, change(key)).await
     }
 
     /// `rename_group`: `name` must be a display name (1 to 64 bytes, no
@@ -1880,7 +1889,8 @@ impl Engine {
         if due.is_empty() {
             return;
         }
-        let members: HashSet<[u8; 32]> = due.iter().flat_map(|w| w.members.clone()).collect();
+        let members: HashSet<[u8; 32]> =
+            due.iter().flat_map(|w| w.members.iter().copied()).collect();
         let mut ctx = self.step_ctx(members, now_ms());
         let result = self
             .store

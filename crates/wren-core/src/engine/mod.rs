@@ -437,13 +437,12 @@ pub(crate) async fn start(config: NodeConfig) -> Result<Started, NodeError> {
             return Err(error.into());
         }
     };
-    let receipt_wait = config.group_receipt_wait;
     match open_with(
         store.clone(),
         loaded,
         config.listen,
         config.mdns,
-        receipt_wait,
+        config.group_receipt_wait,
     )
     .await
     {

@@ -8,16 +8,13 @@ use std::collections::HashMap;
 
 use iced::widget::{button, column, container, row, scrollable, space, text, text_input};
 use iced::{Alignment, Element, Length, Task};
+use wren_core::limits::MAX_NAME_BYTES;
 use wren_core::{ContactInfo, GroupInfo, Node};
 
 use crate::theme;
 
 /// The panel's width.
 const WIDTH: f32 = 280.0;
-
-/// The longest group name the node takes, in UTF-8 bytes (a display name,
-/// docs/protocol.md §W4.4): a longer one is refused here, before asking.
-pub const MAX_GROUP_NAME_BYTES: usize = 64;
 
 /// The members panel of one group.
 #[derive(Debug)]
@@ -121,9 +118,9 @@ impl Members {
             self.rename_error = Some("Give the group a name.".into());
             return Task::none();
         }
-        if name.len() > MAX_GROUP_NAME_BYTES {
+        if name.len() > MAX_NAME_BYTES {
             self.rename_error = Some(format!(
-                "At most {MAX_GROUP_NAME_BYTES} bytes; this name has {}.",
+                "At most {MAX_NAME_BYTES} bytes; this name has {}.",
                 name.len()
             ));
             return Task::none();
