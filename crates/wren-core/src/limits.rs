@@ -20,6 +20,17 @@ pub const NET_EVENT_CAPACITY: usize = 1_024;
 /// commit): the engine drains what is queued, up to this many.
 pub const MAX_GROUP_COMMIT: usize = 512;
 
+/// Most inbound `/wren/dm/1` batches committed in one store transaction:
+/// batches from other contacts that queued while the engine was busy join
+/// the first one (group commit on the receiving side; after a group
+/// message, its members' delivery receipts arrive together).
+pub const MAX_COALESCED_BATCHES: usize = 64;
+
+/// Most envelopes in the inbound batches committed together (a first batch
+/// goes in whatever its size): one transaction stays as large as one full
+/// batch.
+pub const MAX_COALESCED_ENVELOPES: usize = wren_net::limits::MAX_BATCH;
+
 /// Most contact requests kept waiting for the user's decision. At the
 /// limit, a request from a new identity is refused with
 /// [`reject::TOO_MANY_REQUESTS`] (the requests already waiting are kept:

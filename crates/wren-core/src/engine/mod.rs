@@ -10,6 +10,7 @@
 mod acked;
 mod contacts;
 mod groups;
+mod inbound;
 mod intro;
 mod messages;
 mod meta;
@@ -30,7 +31,7 @@ use wren_crypto::{
     IdentityKey, IdentityKeyPair, OneTimePrekeyPair, PeerId, PrekeyBundle, SessionBook,
     SignedPrekeys,
 };
-use wren_net::{Ack, BundleReply, InboundReply, Multiaddr, Net, NetConfig, NetEvent, SendError};
+use wren_net::{Ack, BundleReply, Multiaddr, Net, NetConfig, NetEvent, SendError};
 use wren_proto::{DisplayName, Payload, Versioned};
 use wren_store::{Contact, DATABASE_FILE_NAME, MessageStatus, Order, Store, StoreError, Unlock};
 
@@ -1116,7 +1117,22 @@ impl Engine {
                 peer,
                 envelopes,
                 reply,
-            } => self.direct_request(peer, envelopes, reply).await,
+            } => {
+                let mut next = self.direct_requests(peer, envelopes, reply).await;
+                while let Some(event) = next.take() {
+                    next = match event {
+                        NetEvent::DirectRequest {
+                            peer,
+                            envelopes,
+                            reply,
+                        } => self.direct_requests(peer, envelopes, reply).await,
+                        other => {
+                            Box::pin(self.net_event(other)).await;
+                            None
+                        }
+                    };
+                }
+            }
             NetEvent::BundleRequest { peer, reply } => self.bundle_request(peer, reply).await,
             NetEvent::GroupMessage {
                 propagation_source,
@@ -1216,205 +1232,6 @@ impl Engine {
                 });
             }
         }
-    }
-
-    /// One inbound `/wren/dm/1` batch: processed and committed in one
-    /// transaction, then acknowledged (or answered busy if it could not be
-    /// stored), then reported.
-    async fn direct_request(&mut self, peer: PeerId, envelopes: Vec<Vec<u8>>, reply: InboundReply) {
-        self.receive_batch(peer, envelopes, Some(reply)).await;
-    }
-
-    /// Answers a direct request from a task of its own: its acknowledgements,
-    /// or "busy" when nothing was stored.
-    fn answer(&self, reply: InboundReply, acks: Option<Vec<Ack>>) {
-        let net = self.net.clone();
-        tokio::spawn(async move {
-            let _ = match acks {
-                Some(acks) => net.respond_direct(reply, acks).await,
-                None => net.respond_direct_busy(reply).await,
-            };
-        });
-    }
-
-    /// Processes a batch of envelopes from `peer` in one transaction and
-    /// reports what it stored. Sent directly (`reply` names the request),
-    /// the batch is acknowledged from the store thread the moment its
-    /// transaction is durable, before the rest of this runs (or answered
-    /// "busy" if it could not be stored); deposited by `peer` in our mailbox
-    /// (`reply` is `None`), nobody waits for the acknowledgements. Returns
-    /// one acknowledgement per envelope, or `None` when nothing could be
-    /// stored.
-    pub(crate) async fn receive_batch(
-        &mut self,
-        peer: PeerId,
-        envelopes: Vec<Vec<u8>>,
-        reply: Option<InboundReply>,
-    ) -> Option<Vec<Ack>> {
-        let count = envelopes.len();
-        let from_mailbox = reply.is_none();
-        let Ok(sender) = IdentityKey::from_peer_id(&peer) else {
-            let acks = vec![Ack::Rejected(crate::limits::reject::UNKNOWN_SENDER); count];
-            if let Some(reply) = reply {
-                self.answer(reply, Some(acks.clone()));
-            }
-            return Some(acks);
-        };
-        let key = sender.to_bytes();
-        let group_peer = key != self.my_key && self.is_group_peer(&key);
-        let relation = if key == self.my_key {
-            receive::Relation::Unknown
-        } else if let Some(entry) = self.contacts.get(&key) {
-            receive::Relation::Contact {
-                contact: Box::new(entry.contact.clone()),
-                meta: entry.meta.clone(),
-            }
-        } else if group_peer {
-            receive::Relation::GroupPeer
-        } else if self.requests.iter().any(|r| r.key == sender) {
-            receive::Relation::Pending
-        } else {
-            receive::Relation::Unknown
-        };
-        let input = receive::BatchInput {
-            me: Arc::clone(&self.me),
-            prekeys: Arc::clone(&self.prekeys),
-            sender,
-            relation,
-            book: self.books.remove(&key),
-            envelopes,
-            now_ms: now_ms(),
-            pending_requests: self.requests.len(),
-            from_mailbox,
-            groups: std::mem::take(&mut self.groups),
-            group_peer,
-        };
-        // Pending delivered statuses go first: this batch may mark them read.
-        let acked = self.acked.take();
-        let acked_copy = acked.clone();
-        let net = self.net.clone();
-        let direct = reply.clone();
-        let output = match self
-            .store
-            .write_then(
-                move |tx| {
-                    acked::apply(tx, &acked)?;
-                    receive::process(tx, input)
-                },
-                move |output: &receive::BatchOutput| {
-                    direct
-                        .and_then(|reply| net.try_respond_direct(reply, output.acks.clone()).err())
-                },
-            )
-            .await
-        {
-            Ok((output, unsent)) => {
-                if let Some((reply, acks)) = unsent {
-                    self.answer(reply, Some(acks));
-                }
-                output
-            }
-            Err(error) => {
-                if let Some(reply) = reply {
-                    self.answer(reply, None);
-                }
-                self.acked.restore(acked_copy, Instant::now());
-                warn!(%error, "storing a batch failed");
-                self.reload_groups().await;
-                return None;
-            }
-        };
-        self.groups = output.groups;
-        for event in output.group_events {
-            self.emit(event);
-        }
-        if let Some(book) = output.book {
-            self.books.insert(key, book);
-        }
-        if let Some(new) = output.new_request {
-            self.requests.retain(|r| r.key != sender);
-            self.requests.push(PendingRequest {
-                key: sender,
-                name: new.name.clone(),
-                greeting: new.greeting,
-                received_at: new.received_at,
-            });
-            self.emit(NodeEvent::ContactRequest {
-                from: peer.to_string(),
-                name: new.name,
-            });
-        }
-        let mut alive = !from_mailbox && (!output.texts.is_empty() || !output.read.is_empty());
-        if let Some((contact, meta)) = output.contact
-            && let Some(entry) = self.contacts.get_mut(&key)
-        {
-            entry.contact = contact;
-            entry.meta = meta;
-            // Its addresses may have changed: give them to the network again.
-            self.addressed.remove(&key);
-            alive = true;
-        }
-        if output.accepted {
-            self.emit(NodeEvent::ContactAccepted {
-                contact: peer.to_string(),
-            });
-        }
-        for queued in output.queued {
-            self.push_queued(key, queued);
-        }
-        let alias = self.contacts.get(&key).and_then(|e| alias_of(&e.contact));
-        for text in output.texts {
-            self.emit(NodeEvent::MessageReceived {
-                group: None,
-                id: hex::encode(text.id),
-                from: peer.to_string(),
-                alias: alias.clone(),
-                conversation: text.conversation,
-                seq: text.seq,
-                text: text.text,
-                sent_at: text.sent_at,
-            });
-        }
-        if alive {
-            self.outbox.wake(&key);
-        }
-        for mark in output.delivered {
-            if let Some((_, member)) = mark.group {
-                self.topics.confirmed(&mark.id, &member);
-            }
-            if mark.visible {
-                self.emit(NodeEvent::StatusChanged {
-                    group: mark.group.map(|(g, _)| groups::group_text(&g)),
-                    member: mark.group.and_then(|(_, m)| {
-                        IdentityKey::from_bytes(&m)
-                            .ok()
-                            .map(|k| k.peer_id().to_string())
-                    }),
-                    id: hex::encode(mark.id),
-                    conversation: mark.conversation,
-                    status: crate::Status::Delivered,
-                    detail: None,
-                });
-            }
-        }
-        for mark in &output.read {
-            if let Some((_, member)) = mark.group {
-                self.topics.confirmed(&mark.id, &member);
-            }
-        }
-        self.read_applied(output.read);
-        let mut group_messages = output.group_messages;
-        for queued in std::mem::take(&mut group_messages.queued) {
-            self.push_queued(key, queued);
-        }
-        self.pairwise_group_messages(&sender, alias, group_messages)
-            .await;
-        self.after_introductions(&sender, output.intro).await;
-        if !output.groups_touched.is_empty() || !output.group_keys.is_empty() {
-            self.after_batch(output.groups_touched, output.group_keys)
-                .await;
-        }
-        Some(output.acks)
     }
 }
 

@@ -405,16 +405,10 @@ impl Engine {
                 _ => groups.push((depositor, vec![envelope])),
             }
         }
-        for (depositor, envelopes) in groups {
-            if self
-                .receive_batch(depositor, envelopes, None)
-                .await
-                .is_none()
-            {
-                // Not stored: not acknowledged either; fetched again later.
-                self.fetching.remove(&relay);
-                return;
-            }
+        if !self.receive_mailbox_batches(groups).await {
+            // Not stored: not acknowledged either; fetched again later.
+            self.fetching.remove(&relay);
+            return;
         }
         let net = self.net.clone();
         let done = self.internal_tx.clone();
