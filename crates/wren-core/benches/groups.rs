@@ -18,7 +18,10 @@
 //! - (b) Wren: N real nodes (temporary homes, mDNS off, TCP on loopback),
 //!   every two of them contacts, one group of all N; the first node calls
 //!   `send_text(group, 100 bytes)`; timed until the last of the N − 1
-//!   other members emitted `MessageReceived` for it.
+//!   other members emitted `MessageReceived` for it. Also, without
+//!   waiting for it, the time until node 0 reported the delivered status
+//!   of every other member for the text (their end-to-end delivery
+//!   receipts: what a sender sees as "delivered to all").
 //!
 //! - (c) the floor of (b) on this machine: raw gossipsub as in (a), but
 //!   every swarm has a redb database of its own (where Wren's stores are),
@@ -56,7 +59,7 @@ use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, Swarm, SwarmBuilder, gossipsub, noise, tcp, yamux};
 use tokio::sync::mpsc;
-use wren_core::{Node, NodeConfig, NodeEvent, Unlock};
+use wren_core::{Node, NodeConfig, NodeEvent, Status, Unlock};
 use wren_net::limits::{
     GOSSIP_GOSSIP_THRESHOLD, GOSSIP_GRAYLIST_THRESHOLD, GOSSIP_INVALID_MESSAGE_DECAY,
     GOSSIP_INVALID_MESSAGE_WEIGHT, GOSSIP_PUBLISH_THRESHOLD, MAX_GOSSIP_TRANSMIT_BYTES,
@@ -391,6 +394,15 @@ enum WrenEvent {
     Joined,
     /// Node `index` received the group text of `round`.
     Received(u64),
+    /// Node `index` saw one member's delivered status for its message `id`,
+    /// at this instant.
+    Delivered(String, Instant),
+}
+
+/// A text of node 0 whose members' delivered statuses are being counted.
+struct Counting {
+    sent: Instant,
+    missing: usize,
 }
 
 struct WrenGroup {
@@ -399,6 +411,10 @@ struct WrenGroup {
     events: mpsc::UnboundedReceiver<(usize, WrenEvent)>,
     _dirs: Vec<tempfile::TempDir>,
     setup: Setup,
+    /// Node 0's texts still missing delivered statuses, by message id.
+    counting: HashMap<String, Counting>,
+    /// Send to the last member's delivered status, per measured text.
+    all_delivered: Vec<Duration>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -469,6 +485,12 @@ async fn wren_group(n: usize) -> WrenGroup {
                         group: Some(_),
                         ..
                     } => round_of(text.as_bytes()).map(WrenEvent::Received),
+                    NodeEvent::StatusChanged {
+                        id,
+                        status: Status::Delivered,
+                        group: Some(_),
+                        ..
+                    } => Some(WrenEvent::Delivered(id, Instant::now())),
                     _ => None,
                 };
                 if let Some(report) = report {
@@ -486,6 +508,8 @@ async fn wren_group(n: usize) -> WrenGroup {
             start,
             ..Setup::default()
         },
+        counting: HashMap::new(),
+        all_delivered: Vec::new(),
     };
 
     // Pairing: node i adds every j > i, one after the other; all nodes at
@@ -534,19 +558,31 @@ async fn wren_group(n: usize) -> WrenGroup {
 }
 
 impl WrenGroup {
-    /// One text from node 0 until the last other member received it.
-    async fn round(&mut self, round: u64) -> Duration {
+    /// One text from node 0 until the last other member received it. Its
+    /// delivered statuses are counted from then on, as they come (a
+    /// `measured` text's time to the last one joins `all_delivered`).
+    async fn round(&mut self, round: u64, measured: bool) -> Duration {
         let n = self.nodes.len();
         let start = Instant::now();
-        self.nodes[0]
+        let sent = self.nodes[0]
             .send_text(&self.group, &body(round))
             .await
             .unwrap();
+        if measured {
+            self.counting.insert(
+                sent.id,
+                Counting {
+                    sent: start,
+                    missing: n - 1,
+                },
+            );
+        }
         let mut got = 0;
         guard("a group delivery", async {
             while got < n - 1 {
                 match self.events.recv().await {
                     Some((_, WrenEvent::Received(r))) if r == round => got += 1,
+                    Some((0, WrenEvent::Delivered(id, at))) => self.delivered(&id, at),
                     Some(_) => {}
                     None => panic!("nodes stopped"),
                 }
@@ -554,6 +590,31 @@ impl WrenGroup {
         })
         .await;
         start.elapsed()
+    }
+
+    /// Counts one member's delivered status for node 0's text `id`.
+    fn delivered(&mut self, id: &str, at: Instant) {
+        if let Some(counting) = self.counting.get_mut(id) {
+            counting.missing -= 1;
+            if counting.missing == 0 {
+                self.all_delivered.push(at - counting.sent);
+                self.counting.remove(id);
+            }
+        }
+    }
+
+    /// Waits for the delivered statuses still missing.
+    async fn finish_counting(&mut self) {
+        guard("the last delivered statuses", async {
+            while !self.counting.is_empty() {
+                match self.events.recv().await {
+                    Some((0, WrenEvent::Delivered(id, at))) => self.delivered(&id, at),
+                    Some(_) => {}
+                    None => panic!("nodes stopped"),
+                }
+            }
+        })
+        .await;
     }
 
     async fn shutdown(self) {
@@ -572,6 +633,8 @@ struct SizeResult {
     raw: Vec<Duration>,
     wren: Vec<Duration>,
     floor: Vec<Duration>,
+    /// Send to node 0's last delivered status (Wren only).
+    all_delivered: Vec<Duration>,
 }
 
 async fn measure(n: usize, rounds: usize, warmup: usize) -> SizeResult {
@@ -592,7 +655,7 @@ async fn measure(n: usize, rounds: usize, warmup: usize) -> SizeResult {
     for _ in 0..warmup {
         round += 1;
         raw.round(round).await;
-        wren.round(round).await;
+        wren.round(round, false).await;
         floor.round(round).await;
     }
     let mut result = SizeResult {
@@ -601,6 +664,7 @@ async fn measure(n: usize, rounds: usize, warmup: usize) -> SizeResult {
         raw: Vec::with_capacity(rounds),
         wren: Vec::with_capacity(rounds),
         floor: Vec::with_capacity(rounds),
+        all_delivered: Vec::new(),
     };
     for i in 0..rounds {
         round += 1;
@@ -608,21 +672,23 @@ async fn measure(n: usize, rounds: usize, warmup: usize) -> SizeResult {
         match i % 3 {
             0 => {
                 result.raw.push(raw.round(round).await);
-                result.wren.push(wren.round(round).await);
+                result.wren.push(wren.round(round, true).await);
                 result.floor.push(floor.round(round).await);
             }
             1 => {
-                result.wren.push(wren.round(round).await);
+                result.wren.push(wren.round(round, true).await);
                 result.floor.push(floor.round(round).await);
                 result.raw.push(raw.round(round).await);
             }
             _ => {
                 result.floor.push(floor.round(round).await);
                 result.raw.push(raw.round(round).await);
-                result.wren.push(wren.round(round).await);
+                result.wren.push(wren.round(round, true).await);
             }
         }
     }
+    wren.finish_counting().await;
+    result.all_delivered = std::mem::take(&mut wren.all_delivered);
     wren.shutdown().await;
     drop(raw);
     drop(floor);
@@ -687,6 +753,22 @@ fn report(results: &[SizeResult], rounds: usize) {
             result.n,
             w50 / f50,
             w99 / f99
+        );
+    }
+    println!();
+    println!(
+        "Wren, send → the sender saw every member's delivered status (their end-to-end \
+         delivery receipts, committed)"
+    );
+    println!("{:>4} | {:>12} {:>12}", "N", "p50 µs", "p99 µs");
+    for result in results {
+        let mut all = result.all_delivered.clone();
+        all.sort();
+        println!(
+            "{:>4} | {:>12.1} {:>12.1}",
+            result.n,
+            us(quantile(&all, 0.5)),
+            us(quantile(&all, 0.99))
         );
     }
     for result in results {
