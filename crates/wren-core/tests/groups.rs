@@ -4,7 +4,9 @@
 //! admin promotes the reader (a post that arrives before the promotion is
 //! refused, then delivered once the promotion applies), only an admin
 //! renames a group and every member sees the new name (after a restart
-//! too), and a message from outside the group is refused, not delivered.
+//! too), a member whose receipt does not come gets a pairwise copy (also
+//! when the sender restarted meanwhile), and a message from outside the
+//! group is refused, not delivered.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,10 +20,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{Stopped, TestNode, guard, pair, start};
+use tokio::sync::mpsc;
 use wren_core::{GroupInfo, NodeError, NodeEvent, SentMessage, Status, Unlock};
 use wren_crypto::IdentityKeyPair;
 use wren_crypto::sender_key::SenderKey;
-use wren_net::{NetConfig, NetEvent, PeerId};
+use wren_net::{Net, NetConfig, NetEvent, PeerId};
 use wren_proto::group::{seal, topic_name};
 use wren_proto::{GroupId, MessageId, Text, Timestamp};
 
@@ -1285,27 +1288,36 @@ async fn a_post_from_a_member_added_while_we_were_away_is_delivered_once_the_add
     assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
 }
 
-/// A member that Ada sees subscribed but that never stores her text (here
-/// an impostor with Bob's identity takes the topic message while Bob's
-/// node is down, as if Bob had crashed before storing it) is sent a
-/// pairwise copy once its receipt has not come within the receipt wait
-/// (§G9): Bob gets the text when he is back, once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
+/// Ada's text taken over the topic by an impostor with Bob's identity
+/// (while Bob's node is down, as if Bob had crashed before storing it).
+struct TakenByAnImpostor {
+    ada: TestNode,
+    /// Bob, stopped.
+    bob: Stopped,
+    info: GroupInfo,
+    sent: SentMessage,
+    /// The impostor, still up.
+    net: Net,
+    events: mpsc::Receiver<NetEvent>,
+}
+
+/// Ada and Bob in a group; Ada restarted with `wait` as her receipt wait;
+/// an impostor with Bob's identity subscribed next to her takes her text
+/// "did you get this?" over the topic.
+async fn taken_by_an_impostor(wait: Duration) -> TakenByAnImpostor {
     let names = ["ada", "bob"];
     let mut nodes = contacts(&names).await;
     let info = group_of(&mut nodes, &names, false).await;
     let group: GroupId = info.id.parse().unwrap();
     let topic = topic_name(&group);
 
-    // Bob stops; Ada restarts with a short receipt wait.
     let bob = nodes.pop().unwrap().stop().await;
     let mut ada = nodes
         .pop()
         .unwrap()
         .stop()
         .await
-        .reopen_configured(|config| config.group_receipt_wait = Duration::from_millis(200))
+        .reopen_configured(|config| config.group_receipt_wait = wait)
         .await;
     let ada_peer: PeerId = ada.peer_id.parse().unwrap();
 
@@ -1376,6 +1388,42 @@ async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
         }
     })
     .await;
+    TakenByAnImpostor {
+        ada,
+        bob,
+        info,
+        sent,
+        net,
+        events,
+    }
+}
+
+/// Bob, back, gets Ada's text once, and Ada learns he has it.
+async fn bob_gets_it_once(taken: TakenByAnImpostor) {
+    let TakenByAnImpostor {
+        mut ada,
+        bob,
+        info,
+        sent,
+        ..
+    } = taken;
+    let mut bob = bob.reopen().await;
+    let got = receive(&mut bob, &info.id, 1).await;
+    assert_eq!(got, [(ada.peer_id.clone(), "did you get this?".to_owned())]);
+    let delivered = delivered_to(&mut ada, &sent.id, 1).await;
+    assert!(delivered.contains(&bob.peer_id));
+    let history = bob.node.history(&info.id, None, 100).await.unwrap();
+    assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
+}
+
+/// A member that Ada sees subscribed but that never stores her text (an
+/// impostor takes it, see [`taken_by_an_impostor`]) is sent a pairwise
+/// copy once its receipt has not come within the receipt wait (§G9): Bob
+/// gets the text when he is back, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
+    let mut taken = taken_by_an_impostor(Duration::from_millis(200)).await;
+    let ada_peer: PeerId = taken.ada.peer_id.parse().unwrap();
     // No receipt comes, so after the wait Ada sends "Bob" one pairwise
     // envelope: the copy (nothing else is queued for him). The impostor
     // cannot answer it and leaves.
@@ -1383,7 +1431,7 @@ async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
         loop {
             if let NetEvent::DirectRequest {
                 peer, envelopes, ..
-            } = events.recv().await.unwrap()
+            } = taken.events.recv().await.unwrap()
                 && peer == ada_peer
             {
                 return envelopes.len();
@@ -1392,16 +1440,51 @@ async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
     })
     .await;
     assert_eq!(copies, 1);
-    net.shutdown().await.unwrap();
-    drop(events);
+    taken.net.shutdown().await.unwrap();
+    // Bob returns: the copy reaches him (it is retried until he has it).
+    bob_gets_it_once(taken).await;
+}
 
-    // Bob returns: the copy reaches him (it is retried until he has it),
-    // and Ada learns he has it.
-    let mut bob = bob.reopen().await;
-    let got = receive(&mut bob, &info.id, 1).await;
-    assert_eq!(got, [(ada.peer_id.clone(), "did you get this?".to_owned())]);
-    let delivered = delivered_to(&mut ada, &sent.id, 1).await;
-    assert!(delivered.contains(&bob.peer_id));
-    let history = bob.node.history(&info.id, None, 100).await.unwrap();
-    assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
+/// The wait for receipts survives the sender's restart (§G12): Ada
+/// publishes with a receipt wait far longer than the test, restarts, and
+/// still sends Bob his copy one (short) wait after her start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_restarting_within_the_receipt_wait_still_sends_the_copy() {
+    let mut taken = taken_by_an_impostor(Duration::from_secs(3_600)).await;
+    // Ada recorded the publication (the text is now watched, stored).
+    let sent_id = taken.sent.id.clone();
+    taken
+        .ada
+        .next(|e| match e {
+            NodeEvent::StatusChanged {
+                id,
+                status: Status::Sent,
+                ..
+            } if *id == sent_id => Some(()),
+            _ => None,
+        })
+        .await;
+    taken.net.shutdown().await.unwrap();
+    let TakenByAnImpostor {
+        ada,
+        bob,
+        info,
+        sent,
+        net,
+        events,
+    } = taken;
+    let ada = ada
+        .stop()
+        .await
+        .reopen_configured(|config| config.group_receipt_wait = Duration::from_millis(200))
+        .await;
+    bob_gets_it_once(TakenByAnImpostor {
+        ada,
+        bob,
+        info,
+        sent,
+        net,
+        events,
+    })
+    .await;
 }

@@ -195,6 +195,7 @@ fn receivers_of(
 
 fn publications(
     table: &impl ReadableTable<([u8; 32], [u8; 16]), &'static [u8]>,
+    name: &'static str,
 ) -> Result<Vec<QueuedPublication>> {
     let mut out = Vec::new();
     for row in table.iter()? {
@@ -203,7 +204,7 @@ fn publications(
         let frame = v.value();
         if frame.len() > PUBLISH_LIMIT {
             return Err(StoreError::Corrupt {
-                table: "group_publish",
+                table: name,
                 corruption: Corruption::KeyMaterial,
             });
         }
@@ -255,7 +256,16 @@ impl ReadTx<'_> {
     /// Every frame waiting to be published, by group then message id.
     pub fn group_publications(&self) -> Result<Vec<QueuedPublication>> {
         let table = self.txn.open_table(schema::GROUP_PUBLISH)?;
-        publications(&table)
+        publications(&table, "group_publish")
+    }
+
+    /// Every published frame whose members' receipts are awaited, by group
+    /// then message id.
+    pub fn watched_publications(&self) -> Result<Vec<QueuedPublication>> {
+        match self.optional_table(schema::GROUP_WATCHED)? {
+            Some(table) => publications(&table, "group_watched"),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
@@ -435,6 +445,45 @@ impl WriteTx<'_> {
             .is_some())
     }
 
+    /// Moves a published frame from the publication queue to the frames
+    /// whose members' receipts are awaited ([`schema::GROUP_WATCHED`]),
+    /// unless that table holds [`MAX_WATCHED_GROUP_FRAMES`] rows (the frame
+    /// then only leaves the queue). Returns whether it was queued.
+    pub fn watch_group_publication(
+        &mut self,
+        group: &[u8; 32],
+        message: &[u8; 16],
+    ) -> Result<bool> {
+        let frame = {
+            let mut queue = self.raw().open_table(schema::GROUP_PUBLISH)?;
+            let removed = queue.remove((*group, *message))?;
+            match removed {
+                Some(frame) => frame.value().to_vec(),
+                None => return Ok(false),
+            }
+        };
+        let mut watched = self.raw().open_table(schema::GROUP_WATCHED)?;
+        if watched.len()? < MAX_WATCHED_GROUP_FRAMES as u64 {
+            watched.insert((*group, *message), frame.as_slice())?;
+        }
+        Ok(true)
+    }
+
+    /// Removes a frame from those whose members' receipts are awaited (the
+    /// members who did not confirm it got their copy). Returns whether it
+    /// was there.
+    pub fn remove_watched_publication(
+        &mut self,
+        group: &[u8; 32],
+        message: &[u8; 16],
+    ) -> Result<bool> {
+        Ok(self
+            .raw()
+            .open_table(schema::GROUP_WATCHED)?
+            .remove((*group, *message))?
+            .is_some())
+    }
+
     /// Records a received group message: the sender's receiver after
     /// decrypting it and the message in the group's conversation (next
     /// sequence, unread + 1, its place in the group order indexed). A message whose id is already stored returns
@@ -474,9 +523,16 @@ impl WriteTx<'_> {
     /// Every frame waiting to be published (sees this transaction's writes).
     pub fn group_publications(&self) -> Result<Vec<QueuedPublication>> {
         let table = self.raw().open_table(schema::GROUP_PUBLISH)?;
-        publications(&table)
+        publications(&table, "group_publish")
     }
 }
+
+/// Most rows of [`schema::GROUP_WATCHED`]: four times the texts the
+/// engine watches at once (256, docs/protocol.md §G10), so that rows left
+/// by a crash (settled again after the restart) do not push out new ones.
+/// A frame published while the table is full is not kept: a restart within
+/// its receipt wait then loses its pairwise copies.
+pub const MAX_WATCHED_GROUP_FRAMES: usize = 1_024;
 
 /// Most rows of [`schema::GROUP_HELD`]: the engine's two holds together
 /// (256 frames waiting for a chain and 64 waiting for the op admitting

@@ -101,6 +101,9 @@
 //! or the op admitting their sender, is still on its way) are kept too
 //! ([`schema::GROUP_HELD`], sealed, at most [`MAX_HELD_GROUP_FRAMES`]), so
 //! that a frame already acknowledged to its sender survives a restart.
+//! Our own published frames whose members' receipts are awaited are kept
+//! ([`schema::GROUP_WATCHED`], at most [`MAX_WATCHED_GROUP_FRAMES`]) until
+//! the members who did not confirm them got a pairwise copy.
 //!
 //! Each member's delivery and read receipt of our group messages is kept
 //! too ([`schema::GROUP_RECEIPTS`], written in the transaction that
@@ -149,7 +152,7 @@ mod tx;
 pub use error::{Corruption, Result, StoreError};
 pub use groups::{
     GroupIncoming, GroupOutgoing, GroupRecord, HeldFrame, HeldRow, HoldKind, MAX_HELD_GROUP_FRAMES,
-    QueuedPublication,
+    MAX_WATCHED_GROUP_FRAMES, QueuedPublication,
 };
 pub use key::{KEY_FILE_NAME, KdfParams, UNLOCK_FILE_NAME, Unlock};
 pub use order::MAX_LAST_SENT_SCAN;

@@ -71,6 +71,7 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<()> {
     txn.open_table(schema::GROUP_PEERS)?;
     txn.open_table(schema::GROUP_RECEIPTS)?;
     txn.open_table(schema::GROUP_HELD)?;
+    txn.open_table(schema::GROUP_WATCHED)?;
     let version = encode_version(SCHEMA_VERSION)?;
     txn.open_table(schema::META)?
         .insert(schema::META_SCHEMA_VERSION, version.as_slice())?;

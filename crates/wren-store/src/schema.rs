@@ -163,6 +163,18 @@ pub const GROUP_RECEIPTS: TableDefinition<'static, ([u8; 16], [u8; 32]), u8> =
 pub const GROUP_HELD: TableDefinition<'static, ([u8; 32], [u8; 32]), &[u8]> =
     TableDefinition::new("group_held");
 
+/// Published group frames whose members' receipts are awaited
+/// (docs/protocol.md §G12): (group id, message id) → group envelope frame,
+/// **not sealed**, like [`GROUP_PUBLISH`]. A frame moves here from
+/// [`GROUP_PUBLISH`] in the transaction that records its publication, and
+/// leaves when the members who did not confirm it got their pairwise copy,
+/// so that a sender restarting within the receipt wait still sends them.
+/// At most [`MAX_WATCHED_GROUP_FRAMES`](crate::MAX_WATCHED_GROUP_FRAMES)
+/// rows. Added without a schema version bump, like [`GROUP_HELD`]; readers
+/// treat a missing table as empty.
+pub const GROUP_WATCHED: TableDefinition<'static, ([u8; 32], [u8; 16]), &[u8]> =
+    TableDefinition::new("group_watched");
+
 /// Key of the schema version in [`META`].
 pub(crate) const META_SCHEMA_VERSION: &str = "schema_version";
 /// Key of the wrapped storage key in [`META`].

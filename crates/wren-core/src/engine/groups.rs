@@ -538,6 +538,7 @@ pub(crate) struct Publication {
 /// A published group text waiting for the receipts of the members that
 /// were to get it over the topic.
 pub(crate) struct Watch {
+    group: [u8; 32],
     message: [u8; 16],
     frame: Vec<u8>,
     /// Those that have not confirmed it yet.
@@ -807,6 +808,11 @@ pub(crate) struct Topics {
     /// Published texts waiting for receipts, oldest (and first due) first,
     /// at most [`MAX_WATCHED_PUBLICATIONS`].
     watched: VecDeque<Watch>,
+    /// Watched texts every member confirmed, whose stored rows leave with
+    /// the next transaction that takes them (at most
+    /// [`MAX_WATCHED_PUBLICATIONS`]; a row left behind is settled again,
+    /// with no copy, after a restart).
+    unwatched: Vec<([u8; 32], [u8; 16])>,
 }
 
 impl Topics {
@@ -869,7 +875,26 @@ impl Topics {
                     return;
                 }
             }
-            self.watched.remove(index);
+            if let Some(watch) = self.watched.remove(index)
+                && self.unwatched.len() < MAX_WATCHED_PUBLICATIONS
+            {
+                self.unwatched.push((watch.group, watch.message));
+            }
+        }
+    }
+
+    /// The confirmed texts whose stored rows are to be removed.
+    pub(crate) fn take_unwatched(&mut self) -> Vec<([u8; 32], [u8; 16])> {
+        std::mem::take(&mut self.unwatched)
+    }
+
+    /// Puts back rows a failed transaction did not remove.
+    pub(crate) fn restore_unwatched(&mut self, rows: Vec<([u8; 32], [u8; 16])>) {
+        for row in rows {
+            if self.unwatched.len() >= MAX_WATCHED_PUBLICATIONS {
+                break;
+            }
+            self.unwatched.push(row);
         }
     }
 
@@ -1731,15 +1756,36 @@ impl Engine {
         Ok(next_sent_at(now, last))
     }
 
-    /// Loads the publication queue at start.
+    /// Loads the publication queue and the published texts whose
+    /// members' receipts are awaited at start. A watched text is settled
+    /// one receipt wait after the start: every other member without a
+    /// stored receipt then gets a copy (which members got one at send time
+    /// is not stored; a second copy is deduplicated).
     pub(crate) async fn load_publications(&mut self) {
-        let queued = match self.store.read(|tx| tx.group_publications()).await {
-            Ok(queued) => queued,
+        let loaded = self
+            .store
+            .read(|tx| Ok((tx.group_publications()?, tx.watched_publications()?)))
+            .await;
+        let (queued, watched) = match loaded {
+            Ok(loaded) => loaded,
             Err(error) => {
                 warn!(%error, "reading the group publication queue failed");
                 return;
             }
         };
+        let due = Instant::now() + self.receipt_wait;
+        for item in watched {
+            // A group left since: no members, the row leaves at the settle.
+            let members = self.members_on_topic(&item.group, &[]);
+            self.topics.remember(group_message_id(&item.frame));
+            self.topics.watch(Watch {
+                group: item.group,
+                message: item.message,
+                frame: item.frame,
+                members,
+                due,
+            });
+        }
         for item in queued {
             let Some(entry) = self.groups.get(&item.group) else {
                 continue;
@@ -1892,11 +1938,17 @@ impl Engine {
         let members: HashSet<[u8; 32]> =
             due.iter().flat_map(|w| w.members.iter().copied()).collect();
         let mut ctx = self.step_ctx(members, now_ms());
+        let unwatched = self.topics.take_unwatched();
+        let unwatched_copy = unwatched.clone();
         let result = self
             .store
             .write(move |tx| {
+                for (group, message) in &unwatched {
+                    tx.remove_watched_publication(group, message)?;
+                }
                 let mut copies = 0usize;
                 for watch in &due {
+                    tx.remove_watched_publication(&watch.group, &watch.message)?;
                     let copy = Payload::GroupMessage {
                         envelope: watch.frame.clone(),
                     };
@@ -1923,8 +1975,12 @@ impl Engine {
                 }
                 self.end_step(ctx);
             }
-            // The books taken out are read again from the store.
-            Err(error) => warn!(%error, "queuing copies of unconfirmed group texts failed"),
+            // The books taken out are read again from the store; the due
+            // texts' rows stay stored and are settled after a restart.
+            Err(error) => {
+                self.topics.restore_unwatched(unwatched_copy);
+                warn!(%error, "queuing copies of unconfirmed group texts failed");
+            }
         }
     }
 
@@ -1950,8 +2006,10 @@ impl Engine {
                 let Some(mut item) = self.topics.queue.remove(index) else {
                     return;
                 };
-                if !item.watch.is_empty() {
+                let watching = !item.watch.is_empty();
+                if watching {
                     self.topics.watch(Watch {
+                        group,
                         message,
                         frame: item.frame.clone(),
                         members: std::mem::take(&mut item.watch),
@@ -1961,7 +2019,13 @@ impl Engine {
                 let stored = self
                     .store
                     .write(move |tx| {
-                        tx.remove_group_publication(&group, &message)?;
+                        // Watched, it stays stored until the members who
+                        // do not confirm it got their copy (§G12).
+                        if watching {
+                            tx.watch_group_publication(&group, &message)?;
+                        } else {
+                            tx.remove_group_publication(&group, &message)?;
+                        }
                         // A member's receipt may have come first (it got
                         // the pairwise copy, §G9): never move back.
                         let sending = tx
@@ -2515,6 +2579,7 @@ mod tests {
     fn watched_texts_settle_past_the_limit_and_leave_once_confirmed() {
         let later = Instant::now() + std::time::Duration::from_secs(3_600);
         let watch = |n: usize| Watch {
+            group: [9; 32],
             message: [n as u8; 16],
             frame: vec![n as u8],
             members: vec![[1; 32], [2; 32]],
@@ -2538,6 +2603,9 @@ mod tests {
         topics.confirmed(&[1; 16], &[2; 32]);
         assert_eq!(topics.watched.len(), MAX_WATCHED_PUBLICATIONS - 1);
         assert!(topics.watched.iter().all(|w| w.message != [1; 16]));
+        // Its stored row leaves with the next transaction.
+        assert_eq!(topics.take_unwatched(), [([9; 32], [1; 16])]);
+        assert!(topics.take_unwatched().is_empty());
     }
 
     #[test]

@@ -187,6 +187,9 @@ impl Engine {
         // read.
         let acked = self.acked.take();
         let acked_copy = acked.clone();
+        // So do the stored rows of watched texts every member confirmed.
+        let unwatched = self.topics.take_unwatched();
+        let unwatched_copy = unwatched.clone();
         let groups = std::mem::take(&mut self.groups);
         let net = self.net.clone();
         let direct: Vec<Option<InboundReply>> = heads.iter().map(|h| h.3.clone()).collect();
@@ -195,6 +198,9 @@ impl Engine {
             .write_then(
                 move |tx| {
                     acked::apply(tx, &acked)?;
+                    for (group, message) in &unwatched {
+                        tx.remove_watched_publication(group, message)?;
+                    }
                     let mut groups = groups;
                     let mut outputs = Vec::with_capacity(inputs.len());
                     for mut input in inputs {
@@ -244,6 +250,7 @@ impl Engine {
                     }
                 }
                 self.acked.restore(acked_copy, Instant::now());
+                self.topics.restore_unwatched(unwatched_copy);
                 warn!(%error, "storing a batch failed");
                 self.reload_groups().await;
             }
