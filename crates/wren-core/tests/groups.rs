@@ -1151,16 +1151,7 @@ async fn a_post_held_for_a_promotion_survives_a_restart_and_is_delivered_once() 
     assert!(reason.contains("only admins"), "{reason}");
     // Bob's topic copy went out too (Cy was subscribed): nothing will
     // bring the post to Cy again.
-    let sent_id = sent.id.clone();
-    bob.next(|e| match e {
-        NodeEvent::StatusChanged {
-            id,
-            status: Status::Sent,
-            ..
-        } if *id == sent_id => Some(()),
-        _ => None,
-    })
-    .await;
+    published(&mut bob, &sent.id).await;
 
     // Cy restarts while Ada is still away.
     let mut cy = cy.restart().await;
@@ -1286,6 +1277,20 @@ async fn a_post_from_a_member_added_while_we_were_away_is_delivered_once_the_add
     );
     let history = cy.node.history(&info.id, None, 100).await.unwrap();
     assert_eq!(history.iter().filter(|m| m.id == sent.id).count(), 1);
+}
+
+/// Waits until `node` reports its group text `id` sent (published, and
+/// the publication recorded).
+async fn published(node: &mut TestNode, id: &str) {
+    node.next(|e| match e {
+        NodeEvent::StatusChanged {
+            id: sent,
+            status: Status::Sent,
+            ..
+        } if sent == id => Some(()),
+        _ => None,
+    })
+    .await;
 }
 
 /// Ada's text taken over the topic by an impostor with Bob's identity
@@ -1452,18 +1457,7 @@ async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
 async fn a_sender_restarting_within_the_receipt_wait_still_sends_the_copy() {
     let mut taken = taken_by_an_impostor(Duration::from_secs(3_600)).await;
     // Ada recorded the publication (the text is now watched, stored).
-    let sent_id = taken.sent.id.clone();
-    taken
-        .ada
-        .next(|e| match e {
-            NodeEvent::StatusChanged {
-                id,
-                status: Status::Sent,
-                ..
-            } if *id == sent_id => Some(()),
-            _ => None,
-        })
-        .await;
+    published(&mut taken.ada, &taken.sent.id).await;
     taken.net.shutdown().await.unwrap();
     let TakenByAnImpostor {
         ada,

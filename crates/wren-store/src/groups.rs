@@ -12,7 +12,7 @@
 //! sender-key ciphertext, exactly the bytes published on the topic (like
 //! the outbox, see [`schema::OUTBOX`]).
 
-use redb::{ReadableTable, ReadableTableMetadata, TableHandle};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
 use wren_crypto::sender_key::{SenderKey, SenderKeyReceiver};
 use wren_proto::codec;
@@ -439,10 +439,20 @@ impl WriteTx<'_> {
         message: &[u8; 16],
     ) -> Result<bool> {
         Ok(self
-            .raw()
-            .open_table(schema::GROUP_PUBLISH)?
-            .remove((*group, *message))?
+            .remove_frame(schema::GROUP_PUBLISH, group, message)?
             .is_some())
+    }
+
+    /// Removes a row of a table of our frames; returns its frame.
+    fn remove_frame(
+        &mut self,
+        table: TableDefinition<'static, ([u8; 32], [u8; 16]), &'static [u8]>,
+        group: &[u8; 32],
+        message: &[u8; 16],
+    ) -> Result<Option<Vec<u8>>> {
+        let mut table = self.raw().open_table(table)?;
+        let removed = table.remove((*group, *message))?;
+        Ok(removed.map(|frame| frame.value().to_vec()))
     }
 
     /// Moves a published frame from the publication queue to the frames
@@ -454,13 +464,8 @@ impl WriteTx<'_> {
         group: &[u8; 32],
         message: &[u8; 16],
     ) -> Result<bool> {
-        let frame = {
-            let mut queue = self.raw().open_table(schema::GROUP_PUBLISH)?;
-            let removed = queue.remove((*group, *message))?;
-            match removed {
-                Some(frame) => frame.value().to_vec(),
-                None => return Ok(false),
-            }
+        let Some(frame) = self.remove_frame(schema::GROUP_PUBLISH, group, message)? else {
+            return Ok(false);
         };
         let mut watched = self.raw().open_table(schema::GROUP_WATCHED)?;
         if watched.len()? < MAX_WATCHED_GROUP_FRAMES as u64 {
@@ -478,9 +483,7 @@ impl WriteTx<'_> {
         message: &[u8; 16],
     ) -> Result<bool> {
         Ok(self
-            .raw()
-            .open_table(schema::GROUP_WATCHED)?
-            .remove((*group, *message))?
+            .remove_frame(schema::GROUP_WATCHED, group, message)?
             .is_some())
     }
 
