@@ -1404,14 +1404,7 @@ async fn taken_by_an_impostor(wait: Duration) -> TakenByAnImpostor {
 }
 
 /// Bob, back, gets Ada's text once, and Ada learns he has it.
-async fn bob_gets_it_once(taken: TakenByAnImpostor) {
-    let TakenByAnImpostor {
-        mut ada,
-        bob,
-        info,
-        sent,
-        ..
-    } = taken;
+async fn bob_gets_it_once(mut ada: TestNode, bob: Stopped, info: &GroupInfo, sent: &SentMessage) {
     let mut bob = bob.reopen().await;
     let got = receive(&mut bob, &info.id, 1).await;
     assert_eq!(got, [(ada.peer_id.clone(), "did you get this?".to_owned())]);
@@ -1447,7 +1440,7 @@ async fn a_member_whose_receipt_does_not_come_gets_a_pairwise_copy() {
     assert_eq!(copies, 1);
     taken.net.shutdown().await.unwrap();
     // Bob returns: the copy reaches him (it is retried until he has it).
-    bob_gets_it_once(taken).await;
+    bob_gets_it_once(taken.ada, taken.bob, &taken.info, &taken.sent).await;
 }
 
 /// The wait for receipts survives the sender's restart (§G12): Ada
@@ -1459,26 +1452,11 @@ async fn a_sender_restarting_within_the_receipt_wait_still_sends_the_copy() {
     // Ada recorded the publication (the text is now watched, stored).
     published(&mut taken.ada, &taken.sent.id).await;
     taken.net.shutdown().await.unwrap();
-    let TakenByAnImpostor {
-        ada,
-        bob,
-        info,
-        sent,
-        net,
-        events,
-    } = taken;
-    let ada = ada
+    let ada = taken
+        .ada
         .stop()
         .await
         .reopen_configured(|config| config.group_receipt_wait = Duration::from_millis(200))
         .await;
-    bob_gets_it_once(TakenByAnImpostor {
-        ada,
-        bob,
-        info,
-        sent,
-        net,
-        events,
-    })
-    .await;
+    bob_gets_it_once(ada, taken.bob, &taken.info, &taken.sent).await;
 }
