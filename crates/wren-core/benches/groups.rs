@@ -39,7 +39,10 @@
 //!
 //! Knobs (environment): `WREN_BENCH_SIZES` (comma-separated group sizes,
 //! default `2,10,32`), `WREN_BENCH_ROUNDS` (measured rounds per size, 200),
-//! `WREN_BENCH_WARMUP` (unmeasured rounds first, 20); for diagnosis only,
+//! `WREN_BENCH_WARMUP` (unmeasured rounds first, 20), `WREN_BENCH_QUIESCE`
+//! (1: each Wren round also waits for its text's delivered statuses, so
+//! that the receipts do not load the rounds of (a) and (c) that follow;
+//! default 0); for diagnosis only,
 //! `WREN_BENCH_STORE_DIR` (where the nodes' stores are created, e.g. a
 //! memory file system, to see the cost of everything but the disk).
 #![allow(
@@ -403,6 +406,8 @@ enum WrenEvent {
 struct Counting {
     sent: Instant,
     missing: usize,
+    /// A measured text (its time joins `all_delivered`).
+    measured: bool,
 }
 
 struct WrenGroup {
@@ -415,6 +420,9 @@ struct WrenGroup {
     counting: HashMap<String, Counting>,
     /// Send to the last member's delivered status, per measured text.
     all_delivered: Vec<Duration>,
+    /// Each round waits for its text's delivered statuses before it ends
+    /// (`WREN_BENCH_QUIESCE=1`).
+    quiesce: bool,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -510,6 +518,7 @@ async fn wren_group(n: usize) -> WrenGroup {
         },
         counting: HashMap::new(),
         all_delivered: Vec::new(),
+        quiesce: knob("WREN_BENCH_QUIESCE", 0) != 0,
     };
 
     // Pairing: node i adds every j > i, one after the other; all nodes at
@@ -560,7 +569,9 @@ async fn wren_group(n: usize) -> WrenGroup {
 impl WrenGroup {
     /// One text from node 0 until the last other member received it. Its
     /// delivered statuses are counted from then on, as they come (a
-    /// `measured` text's time to the last one joins `all_delivered`).
+    /// `measured` text's time to the last one joins `all_delivered`); with
+    /// `quiesce`, the round waits for them before it returns (the sample
+    /// is still the time to the last reception).
     async fn round(&mut self, round: u64, measured: bool) -> Duration {
         let n = self.nodes.len();
         let start = Instant::now();
@@ -568,15 +579,15 @@ impl WrenGroup {
             .send_text(&self.group, &body(round))
             .await
             .unwrap();
-        if measured {
-            self.counting.insert(
-                sent.id,
-                Counting {
-                    sent: start,
-                    missing: n - 1,
-                },
-            );
-        }
+        let id = sent.id;
+        self.counting.insert(
+            id.clone(),
+            Counting {
+                sent: start,
+                missing: n - 1,
+                measured,
+            },
+        );
         let mut got = 0;
         guard("a group delivery", async {
             while got < n - 1 {
@@ -589,7 +600,20 @@ impl WrenGroup {
             }
         })
         .await;
-        start.elapsed()
+        let sample = start.elapsed();
+        if self.quiesce {
+            guard("the delivered statuses of a round", async {
+                while self.counting.contains_key(&id) {
+                    match self.events.recv().await {
+                        Some((0, WrenEvent::Delivered(id, at))) => self.delivered(&id, at),
+                        Some(_) => {}
+                        None => panic!("nodes stopped"),
+                    }
+                }
+            })
+            .await;
+        }
+        sample
     }
 
     /// Counts one member's delivered status for node 0's text `id`.
@@ -597,7 +621,9 @@ impl WrenGroup {
         if let Some(counting) = self.counting.get_mut(id) {
             counting.missing -= 1;
             if counting.missing == 0 {
-                self.all_delivered.push(at - counting.sent);
+                if counting.measured {
+                    self.all_delivered.push(at - counting.sent);
+                }
                 self.counting.remove(id);
             }
         }
