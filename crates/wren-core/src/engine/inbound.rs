@@ -155,14 +155,22 @@ impl Engine {
     /// request) is acknowledged from the store thread the moment the
     /// transaction is durable, before the rest of this runs (or answered
     /// "busy" if nothing could be stored); a batch deposited in our
-    /// mailbox (no request) is not acknowledged to anyone. Returns, per
-    /// batch, one acknowledgement per envelope, or `None` when nothing
-    /// could be stored.
+    /// mailbox (no request) is not acknowledged to anyone. If the shared
+    /// transaction fails, each batch is tried again in a transaction of its
+    /// own, so that a batch that cannot be stored holds up no other.
+    /// Returns, per batch, one acknowledgement per envelope, or `None` when
+    /// nothing could be stored.
     pub(crate) async fn receive_batches(&mut self, batches: Vec<Batch>) -> Vec<Option<Vec<Ack>>> {
         let mut results: Vec<Option<Vec<Ack>>> = Vec::with_capacity(batches.len());
         let mut heads = Vec::with_capacity(batches.len());
         let mut inputs = Vec::with_capacity(batches.len());
+        // Together, each batch is kept for a transaction of its own.
+        let shared = batches.len() > 1;
+        let mut alone: Vec<(usize, Batch)> = Vec::new();
         for (index, (peer, envelopes, reply)) in batches.into_iter().enumerate() {
+            if shared {
+                alone.push((index, (peer, envelopes.clone(), reply.clone())));
+            }
             match self.batch_input(&peer, envelopes, reply.is_none()) {
                 Ok(input) => {
                     results.push(None);
@@ -244,15 +252,31 @@ impl Engine {
                 }
             }
             Err(error) => {
-                for (_, _, _, reply) in heads {
-                    if let Some(reply) = reply {
-                        self.answer(reply, None);
-                    }
-                }
                 self.acked.restore(acked_copy, Instant::now());
                 self.topics.restore_unwatched(unwatched_copy);
-                warn!(%error, "storing a batch failed");
+                warn!(%error, batches = heads.len(), "storing inbound batches failed");
                 self.reload_groups().await;
+                if shared {
+                    let tried: HashSet<usize> = heads.iter().map(|head| head.0).collect();
+                    for (index, batch) in alone {
+                        if !tried.contains(&index) {
+                            continue;
+                        }
+                        let result = Box::pin(self.receive_batches(vec![batch]))
+                            .await
+                            .pop()
+                            .flatten();
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = result;
+                        }
+                    }
+                } else {
+                    for (_, _, _, reply) in heads {
+                        if let Some(reply) = reply {
+                            self.answer(reply, None);
+                        }
+                    }
+                }
             }
         }
         results
