@@ -1,16 +1,18 @@
 //! Groups (docs/protocol.md Part VIII): each group's record, its op frames,
 //! our sending chain, the receivers kept for the other members, group
-//! messages in the history, the frames waiting to be published, and the
-//! received frames the engine holds until they can be opened.
+//! messages in the history, the frames waiting to be published or for
+//! their members' receipts, and the received frames the engine holds until
+//! they can be opened.
 //!
 //! Every write here goes through the caller's [`WriteTx`], so a step of the
 //! group protocol (ops applied, a chain rotated, a message sealed and
 //! queued for publication) commits in one transaction with the rest of it.
 //!
 //! What is sealed: the group record, op frames, our chain, the receivers
-//! and the held frames. Not sealed: the publication queue, whose frames are
-//! sender-key ciphertext, exactly the bytes published on the topic (like
-//! the outbox, see [`schema::OUTBOX`]).
+//! and the held frames. Not sealed: the publication queue and our
+//! published frames awaiting receipts, whose frames are sender-key
+//! ciphertext, exactly the bytes published on the topic (like the outbox,
+//! see [`schema::OUTBOX`]).
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};

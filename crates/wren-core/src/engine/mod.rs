@@ -1118,6 +1118,9 @@ impl Engine {
                 envelopes,
                 reply,
             } => {
+                // The event taken from the queue that did not join the
+                // transaction comes next, in order; a loop, not recursion,
+                // for a run of requests that cannot share one.
                 let mut next = self.direct_requests(peer, envelopes, reply).await;
                 while let Some(event) = next.take() {
                     next = match event {
